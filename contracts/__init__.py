@@ -1,0 +1,5 @@
+"""PostHog contracts and the finding catalogue, shipped as data inside the wheel.
+
+Nothing here is code: the JSON Schemas, the OpenAPI document and ``rules.json`` are read by the
+checker, the fake server, the reports and the CLI through :mod:`ctph_harness.contract`.
+"""

@@ -1,0 +1,1 @@
+"""The CleverTap side: the Liquid dialect, profiles and rendering."""

@@ -1,0 +1,29 @@
+"""Masking of PostHog keys, used by every message, report and journal entry.
+
+A project key (``phc_``) is half-public, so enough is kept to tell two keys apart
+(``phc_Tq7…2xZ4a``). A personal key (``phx_``) is a secret: only its last four characters stay.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["redact", "redact_text"]
+
+_KEYLIKE = re.compile(r"\bph[cxs]_[A-Za-z0-9_\-]{6,}")
+
+
+def redact(key: str) -> str:
+    """Mask one key; short or unrecognised values are masked entirely but their length hinted."""
+    if key.startswith(("phx_", "phs_")):
+        return f"{key[:4]}…{key[-4:]}" if len(key) > 12 else f"{key[:4]}…"
+    if key.startswith("phc_") and len(key) >= 16:
+        return f"{key[:7]}…{key[-5:]}"
+    if len(key) >= 16:
+        return f"{key[:3]}…{key[-3:]}"
+    return "…" if key else ""
+
+
+def redact_text(text: str) -> str:
+    """Mask every PostHog-looking key inside free text (request bodies, headers, messages)."""
+    return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)

@@ -6,8 +6,8 @@ hypothesis or liquid. Heavy functionality is reached through functions that impo
 
 from __future__ import annotations
 
-from ctph_harness.errors import HarnessError, InputError, UsageError
-from ctph_harness.findings import Catalogue, Finding, Rule, Severity, catalogue, finding
+from .errors import HarnessError, InputError, UsageError
+from .findings import Catalogue, Finding, Rule, Severity, catalogue, finding
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,166 @@
+"""The ``ctph`` command.
+
+Each subcommand is a small function from parsed arguments to an exit code; errors the user can
+cause are :class:`~ctph_harness.errors.HarnessError`s that carry their own exit code, so ``main``
+never maps exception types. No traceback reaches the user: an unexpected exception prints one
+line and the way to see more (``CTPH_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .errors import HarnessError, InputError, UsageError
+from .findings import Rule, catalogue
+from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
+from .report import WRITERS, ItemReport, RunReport, sorted_findings
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a UsageError (exit 2) like every other one."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ctph", description="Contract tests for CleverTap -> PostHog campaigns.")
+    parser.add_argument("--version", action="version", version=f"ctph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check rendered payload files against PostHog's contract")
+    check.add_argument("paths", nargs="+", metavar="PAYLOAD", help="JSON files or folders of them")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--endpoint", default="/i/v0/e/", help="capture path (default /i/v0/e/)")
+    check.add_argument("--project-key", default=None, help="expected project key (CTPH105)")
+    check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.set_defaults(run=_check)
+
+    rules = sub.add_parser("rules", help="list the finding catalogue")
+    rules.add_argument("--format", choices=["text", "json"], default="text")
+    rules.set_defaults(run=_rules)
+
+    explain = sub.add_parser("explain", help="explain one finding code")
+    explain.add_argument("code", metavar="CODE", help="e.g. CTPH124")
+    explain.set_defaults(run=_explain)
+    return parser
+
+
+def _payload_files(paths: Iterable[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.json") if p.is_file())
+            if not found:
+                raise UsageError(f"{raw}: no .json files in this folder")
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            raise UsageError(f"{raw}: no such file or folder")
+    return files
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from .posthog.checker import check
+
+    items = []
+    for path in _payload_files(args.paths):
+        findings = sorted_findings(
+            check(_read(path), endpoint=args.endpoint, project_key=args.project_key)
+        )
+        items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
+    report = RunReport(tuple(items), kind="payloads", strict=args.strict)
+    out.write(WRITERS[args.format](report))
+    return EXIT_OK if report.passed else EXIT_FAIL
+
+
+def _rule_dict(rule: Rule) -> dict[str, str]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "severity": rule.severity.value,
+        "summary": rule.summary,
+        "posthog": rule.posthog,
+        "hint": rule.hint,
+        "source": rule.source,
+    }
+
+
+def _rules(args: argparse.Namespace, out: TextIO) -> int:
+    rules = list(catalogue().values())
+    if args.format == "json":
+        out.write(json.dumps([_rule_dict(r) for r in rules], indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    for rule in rules:
+        out.write(f"{rule.code}  {rule.severity.value:<7}  {rule.name:<32}  {rule.summary}\n")
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace, out: TextIO) -> int:
+    code = args.code.strip().upper()
+    if code.isdigit():
+        code = f"CTPH{code:0>3}"
+    if code not in catalogue():
+        raise UsageError(f"unknown finding code {args.code!r}; `ctph rules` lists them all")
+    rule = catalogue()[code]
+    out.write(
+        f"{rule.code} {rule.name} ({rule.severity.value})\n\n"
+        f"{rule.summary}\n\n"
+        f"What PostHog does: {rule.posthog}\n"
+        f"Fix: {rule.hint}\n"
+        f"Source: {rule.source}\n"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run ``ctph`` and return its exit code (the console script exits with it)."""
+    stream = out or sys.stdout
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(stream)
+            return EXIT_USAGE
+        code: int = args.run(args, stream)
+        return code
+    except HarnessError as exc:
+        print(f"ctph: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ctph: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `ctph rules | head`: the reader left, which is not an error
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("CTPH_DEBUG"):
+            raise
+        print(
+            f"ctph: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug in ctph; run with CTPH_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

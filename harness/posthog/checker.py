@@ -1,0 +1,624 @@
+"""How PostHog's capture service will treat a payload, as findings.
+
+:func:`check` judges one request body; :func:`check_many` judges the bodies one template rendered
+for many profiles (the rules no single payload can decide). Both are pure.
+
+Hard rules (PostHog rejects or drops) come from the JSON Schemas in ``contracts/schemas``: each
+constraint carries an ``x-ctph`` annotation with its finding code, message and, where capture
+refuses the request, the exact ``(status, body)``. A valid payload costs one Rust-side
+``is_valid`` call; the annotated error walk runs only when something fails. Silent degradations
+(unknown keys, stringly numbers, zone-less timestamps) are lints below, because PostHog accepts
+them and the schema must stay exactly what PostHog accepts (the fake server and schemathesis use
+it too).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from functools import cache, lru_cache
+from typing import Any
+
+from ..contract import facts, schema_resources
+from ..findings import Finding, Severity, finding
+from ..posthog import keys
+from ..redact import redact
+
+__all__ = ["DEFAULT_ENDPOINT", "check", "check_many", "distinct_id_of", "parse_timestamp"]
+
+DEFAULT_ENDPOINT = "/i/v0/e/"
+_ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
+_UTC = timezone.utc
+_OFFSET_HOURS = re.compile(r"([+-]\d\d)$")
+_BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "sent_at"})
+
+
+# --------------------------------------------------------------------------- schema side
+
+
+@dataclass(frozen=True)
+class _Annotation:
+    code: str
+    message: str
+    pointer: str
+    rejection: tuple[int, str] | None
+
+
+class _Contract:
+    """The dereferenced event schema, its validator, and the x-ctph lookup by schema path."""
+
+    def __init__(self) -> None:
+        import jsonschema_rs
+
+        resources = schema_resources()
+        registry = jsonschema_rs.Registry(list(resources.items()))
+        self.schema: dict[str, Any] = jsonschema_rs.dereference(
+            resources[_ADVICE_SCHEMA], registry=registry, base_uri=_ADVICE_SCHEMA
+        )
+        self.validator = jsonschema_rs.validator_for(self.schema)
+        self._annotations: dict[tuple[str | int, ...], _Annotation | None] = {}
+
+    def annotation(self, schema_path: Sequence[str | int]) -> _Annotation | None:
+        path = tuple(schema_path)
+        if path not in self._annotations:
+            self._annotations[path] = self._lookup(path)
+        return self._annotations[path]
+
+    def _lookup(self, path: tuple[str | int, ...]) -> _Annotation | None:
+        trail: list[Any] = [self.schema]
+        for segment in path[:-1]:
+            node = trail[-1]
+            trail.append(node[segment])
+        keyword = path[-1] if path else ""
+        for depth, node in enumerate(reversed(trail)):
+            ann = node.get("x-ctph") if isinstance(node, dict) else None
+            if not ann:
+                continue
+            if "code" not in ann:
+                if depth or keyword not in ann:
+                    continue
+                ann = ann[keyword]
+            rejection = ann.get("rejection")
+            return _Annotation(
+                code=ann["code"],
+                message=ann["message"],
+                pointer=ann.get("pointer", ""),
+                rejection=(rejection[0], rejection[1]) if rejection else None,
+            )
+        return None
+
+
+@cache
+def _contract() -> _Contract:
+    return _Contract()
+
+
+def _pointer(parts: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _at(doc: Any, parts: Sequence[str | int]) -> Any:
+    for part in parts:
+        doc = doc[part]
+    return doc
+
+
+def _schema_findings(event: Any, prefix: str) -> Iterator[Finding]:
+    contract = _contract()
+    if contract.validator.is_valid(event):
+        return
+    seen: set[tuple[str, str]] = set()
+    for error in contract.validator.iter_errors(event):
+        ann = contract.annotation(error.schema_path)
+        if ann is None:  # a constraint without annotation: still a rejected payload
+            ann = _Annotation("CTPH131", error.message, "", None)
+        pointer = prefix + _pointer(error.instance_path) + ann.pointer
+        if (ann.code, pointer) in seen:
+            continue
+        seen.add((ann.code, pointer))
+        message = ann.message
+        if error.instance_path and not ann.pointer:
+            if not message.startswith("`"):
+                where = ".".join(str(part) for part in error.instance_path)
+                message = f"`{where}`: {message}"
+            message += f" (got {_short(_at(event, error.instance_path))})"
+        yield finding(ann.code, message, pointer=pointer, rejection=ann.rejection)
+
+
+# --------------------------------------------------------------------------- request shape
+
+
+def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[Finding]]:
+    """Split a body into ``(pointer, event)`` pairs the way capture's RawRequest does.
+
+    Returns the batch-level token too (``None`` when the body is not a batch object)."""
+    problems: list[Finding] = []
+    if isinstance(doc, list):
+        if not doc:
+            problems.append(
+                finding(
+                    "CTPH131",
+                    "the request is an empty list: it holds no event",
+                    rejection=(400, "request holds no event"),
+                )
+            )
+        return [(f"/{i}", e) for i, e in enumerate(doc)], None, problems
+    if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+        batch = doc["batch"]
+        if not batch:
+            problems.append(
+                finding(
+                    "CTPH131",
+                    "`batch` is empty: the request holds no event",
+                    pointer="/batch",
+                    rejection=(400, "request holds no event"),
+                )
+            )
+        if "token" in doc and "api_key" in doc:
+            problems.append(
+                finding(
+                    "CTPH133",
+                    "the batch has both `token` and `api_key`",
+                    rejection=(400, _parse_error()),
+                )
+            )
+        key = "token" if "token" in doc else "api_key"
+        token = (f"/{key}", doc[key]) if doc.get(key) is not None else None
+        unknown = sorted(
+            set(doc) - {"batch", "token", "api_key", "historical_migration", "sent_at"}
+        )
+        for key in unknown:
+            problems.append(
+                finding(
+                    "CTPH132",
+                    f"unknown batch key {key!r}: PostHog ignores it",
+                    pointer=_pointer([key]),
+                )
+            )
+        return [(f"/batch/{i}", e) for i, e in enumerate(batch)], token, problems
+    if isinstance(doc, dict) and "event" not in doc and endpoint.startswith("/engage"):
+        doc = {**doc, "event": "$identify"}  # capture names nameless /engage bodies
+    return [("", doc)], None, problems
+
+
+@cache
+def _parse_error() -> str:
+    return "failed to parse request: data did not match any variant of untagged enum RawRequest"
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _key_findings(
+    events: Sequence[tuple[str, Any]], batch_token: Any, project_key: str | None
+) -> Iterator[Finding]:
+    tokens: list[tuple[str, Any]] = []
+    if batch_token is not None:
+        tokens.append(batch_token)
+    else:
+        for prefix, event in events:
+            found = keys.event_token(event) if isinstance(event, dict) else None
+            if found is not None:
+                tokens.append((prefix + found[0], found[1]))
+    if not tokens:
+        if events:
+            yield finding(
+                "CTPH101",
+                'no project key: add "api_key" (or token) with your project API key',
+                pointer="/api_key",
+                rejection=(401, "event submitted without an api_key"),
+            )
+        return
+    distinct = {t for _, t in tokens if isinstance(t, str)}
+    if len(distinct) > 1:
+        shown = ", ".join(sorted(redact(t) for t in distinct))
+        yield finding(
+            "CTPH105",
+            f"one request carries {len(distinct)} different keys ({shown})",
+            rejection=(401, "batch submitted with inconsistent api_key values"),
+        )
+    pointer, token = tokens[0]
+    if isinstance(token, str):  # a non-string key is a type error the schema reports
+        yield from _token_findings(pointer, token, project_key)
+
+
+@lru_cache(maxsize=1024)
+def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[Finding, ...]:
+    """The verdict on one key. Memoised: a campaign renders the same key for every profile."""
+    shown = redact(token)
+    problem = keys.token_problem(token)
+    if problem == "personal_api_key":
+        return (
+            finding(
+                "CTPH103",
+                f"the key {shown} is a personal API key: a leaked secret, and PostHog answers 401",
+                pointer=pointer,
+                rejection=(401, "API key is not valid: personal_api_key"),
+            ),
+        )
+    if problem is not None:
+        return (
+            finding(
+                "CTPH104",
+                f"the key {shown or '(empty)'} is not a valid key: {problem.replace('_', ' ')}",
+                pointer=pointer,
+                rejection=(401, f"API key is not valid: {problem}"),
+            ),
+        )
+    if keys.is_placeholder(token):
+        return (
+            finding(
+                "CTPH102",
+                f"the key {_short(token, 40)} is a placeholder, not a project API key",
+                pointer=pointer,
+            ),
+        )
+    if project_key is not None and token.strip() != project_key.strip():
+        return (
+            finding(
+                "CTPH105",
+                f"the key {shown} is not the configured project key {redact(project_key)}",
+                pointer=pointer,
+            ),
+        )
+    return ()
+
+
+# --------------------------------------------------------------------------- lints
+
+
+def distinct_id_of(event: Mapping[str, Any]) -> Any:
+    """The raw distinct id capture resolves (top level unless absent/null, then properties)."""
+    for key in ("distinct_id", "$distinct_id"):
+        value = event.get(key)
+        if value is not None:
+            return value
+    props = event.get("properties")
+    return props.get("distinct_id") if isinstance(props, Mapping) else None
+
+
+@cache
+def _illegal_ids() -> tuple[frozenset[str], frozenset[str]]:
+    lists = facts()["illegal_distinct_ids"]
+
+    def quoted(values: Iterable[str]) -> set[str]:
+        return {f for v in values for f in (v, f"'{v}'", f'"{v}"')}
+
+    return frozenset(quoted(lists["case_insensitive"])), frozenset(quoted(lists["case_sensitive"]))
+
+
+def _is_illegal(value: str) -> bool:
+    """PostHog's ``isDistinctIdIllegal`` (person-merge-service.ts): untrimmed lowercase test."""
+    insensitive, sensitive = _illegal_ids()
+    return not value.strip() or value.lower() in insensitive or value in sensitive
+
+
+def _as_id(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def _id_findings(event: dict[str, Any], prefix: str, name: Any) -> Iterator[Finding]:
+    merge = name in facts()["merge_events"]
+    raw = distinct_id_of(event)
+    if raw is None:
+        return  # missing ids are the schema's CTPH121
+    key = "distinct_id" if "distinct_id" in event else "$distinct_id"
+    pointer = prefix + ("/" + key if event.get(key) is not None else "/properties/distinct_id")
+    value = _as_id(raw)
+    candidates = [(pointer, value, "distinct_id")]
+    props = event.get("properties")
+    if isinstance(props, dict):
+        if name == "$identify" and isinstance(props.get("$anon_distinct_id"), str):
+            candidates.append(
+                (prefix + "/properties/$anon_distinct_id", props["$anon_distinct_id"], "$anon_id")
+            )
+        if name in ("$create_alias", "$merge_dangerously") and props.get("alias") is not None:
+            candidates.append((prefix + "/properties/alias", _as_id(props["alias"]), "alias"))
+    for where, candidate, label in candidates:
+        if candidate.strip() and _is_illegal(candidate):
+            consequence = (
+                "PostHog refuses the merge (cannot_merge_with_illegal_distinct_id)"
+                if merge
+                else "every user with it pools into one person"
+            )
+            yield finding(
+                "CTPH122",
+                f"`{label}` is {candidate!r}, an id PostHog treats as illegal: {consequence}",
+                pointer=where,
+                severity=Severity.ERROR if merge else Severity.WARNING,
+            )
+    limit = facts()["limits"]["distinct_id_max_bytes"]
+    if len(value) > limit // 4 and len(value.encode("utf-8")) > limit:
+        yield finding(
+            "CTPH123",
+            f"`distinct_id` is {len(value.encode('utf-8'))} bytes: PostHog cuts it to {limit} "
+            "characters",
+            pointer=pointer,
+        )
+
+
+@lru_cache(maxsize=4096)
+def parse_timestamp(text: str) -> tuple[datetime | None, bool]:
+    """Parse like capture: RFC 3339 first, then looser forms. Returns (instant, had_zone).
+
+    Memoised: campaigns often render one timestamp (or one per day) for many profiles."""
+    candidate = text.strip()
+    if candidate.endswith(("Z", "z")):
+        candidate = candidate[:-1] + "+00:00"
+    candidate = _OFFSET_HOURS.sub(r"\1:00", candidate) if "T" in candidate else candidate
+    parsed: datetime | None
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        parsed = _parse_loose(text.strip())
+    if parsed is None:
+        return None, False
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=_UTC), False
+    return parsed, True
+
+
+def _parse_loose(text: str) -> datetime | None:
+    """The forms capture's ``dateparser`` fallback accepts (RFC 2822, slashes, epoch digits)."""
+    from email.utils import parsedate_to_datetime
+
+    if text.isdigit() and 9 <= len(text) <= 13:
+        seconds = int(text) / (1000 if len(text) > 10 else 1)
+        return datetime.fromtimestamp(seconds, _UTC)
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    if len(text) > 64 or not any(ch.isdigit() for ch in text):
+        return None
+    from dateutil import parser as dateutil_parser
+
+    try:
+        parsed: datetime = dateutil_parser.parse(text, fuzzy=False)
+    except (ValueError, OverflowError):
+        return None
+    return parsed
+
+
+def _timestamp_findings(value: str, pointer: str, now: datetime) -> Iterator[Finding]:
+    parsed, zoned = parse_timestamp(value)
+    if parsed is None:
+        yield finding(
+            "CTPH141",
+            f"`timestamp` {_short(value)} does not parse: PostHog uses the server time",
+            pointer=pointer,
+        )
+        return
+    if not zoned:
+        yield finding(
+            "CTPH142",
+            f"`timestamp` {_short(value)} has no timezone: PostHog reads it as UTC",
+            pointer=pointer,
+        )
+    if parsed > now + _future_tolerance():
+        yield finding(
+            "CTPH143",
+            f"`timestamp` {_short(value)} is more than 23 h in the future: PostHog clamps it "
+            "to the time it arrives",
+            pointer=pointer,
+        )
+
+
+@cache
+def _future_tolerance() -> timedelta:
+    return timedelta(milliseconds=facts()["limits"]["future_tolerance_ms"])
+
+
+def _person_updates(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    props = event.get("properties")
+    for where, holder in (("", event), ("/properties", props)):
+        if not isinstance(holder, dict):
+            continue
+        for key in ("$set", "$set_once"):
+            value = holder.get(key)
+            if isinstance(value, dict):
+                yield f"{where}/{key}", value
+
+
+def _lint(event: Any, prefix: str, now: datetime) -> Iterator[Finding]:
+    """The rules a schema cannot state: illegal ids, byte lengths, timestamp parsing."""
+    if not isinstance(event, dict):
+        return
+    yield from _id_findings(event, prefix, event.get("event"))
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, str) and timestamp:
+        yield from _timestamp_findings(timestamp, prefix + "/timestamp", now)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def check(
+    payload: str | bytes | Mapping[str, Any] | Sequence[Any],
+    *,
+    endpoint: str = DEFAULT_ENDPOINT,
+    project_key: str | None = None,
+    now: datetime | None = None,
+) -> list[Finding]:
+    """Every finding PostHog's capture contract gives for one request body.
+
+    ``payload`` is raw text/bytes (as rendered) or already-parsed JSON. ``endpoint`` is the
+    capture path the body is sent to (``/engage`` names nameless bodies ``$identify``);
+    ``project_key`` enables CTPH105; ``now`` pins the clock for the future-timestamp rule.
+    """
+    limits = facts()["limits"]
+    found: list[Finding] = []
+    size: int | None = None
+    if isinstance(payload, (str, bytes)):
+        raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+        size = len(raw)
+        if size > limits["request_max_bytes"]:
+            found.append(
+                finding(
+                    "CTPH172",
+                    f"the body is {size:,} bytes; PostHog accepts at most "
+                    f"{limits['request_max_bytes']:,}",
+                    rejection=(413, "maximum event size exceeded"),
+                )
+            )
+        try:
+            doc: Any = json.loads(payload)
+        except (ValueError, RecursionError) as exc:
+            found.append(_not_json(payload, exc))
+            return found
+    else:
+        doc = payload
+    events, batch_token, shape = _events(doc, endpoint)
+    found += shape
+    when = now or datetime.now(_UTC)
+    for prefix, event in events:
+        found += _schema_findings(event, prefix)
+    found += _key_findings(events, batch_token, project_key)
+    for prefix, event in events:
+        found += _lint(event, prefix, when)
+    if size is None or size > limits["event_max_bytes"]:
+        found += _oversized(events, limits["event_max_bytes"])
+    return found
+
+
+def _oversized(events: Sequence[tuple[str, Any]], limit: int) -> Iterator[Finding]:
+    for prefix, event in events:
+        size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > limit:
+            yield finding(
+                "CTPH171",
+                f"the event is {size:,} bytes; PostHog drops events over {limit:,}",
+                pointer=prefix,
+                rejection=(413, "maximum event size exceeded"),
+            )
+
+
+def _not_json(payload: str | bytes, exc: Exception) -> Finding:
+    if isinstance(exc, json.JSONDecodeError):
+        where = f" at line {exc.lineno} column {exc.colno}"
+        message = f"the body is not valid JSON{where}: {exc.msg}"
+    elif isinstance(exc, RecursionError):
+        message = "the body nests too deeply to parse"
+    else:
+        message = f"the body is not valid JSON: {exc}"
+    return finding(
+        "CTPH004",
+        message,
+        rejection=(400, "failed to parse request: " + message.removeprefix("the body is ")),
+    )
+
+
+# --------------------------------------------------------------------------- many profiles
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
+
+
+def _leaves(values: Mapping[str, Any], pointer: str) -> Iterator[tuple[str, str]]:
+    for key, value in values.items():
+        where = pointer + _pointer([key])
+        if isinstance(value, dict) and not key.startswith("$"):
+            yield from _leaves(value, where)
+        elif value is not None:
+            yield where, _json_type(value)
+
+
+def _first_event(doc: Any) -> dict[str, Any] | None:
+    if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+        doc = doc["batch"]
+    if isinstance(doc, list):
+        doc = doc[0] if doc else None
+    return doc if isinstance(doc, dict) else None
+
+
+def check_many(payloads: Sequence[Any], users: Sequence[Any] | None = None) -> list[Finding]:
+    """Rules only a set of renderings can show: CTPH124, CTPH144, CTPH163.
+
+    ``payloads`` are parsed bodies of one template for different profiles; ``users`` (same
+    length) says which payloads belong to distinct users (default: every payload is its own
+    user). Each finding's ``count`` is the number of profiles affected and its ``profile`` is
+    left for the caller, which knows the profiles, to fill in.
+    """
+    owners = list(users) if users is not None else list(range(len(payloads)))
+    by_id: dict[str, set[Any]] = defaultdict(set)
+    timestamps: Counter[str] = Counter()
+    types: dict[str, Counter[str]] = defaultdict(Counter)
+    events = 0
+    for owner, doc in zip(owners, payloads, strict=True):
+        event = _first_event(doc)
+        if event is None:
+            continue
+        events += 1
+        raw = distinct_id_of(event)
+        if raw is not None and _as_id(raw).strip():
+            by_id[_as_id(raw)].add(owner)
+        if isinstance(event.get("timestamp"), str):
+            timestamps[event["timestamp"]] += 1
+        for where, values in [("/properties", event.get("properties")), *_person_updates(event)]:
+            if isinstance(values, dict):
+                for pointer, kind in _leaves(values, where):
+                    types[pointer][kind] += 1
+    found: list[Finding] = []
+    for value, owners_of in by_id.items():
+        if len(owners_of) > 1:
+            found.append(
+                _counted(
+                    finding(
+                        "CTPH124",
+                        f"{len(owners_of)} different profiles render the same distinct_id "
+                        f"{_short(value)}: PostHog merges them into one person",
+                        pointer="/distinct_id",
+                    ),
+                    len(owners_of),
+                )
+            )
+    if events > 1 and len(timestamps) == 1 and next(iter(timestamps.values())) == events:
+        (stamp,) = timestamps
+        found.append(
+            _counted(
+                finding(
+                    "CTPH144",
+                    f"every profile renders the same timestamp {_short(stamp)}: every event "
+                    "is dated the same",
+                    pointer="/timestamp",
+                ),
+                events,
+            )
+        )
+    for pointer, seen in types.items():
+        if len(seen) > 1:
+            detail = ", ".join(f"{kind} ×{n}" for kind, n in seen.items())
+            minority = sum(seen.values()) - max(seen.values())
+            found.append(
+                _counted(
+                    finding(
+                        "CTPH163",
+                        f"`{pointer}` renders as different JSON types across profiles ({detail})",
+                        pointer=pointer,
+                    ),
+                    minority,
+                )
+            )
+    return found
+
+
+def _counted(item: Finding, count: int) -> Finding:
+    return replace(item, count=count)

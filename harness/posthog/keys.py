@@ -1,0 +1,63 @@
+"""Project keys: where PostHog finds one, and what it refuses.
+
+Capture resolves one token per request (``rust/capture/src/utils.rs``, ``token.rs``): a batch's own
+``token``/``api_key`` first, else each event's ``token``/``$token``/``api_key``, else
+``properties.token`` when it is a string. The shape check runs on the trimmed value in a fixed
+order, and its reason is what the 401 body names. Placeholder detection is ours: PostHog accepts
+``<ph_project_api_key>`` and silently drops the events later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..contract import facts
+
+__all__ = ["event_token", "is_placeholder", "token_problem"]
+
+_EVENT_TOKEN_KEYS = ("token", "$token", "api_key")
+
+_PLACEHOLDER = re.compile(
+    r"""<.*>|\{\{|\}\}|\[.*\]|^your[_\- ]|project[_\- ]?api[_\- ]?key|api[_\- ]?key[_\- ]?here
+    |^phc_(x{3,}|\.{3}|\*{3,}|your|test|key|example|placeholder|0{8,})|^(test|key|token|xxx+|changeme)$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def event_token(event: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """``(json pointer, token)`` of the key one event carries: aliases first, then a string
+    ``properties.token``; ``None`` when it carries none."""
+    for key in _EVENT_TOKEN_KEYS:
+        value = event.get(key)
+        if value is not None:
+            return "/" + key, value
+    props = event.get("properties")
+    if isinstance(props, Mapping):
+        token = props.get("token")
+        if isinstance(token, str):
+            return "/properties/token", token
+    return None
+
+
+def token_problem(token: str) -> str | None:
+    """PostHog's ``validate_token`` reason for a key it refuses with 401, else ``None``."""
+    trimmed = token.strip()
+    if not trimmed:
+        return "empty"
+    if len(trimmed.encode("utf-8")) > facts()["limits"]["key_max_bytes"]:
+        return "too_long"
+    if not trimmed.isascii():
+        return "not_ascii"
+    if trimmed.startswith("phx_"):
+        return "personal_api_key"
+    if "\0" in trimmed:
+        return "null_byte"
+    return None
+
+
+def is_placeholder(token: str) -> bool:
+    """True for keys that are obviously not a real project key (template text, ``YOUR_KEY``)."""
+    trimmed = token.strip()
+    return bool(_PLACEHOLDER.search(trimmed)) or any(c.isspace() for c in trimmed)

@@ -107,15 +107,15 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _at(doc: Any, parts: Sequence[str | int]) -> Any:
+    """Follow an instance path. jsonschema-rs reports a key like "0" as the integer 0."""
     for part in parts:
-        doc = doc[part]
+        doc = doc[str(part)] if isinstance(doc, dict) else doc[part]
     return doc
 
 
 def _schema_findings(event: Any, prefix: str) -> Iterator[Finding]:
+    """Findings for an event the contract validator already rejected."""
     contract = _contract()
-    if contract.validator.is_valid(event):
-        return
     seen: set[tuple[str, str]] = set()
     for error in contract.validator.iter_errors(event):
         ann = contract.annotation(error.schema_path)
@@ -199,36 +199,42 @@ def _parse_error() -> str:
 
 
 def _key_findings(
-    events: Sequence[tuple[str, Any]], batch_token: Any, project_key: str | None
-) -> Iterator[Finding]:
+    events: Sequence[tuple[str, Any]], batch_token: tuple[str, Any] | None, project_key: str | None
+) -> Sequence[Finding]:
+    """CTPH101-105 on the one token capture resolves for the request (see keys.py)."""
     tokens: list[tuple[str, Any]] = []
     if batch_token is not None:
         tokens.append(batch_token)
     else:
         for prefix, event in events:
-            found = keys.event_token(event) if isinstance(event, dict) else None
+            found = keys.event_token(event) if type(event) is dict else None
             if found is not None:
                 tokens.append((prefix + found[0], found[1]))
     if not tokens:
-        if events:
-            yield finding(
+        if not events:
+            return ()
+        return (
+            finding(
                 "CTPH101",
                 'no project key: add "api_key" (or token) with your project API key',
                 pointer="/api_key",
                 rejection=(401, "event submitted without an api_key"),
-            )
-        return
-    distinct = {t for _, t in tokens if isinstance(t, str)}
-    if len(distinct) > 1:
-        shown = ", ".join(sorted(redact(t) for t in distinct))
-        yield finding(
-            "CTPH105",
-            f"one request carries {len(distinct)} different keys ({shown})",
-            rejection=(401, "batch submitted with inconsistent api_key values"),
+            ),
         )
     pointer, token = tokens[0]
-    if isinstance(token, str):  # a non-string key is a type error the schema reports
-        yield from _token_findings(pointer, token, project_key)
+    verdict = _token_findings(pointer, token, project_key) if type(token) is str else ()
+    if len(tokens) == 1:
+        return verdict
+    distinct = {t for _, t in tokens if isinstance(t, str)}
+    if len(distinct) < 2:
+        return verdict
+    shown = ", ".join(sorted(redact(t) for t in distinct))
+    mixed = finding(
+        "CTPH105",
+        f"one request carries {len(distinct)} different keys ({shown})",
+        rejection=(401, "batch submitted with inconsistent api_key values"),
+    )
+    return (mixed, *verdict)
 
 
 @lru_cache(maxsize=1024)
@@ -306,44 +312,71 @@ def _as_id(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def _id_findings(event: dict[str, Any], prefix: str, name: Any) -> Iterator[Finding]:
-    merge = name in facts()["merge_events"]
+@cache
+def _merge_events() -> frozenset[str]:
+    return frozenset(facts()["merge_events"])
+
+
+def _merge_ids(event: dict[str, Any], name: Any) -> list[tuple[str, str, str]]:
+    """``(pointer, id, label)`` of the other ids a merge event names ($anon_distinct_id, alias)."""
+    props = event.get("properties")
+    if not isinstance(name, str) or name not in _merge_events() or not isinstance(props, dict):
+        return []
+    if name == "$identify":
+        anon = props.get("$anon_distinct_id")
+        return (
+            [("/properties/$anon_distinct_id", anon, "$anon_distinct_id")]
+            if isinstance(anon, str)
+            else []
+        )
+    alias = props.get("alias")
+    return [] if alias is None else [("/properties/alias", _as_id(alias), "alias")]
+
+
+def _id_pointer(event: dict[str, Any]) -> str:
+    for key in ("distinct_id", "$distinct_id"):
+        if event.get(key) is not None:
+            return "/" + key
+    return "/properties/distinct_id"
+
+
+def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
+    """CTPH122 (illegal ids) and CTPH123 (over 200 bytes). Most events have one ordinary id,
+    so the common path is two set lookups and a length test."""
     raw = distinct_id_of(event)
     if raw is None:
-        return  # missing ids are the schema's CTPH121
-    key = "distinct_id" if "distinct_id" in event else "$distinct_id"
-    pointer = prefix + ("/" + key if event.get(key) is not None else "/properties/distinct_id")
-    value = _as_id(raw)
-    candidates = [(pointer, value, "distinct_id")]
-    props = event.get("properties")
-    if isinstance(props, dict):
-        if name == "$identify" and isinstance(props.get("$anon_distinct_id"), str):
-            candidates.append(
-                (prefix + "/properties/$anon_distinct_id", props["$anon_distinct_id"], "$anon_id")
-            )
-        if name in ("$create_alias", "$merge_dangerously") and props.get("alias") is not None:
-            candidates.append((prefix + "/properties/alias", _as_id(props["alias"]), "alias"))
+        return []  # missing ids are the schema's CTPH121
+    name = event.get("event")
+    value = raw if type(raw) is str else _as_id(raw)
+    candidates = [("", value, "distinct_id"), *_merge_ids(event, name)]
+    found: list[Finding] = []
     for where, candidate, label in candidates:
         if candidate.strip() and _is_illegal(candidate):
+            merge = isinstance(name, str) and name in _merge_events()
             consequence = (
                 "PostHog refuses the merge (cannot_merge_with_illegal_distinct_id)"
                 if merge
                 else "every user with it pools into one person"
             )
-            yield finding(
-                "CTPH122",
-                f"`{label}` is {candidate!r}, an id PostHog treats as illegal: {consequence}",
-                pointer=where,
-                severity=Severity.ERROR if merge else Severity.WARNING,
+            found.append(
+                finding(
+                    "CTPH122",
+                    f"`{label}` is {candidate!r}, an id PostHog treats as illegal: {consequence}",
+                    pointer=prefix + (where or _id_pointer(event)),
+                    severity=Severity.ERROR if merge else Severity.WARNING,
+                )
             )
     limit = facts()["limits"]["distinct_id_max_bytes"]
     if len(value) > limit // 4 and len(value.encode("utf-8")) > limit:
-        yield finding(
-            "CTPH123",
-            f"`distinct_id` is {len(value.encode('utf-8'))} bytes: PostHog cuts it to {limit} "
-            "characters",
-            pointer=pointer,
+        found.append(
+            finding(
+                "CTPH123",
+                f"`distinct_id` is {len(value.encode('utf-8'))} bytes: PostHog cuts it to "
+                f"{limit} characters",
+                pointer=prefix + _id_pointer(event),
+            )
         )
+    return found
 
 
 @lru_cache(maxsize=4096)
@@ -429,14 +462,13 @@ def _person_updates(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]
                 yield f"{where}/{key}", value
 
 
-def _lint(event: Any, prefix: str, now: datetime) -> Iterator[Finding]:
+def _lint(event: dict[str, Any], prefix: str, now: datetime) -> list[Finding]:
     """The rules a schema cannot state: illegal ids, byte lengths, timestamp parsing."""
-    if not isinstance(event, dict):
-        return
-    yield from _id_findings(event, prefix, event.get("event"))
+    found = _id_findings(event, prefix)
     timestamp = event.get("timestamp")
-    if isinstance(timestamp, str) and timestamp:
-        yield from _timestamp_findings(timestamp, prefix + "/timestamp", now)
+    if type(timestamp) is str and timestamp:
+        found += _timestamp_findings(timestamp, prefix + "/timestamp", now)
+    return found
 
 
 # --------------------------------------------------------------------------- entry points
@@ -480,11 +512,13 @@ def check(
     events, batch_token, shape = _events(doc, endpoint)
     found += shape
     when = now or datetime.now(_UTC)
+    validator = _contract().validator
     for prefix, event in events:
-        found += _schema_findings(event, prefix)
+        if not validator.is_valid(event):  # the one Rust call a clean event costs
+            found += _schema_findings(event, prefix)
+        if type(event) is dict:
+            found += _lint(event, prefix, when)
     found += _key_findings(events, batch_token, project_key)
-    for prefix, event in events:
-        found += _lint(event, prefix, when)
     if size is None or size > limits["event_max_bytes"]:
         found += _oversized(events, limits["event_max_bytes"])
     return found

@@ -15,7 +15,6 @@ it too).
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,15 +24,16 @@ from typing import Any
 
 from ..contract import facts, schema_resources
 from ..findings import Finding, Severity, finding
-from ..posthog import keys
 from ..redact import redact
+from . import keys
+from .ids import as_text, is_illegal, raw_distinct_id
+from .timestamps import read_timestamp
 
-__all__ = ["DEFAULT_ENDPOINT", "check", "check_many", "distinct_id_of", "parse_timestamp"]
+__all__ = ["DEFAULT_ENDPOINT", "check", "check_many"]
 
 DEFAULT_ENDPOINT = "/i/v0/e/"
 _ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
 _UTC = timezone.utc
-_OFFSET_HOURS = re.compile(r"([+-]\d\d)$")
 _BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "sent_at"})
 
 
@@ -282,36 +282,6 @@ def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[
 # --------------------------------------------------------------------------- lints
 
 
-def distinct_id_of(event: Mapping[str, Any]) -> Any:
-    """The raw distinct id capture resolves (top level unless absent/null, then properties)."""
-    for key in ("distinct_id", "$distinct_id"):
-        value = event.get(key)
-        if value is not None:
-            return value
-    props = event.get("properties")
-    return props.get("distinct_id") if isinstance(props, Mapping) else None
-
-
-@cache
-def _illegal_ids() -> tuple[frozenset[str], frozenset[str]]:
-    lists = facts()["illegal_distinct_ids"]
-
-    def quoted(values: Iterable[str]) -> set[str]:
-        return {f for v in values for f in (v, f"'{v}'", f'"{v}"')}
-
-    return frozenset(quoted(lists["case_insensitive"])), frozenset(quoted(lists["case_sensitive"]))
-
-
-def _is_illegal(value: str) -> bool:
-    """PostHog's ``isDistinctIdIllegal`` (person-merge-service.ts): untrimmed lowercase test."""
-    insensitive, sensitive = _illegal_ids()
-    return not value.strip() or value.lower() in insensitive or value in sensitive
-
-
-def _as_id(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-
-
 @cache
 def _merge_events() -> frozenset[str]:
     return frozenset(facts()["merge_events"])
@@ -330,7 +300,7 @@ def _merge_ids(event: dict[str, Any], name: Any) -> list[tuple[str, str, str]]:
             else []
         )
     alias = props.get("alias")
-    return [] if alias is None else [("/properties/alias", _as_id(alias), "alias")]
+    return [] if alias is None else [("/properties/alias", as_text(alias), "alias")]
 
 
 def _id_pointer(event: dict[str, Any]) -> str:
@@ -343,15 +313,15 @@ def _id_pointer(event: dict[str, Any]) -> str:
 def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
     """CTPH122 (illegal ids) and CTPH123 (over 200 bytes). Most events have one ordinary id,
     so the common path is two set lookups and a length test."""
-    raw = distinct_id_of(event)
+    raw = raw_distinct_id(event)
     if raw is None:
         return []  # missing ids are the schema's CTPH121
     name = event.get("event")
-    value = raw if type(raw) is str else _as_id(raw)
+    value = raw if type(raw) is str else as_text(raw)
     candidates = [("", value, "distinct_id"), *_merge_ids(event, name)]
     found: list[Finding] = []
     for where, candidate, label in candidates:
-        if candidate.strip() and _is_illegal(candidate):
+        if candidate.strip() and is_illegal(candidate):
             merge = isinstance(name, str) and name in _merge_events()
             consequence = (
                 "PostHog refuses the merge (cannot_merge_with_illegal_distinct_id)"
@@ -379,51 +349,8 @@ def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
     return found
 
 
-@lru_cache(maxsize=4096)
-def parse_timestamp(text: str) -> tuple[datetime | None, bool]:
-    """Parse like capture: RFC 3339 first, then looser forms. Returns (instant, had_zone).
-
-    Memoised: campaigns often render one timestamp (or one per day) for many profiles."""
-    candidate = text.strip()
-    if candidate.endswith(("Z", "z")):
-        candidate = candidate[:-1] + "+00:00"
-    candidate = _OFFSET_HOURS.sub(r"\1:00", candidate) if "T" in candidate else candidate
-    parsed: datetime | None
-    try:
-        parsed = datetime.fromisoformat(candidate)
-    except ValueError:
-        parsed = _parse_loose(text.strip())
-    if parsed is None:
-        return None, False
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=_UTC), False
-    return parsed, True
-
-
-def _parse_loose(text: str) -> datetime | None:
-    """The forms capture's ``dateparser`` fallback accepts (RFC 2822, slashes, epoch digits)."""
-    from email.utils import parsedate_to_datetime
-
-    if text.isdigit() and 9 <= len(text) <= 13:
-        seconds = int(text) / (1000 if len(text) > 10 else 1)
-        return datetime.fromtimestamp(seconds, _UTC)
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        pass
-    if len(text) > 64 or not any(ch.isdigit() for ch in text):
-        return None
-    from dateutil import parser as dateutil_parser
-
-    try:
-        parsed: datetime = dateutil_parser.parse(text, fuzzy=False)
-    except (ValueError, OverflowError):
-        return None
-    return parsed
-
-
 def _timestamp_findings(value: str, pointer: str, now: datetime) -> Iterator[Finding]:
-    parsed, zoned = parse_timestamp(value)
+    parsed, zoned = read_timestamp(value)
     if parsed is None:
         yield finding(
             "CTPH141",
@@ -601,9 +528,9 @@ def check_many(payloads: Sequence[Any], users: Sequence[Any] | None = None) -> l
         if event is None:
             continue
         events += 1
-        raw = distinct_id_of(event)
-        if raw is not None and _as_id(raw).strip():
-            by_id[_as_id(raw)].add(owner)
+        raw = raw_distinct_id(event)
+        if raw is not None and as_text(raw).strip():
+            by_id[as_text(raw)].add(owner)
         if isinstance(event.get("timestamp"), str):
             timestamps[event["timestamp"]] += 1
         for where, values in [("/properties", event.get("properties")), *_person_updates(event)]:

@@ -15,9 +15,10 @@ from typing import Any
 
 from ..contract import facts
 
-__all__ = ["event_token", "is_placeholder", "token_problem"]
+__all__ = ["TOKEN_KEYS", "event_token", "is_placeholder", "token_problem"]
 
-_EVENT_TOKEN_KEYS = ("token", "$token", "api_key")
+# RawEvent.token and its serde aliases, in capture's order of preference.
+TOKEN_KEYS = ("token", "$token", "api_key")
 
 _PLACEHOLDER = re.compile(
     r"""<.*>|\{\{|\}\}|\[.*\]|^your[_\- ]|project[_\- ]?api[_\- ]?key|api[_\- ]?key[_\- ]?here
@@ -29,7 +30,7 @@ _PLACEHOLDER = re.compile(
 def event_token(event: Mapping[str, Any]) -> tuple[str, Any] | None:
     """``(json pointer, token)`` of the key one event carries: aliases first, then a string
     ``properties.token``; ``None`` when it carries none."""
-    for key in _EVENT_TOKEN_KEYS:
+    for key in TOKEN_KEYS:
         value = event.get(key)
         if value is not None:
             return "/" + key, value

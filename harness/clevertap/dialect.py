@@ -1,0 +1,350 @@
+"""CleverTap's Liquid dialect, emulated on python-liquid.
+
+What CleverTap documents (research/clevertap-liquid.md A2) is the *contract*: the tags, filters and
+objects below. The python-liquid environment built here still knows every standard Liquid tag and
+filter, so a template that strays outside the dialect parses and renders the way stock Liquid would;
+static analysis (:mod:`.analysis`) is what reports the stray names as CTPH002.
+
+Two CleverTap behaviours are undocumented and therefore settings (:class:`DialectSettings`), with
+defaults that match stock Liquid and CleverTap's own advice ("always provide fallback values to
+avoid blanks"):
+
+* ``missing``: ``"blank"`` (default): a missing property with no ``default`` renders as an empty
+  string. ``"error"``: it fails the render (CTPH003), for accounts where CleverTap was seen to skip
+  the send instead.
+* ``escaping``: ``"none"`` (default): inserted values are written raw, as stock Liquid does, so a
+  ``"`` in a name breaks a JSON body. ``"json"``: values are escaped for a JSON string context.
+
+One :class:`liquid.Environment` is built per settings value and cached; so is a *traced* twin used
+only to explain failures (it wraps each output and text node in private-use-area markers, see
+:data:`OUT_OPEN`), which keeps the per-profile render path free of any instrumentation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from liquid import Environment, FalsyStrictUndefined, Undefined, is_undefined
+from liquid.builtin.content import ContentNode
+from liquid.builtin.content import Literal as LiteralTag
+from liquid.builtin.filters.misc import date as liquid_date
+from liquid.builtin.output import Output, OutputNode
+from liquid.exceptions import FilterArgumentError
+from liquid.filter import with_environment
+from liquid.stringify import to_liquid_string
+
+from ..errors import UsageError
+from .tags import AbortTag, UnknownTag
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from liquid import RenderContext
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "DOCUMENTED_FILTERS",
+    "DOCUMENTED_TAGS",
+    "OBJECTS",
+    "OUT_CLOSE",
+    "OUT_OPEN",
+    "SEP",
+    "SHOPIFY_FILTERS",
+    "TEXT_CLOSE",
+    "TEXT_OPEN",
+    "DialectSettings",
+    "environment",
+    "json_escape",
+    "normalise_source",
+    "traced_environment",
+    "value_kind",
+]
+
+Missing = Literal["blank", "error"]
+Escaping = Literal["none", "json"]
+
+DOCUMENTED_TAGS = frozenset(
+    {
+        "if",
+        "elsif",
+        "else",
+        "unless",
+        "case",
+        "when",
+        "for",
+        "break",
+        "continue",
+        "tablerow",
+        "assign",
+        "raw",
+        "comment",
+        "abort",
+    }
+)
+"""Tags CleverTap documents (``elsif``/``else``/``when`` never show up as nodes of their own)."""
+
+DOCUMENTED_FILTERS = frozenset({"default", "date", "split"})
+"""Filters CleverTap documents; everything else is CTPH002."""
+
+SHOPIFY_FILTERS = frozenset(
+    {
+        "abs",
+        "append",
+        "at_least",
+        "at_most",
+        "base64_decode",
+        "base64_encode",
+        "base64_url_safe_decode",
+        "base64_url_safe_encode",
+        "capitalize",
+        "ceil",
+        "compact",
+        "concat",
+        "divided_by",
+        "downcase",
+        "escape",
+        "escape_once",
+        "find",
+        "find_index",
+        "first",
+        "floor",
+        "has",
+        "join",
+        "last",
+        "lstrip",
+        "map",
+        "minus",
+        "modulo",
+        "newline_to_br",
+        "plus",
+        "prepend",
+        "reject",
+        "remove",
+        "remove_first",
+        "remove_last",
+        "replace",
+        "replace_first",
+        "replace_last",
+        "reverse",
+        "round",
+        "rstrip",
+        "size",
+        "slice",
+        "sort",
+        "sort_natural",
+        "strip",
+        "strip_html",
+        "strip_newlines",
+        "sum",
+        "times",
+        "truncate",
+        "truncatewords",
+        "uniq",
+        "upcase",
+        "url_decode",
+        "url_encode",
+        "where",
+    }
+)
+"""Standard Shopify Liquid filters CleverTap does not document: CTPH002 as a *warning* (they
+probably work, but nobody has promised). python-liquid's own additions (``escapejs``, ``safe``,
+``squish``, ...) are not in this set and are errors."""
+
+OBJECTS = frozenset({"Profile", "Event", "Linked", "Catalog", "Campaign"})
+"""Root objects CleverTap provides; names are case-sensitive (``profile`` is not ``Profile``)."""
+
+# Resource limits: a runaway template must end in well under a second with a clean CTPH003.
+# Loops: CleverTap lists hold at most 100 values and Charged events 256 items, so 10,000 nested
+# iterations is generous. Output: PostHog refuses events over 1,000,000 bytes (CTPH171), so the
+# cap sits above that (the contract checker must still see such bodies) but far below memory
+# trouble. Locals bound `assign`/`capture` doubling tricks the loop limit cannot see.
+LOOP_ITERATION_LIMIT = 10_000
+OUTPUT_STREAM_LIMIT = 4 * 1024 * 1024
+LOCAL_NAMESPACE_LIMIT = 4 * 1024 * 1024
+CONTEXT_DEPTH_LIMIT = 30
+
+# Trace markers (Unicode private-use area, which profile data practically never holds):
+#   OUT_OPEN <template offset> SEP <kind> <value> OUT_CLOSE   around each {{ output }}
+#   TEXT_OPEN <template offset> SEP <text> TEXT_CLOSE          around each literal text node
+OUT_OPEN = "\ue000"
+SEP = "\ue001"
+OUT_CLOSE = "\ue002"
+TEXT_OPEN = "\ue003"
+TEXT_CLOSE = "\ue004"
+
+
+@dataclass(frozen=True)
+class DialectSettings:
+    """The undocumented CleverTap behaviours the harness has to assume (module docstring)."""
+
+    missing: Missing = "blank"
+    escaping: Escaping = "none"
+
+    def __post_init__(self) -> None:
+        if self.missing not in ("blank", "error"):
+            raise UsageError(f"setting `missing` must be 'blank' or 'error', not {self.missing!r}")
+        if self.escaping not in ("none", "json"):
+            raise UsageError(f"setting `escaping` must be 'none' or 'json', not {self.escaping!r}")
+
+
+DEFAULT_SETTINGS = DialectSettings()
+"""Stock-Liquid assumptions: missing renders blank, values inserted unescaped."""
+
+
+def json_escape(text: str) -> str:
+    """``text`` escaped for the inside of a JSON string (quotes, backslashes, control chars)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def value_kind(value: object) -> str:
+    """One-letter class of an output value for the trace: list, dict, undefined/None, scalar."""
+    if isinstance(value, (list, tuple)):
+        return "l"
+    if isinstance(value, dict):
+        return "d"
+    if value is None or is_undefined(value):
+        return "u"
+    return "s"
+
+
+_CATALOG_DOT_BRACKET = re.compile(r"(\{\{|\{%)(.*?)(\}\}|%\})", re.DOTALL)
+
+
+def normalise_source(source: str) -> str:
+    """Accept CleverTap's ``Catalog.["Name"]`` spelling, which python-liquid rejects.
+
+    ``.[`` inside Liquid markup becomes `` [`` (python-liquid reads ``Catalog ["Name"]`` as
+    ``Catalog["Name"]``). The replacement has the same length, so every offset, line and column
+    the harness reports still points into the user's original text.
+    """
+    if ".[" not in source:
+        return source
+    return _CATALOG_DOT_BRACKET.sub(
+        lambda m: m.group(1) + m.group(2).replace(".[", " [") + m.group(3), source
+    )
+
+
+@with_environment
+def clevertap_date(value: Any, fmt: Any, *, environment: Environment) -> str:
+    """``date`` that fails as a Liquid filter error instead of a bare ``ValueError``.
+
+    python-liquid reads an integer as epoch *seconds*; CleverTap data often carries
+    milliseconds, for which ``fromtimestamp`` raises ``ValueError``/``OverflowError`` outside any
+    Liquid error handling. Raised as ``FilterArgumentError``, python-liquid attaches the filter's
+    position, so the render finding (CTPH003) can point at it.
+    """
+    try:
+        return str(liquid_date(value, fmt, environment=environment))
+    except (ValueError, OverflowError, OSError) as err:
+        hint = ""
+        text = str(value)
+        if text.isdigit() and len(text) >= 12:
+            hint = " (this looks like epoch milliseconds; `date` reads epoch seconds)"
+        raise FilterArgumentError(
+            f"date: cannot read {value!r} as a date: {err}{hint}", token=None
+        ) from err
+
+
+class JsonOutputNode(OutputNode):
+    """``{{ ... }}`` whose value is JSON-string escaped (setting ``escaping = "json"``)."""
+
+    __slots__ = ()
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        """Write the value escaped for a JSON string context."""
+        value = to_liquid_string(self.expression.evaluate(context), context.autoescape)
+        return buffer.write(json_escape(value))
+
+
+class TracedOutputNode(OutputNode):
+    """``{{ ... }}`` wrapped in trace markers carrying its template offset and value kind."""
+
+    __slots__ = ()
+    escape: ClassVar[bool] = False
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        """Write OUT_OPEN offset SEP kind value OUT_CLOSE."""
+        obj = self.expression.evaluate(context)
+        value = to_liquid_string(obj, context.autoescape)
+        if self.escape:
+            value = json_escape(value)
+        return buffer.write(
+            f"{OUT_OPEN}{self.token.start_index}{SEP}{value_kind(obj)}{value}{OUT_CLOSE}"
+        )
+
+
+class TracedJsonOutputNode(TracedOutputNode):
+    """Traced twin of :class:`JsonOutputNode`."""
+
+    __slots__ = ()
+    escape: ClassVar[bool] = True
+
+
+class TracedContentNode(ContentNode):
+    """Literal template text wrapped in trace markers carrying its template offset."""
+
+    __slots__ = ()
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        """Write TEXT_OPEN offset SEP text TEXT_CLOSE."""
+        return buffer.write(f"{TEXT_OPEN}{self.token.start_index}{SEP}{self.text}{TEXT_CLOSE}")
+
+
+class _JsonOutput(Output):
+    node_class = JsonOutputNode
+
+
+class _TracedOutput(Output):
+    node_class = TracedOutputNode
+
+
+class _TracedJsonOutput(Output):
+    node_class = TracedJsonOutputNode
+
+
+class _TracedLiteral(LiteralTag):
+    node_class = TracedContentNode
+
+
+class DialectEnvironment(Environment):
+    """python-liquid environment with the harness's resource limits (class-level in liquid)."""
+
+    loop_iteration_limit: ClassVar[int | None] = LOOP_ITERATION_LIMIT
+    output_stream_limit: ClassVar[int | None] = OUTPUT_STREAM_LIMIT
+    local_namespace_limit: ClassVar[int | None] = LOCAL_NAMESPACE_LIMIT
+    context_depth_limit: ClassVar[int] = CONTEXT_DEPTH_LIMIT
+
+
+def _build(settings: DialectSettings, *, traced: bool) -> Environment:
+    undefined: type[Undefined] = FalsyStrictUndefined if settings.missing == "error" else Undefined
+    env = DialectEnvironment(undefined=undefined, strict_filters=True)
+    env.add_tag(AbortTag)
+    env.add_tag(UnknownTag)
+    env.add_filter("date", clevertap_date)
+    escape = settings.escaping == "json"
+    if traced:
+        env.add_tag(_TracedJsonOutput if escape else _TracedOutput)
+        env.add_tag(_TracedLiteral)
+    elif escape:
+        env.add_tag(_JsonOutput)
+    return env
+
+
+@cache
+def _cached(settings: DialectSettings, traced: bool) -> Environment:
+    # One key shape for every call style (`environment()` and `environment(DialectSettings())`).
+    return _build(settings, traced=traced)
+
+
+def environment(settings: DialectSettings = DEFAULT_SETTINGS) -> Environment:
+    """The one environment for ``settings`` (built once per process)."""
+    return _cached(settings, False)
+
+
+def traced_environment(settings: DialectSettings = DEFAULT_SETTINGS) -> Environment:
+    """The trace-marker twin of :func:`environment`, used only to explain a failure."""
+    return _cached(settings, True)

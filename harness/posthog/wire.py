@@ -1,0 +1,807 @@
+"""Decode a capture request exactly as PostHog's capture service does, without any HTTP server.
+
+The fake capture server must answer the same bytes with the same status and body as the real
+service, so this module re-implements PostHog's request pipeline step by step, in PostHog's order
+(research/posthog-capture.md §1-§3, §6). Each step cites the upstream file it mirrors:
+
+* ``PostHog/posthog rust/capture/src/payload/common.rs`` ``extract_payload_bytes``: payload source,
+  whole-payload base64 sniff, form decoding, compression hint;
+* ``rust/capture/src/payload/decompression.rs`` ``decompress_payload``: gzip (hint or magic),
+  lz64 (hint only), UTF-8 check, size caps, the legacy second base64 unwrap;
+* ``rust/capture/src/utils.rs``: ``is_likely_base64``, ``is_likely_urlencoded_form``,
+  ``extract_compression``, ``extract_and_verify_token``;
+* ``rust/capture/src/v0_request.rs``: the four body shapes (``RawRequest``), ``events(path)``
+  (engage hydration, empty batch, ``$performance_event`` filter), batch ``sent_at``;
+* ``rust/capture/src/payload/types.rs``: query parameters (``EventQuery``), ``Compression``;
+* ``rust/capture/src/api.rs``: the error texts and their status codes;
+* ``rust/common/types/src/event.rs``: ``RawEvent`` (which keys survive re-serialisation),
+  ``extract_token``, ``extract_distinct_id``.
+
+Two pure entry points: :func:`decode` turns method/path/query/headers/body into JSON, and
+:func:`classify` turns that JSON into the events and the project token. Both raise
+:class:`WireError` carrying PostHog's exact ``(status, body)``. Per-event field validation (types,
+empty names, distinct_id presence, uuid syntax) is deliberately left to the shared checker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from ..contract import facts
+from .ids import DISTINCT_KEYS
+from .keys import TOKEN_KEYS, event_token, token_problem
+
+__all__ = [
+    "Batch",
+    "Decoded",
+    "WireError",
+    "classify",
+    "decode",
+    "effective_sent_at",
+    "lz_decompress_from_base64",
+    "parse_uuid",
+    "validate_token",
+]
+
+FORM_MIME_TYPE = "application/x-www-form-urlencoded"
+"""Compared with the whole Content-Type header: ``; charset=...`` means "not a form" upstream."""
+
+_MAX_CHARS_TO_CHECK = 128  # utils.rs MAX_CHARS_TO_CHECK: how far the sniffers look
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_GZIP_CHUNK = 8192  # decompression.rs reads gzip output 8 KiB at a time
+_B64_STRICT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+_B64_LOOSE = _B64_STRICT | {ord(" ")}
+# utils.rs is_likely_urlencoded_form: these keys at the start or after '&' in the first 128 bytes.
+_FORM_KEYS = (b"data=", b"_=", b"ip=", b"compression=")
+
+_COMPRESSIONS = {
+    "gzip": "gzip",
+    "gzip-js": "gzip",
+    "lz64": "lz64",
+    "lz-string": "lz64",
+    "base64": "base64",
+    "b64": "base64",
+}
+
+_BATCH_TOKEN_KEYS = ("token", "api_key")  # BatchedRequest.token and its alias
+_NO_VARIANT = "failed to parse request: data did not match any variant of untagged enum RawRequest"
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+
+
+class WireError(Exception):
+    """PostHog's answer to a request it refuses: ``status`` and the plain-text ``body``.
+
+    Capture answers errors as ``text/plain`` bodies holding the error's display text
+    (``api.rs`` ``IntoResponse for CaptureError``); the fake server sends ``body`` verbatim.
+    """
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(status, body)
+        self._status = status
+        self._body = body
+
+    @property
+    def status(self) -> int:
+        """HTTP status PostHog answers (400, 401 or 413 here)."""
+        return self._status
+
+    @property
+    def body(self) -> str:
+        """The exact response body text."""
+        return self._body
+
+    def __str__(self) -> str:
+        return f"{self._status} {self._body}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WireError):
+            return NotImplemented
+        return (self._status, self._body) == (other._status, other._body)
+
+    def __hash__(self) -> int:
+        return hash((self._status, self._body))
+
+
+def _decoding(detail: str) -> WireError:
+    return WireError(400, f"failed to decode request: {detail}")
+
+
+def _too_big(detail: str) -> WireError:
+    # Newer api.rs maps EventTooBig(String) to 413 "maximum event size exceeded: <detail>".
+    return WireError(413, f"maximum event size exceeded: {detail}")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded request body plus the request metadata PostHog reads from the query string.
+
+    ``sent_at`` is the query ``sent_at``/``_`` in milliseconds, kept only when its year is after
+    2020 (older SDKs sent seconds); a batch body's own ``sent_at`` wins over it, see
+    :func:`effective_sent_at`. ``compression_hint`` is the hint PostHog settled on
+    (``gzip``/``lz64``/``base64``/``unsupported``); ``compression`` is what was actually undone
+    (``gzip``, ``lz64`` or ``none``), since gzip is also sniffed from its magic bytes.
+    """
+
+    payload: Any
+    sent_at: datetime | None
+    lib_version: str | None
+    beacon: bool
+    compression_hint: str
+    compression: str
+    base64_unwrapped: bool = False
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The events of one request, re-serialised the way capture forwards them.
+
+    ``events`` are dicts holding only ``RawEvent``'s keys (``token``, ``distinct_id``, ``uuid``,
+    ``event``, ``properties``, ``timestamp``, ``offset``, ``$set``, ``$set_once``): capture
+    re-serialises the struct, so unknown top-level keys such as ``type`` or ``library`` vanish.
+    ``uuid`` is always present (``None`` when absent or empty) because ``RawEvent`` serialises it
+    without ``skip_serializing_if``. ``token`` is the validated, trimmed project token; it is
+    ``None`` only when every event was a ``$performance_event`` (PostHog then answers 200 before
+    looking at tokens). ``filtered`` counts those dropped ``$performance_event`` events.
+    """
+
+    shape: str
+    events: tuple[dict[str, Any], ...]
+    token: str | None
+    historical_migration: bool = False
+    sent_at: datetime | None = None
+    filtered: int = 0
+
+
+# --------------------------------------------------------------------------------------------
+# decode()
+
+
+def decode(
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    request_max_bytes: int | None = None,
+    decompressed_max_bytes: int | None = None,
+) -> Decoded:
+    """Decode one capture request into parsed JSON, or raise :class:`WireError`.
+
+    ``path`` is the route path without the query string (the legacy unwrap and the engage rule
+    look at it); ``query`` holds already percent-decoded parameters; header names are matched
+    case-insensitively. The size caps default to the contract's ``request_max_bytes`` and
+    ``decompressed_max_bytes``; tests pass small ones. ``method`` is accepted for symmetry with
+    the route table: PostHog treats GET and POST alike (a GET simply carries ``data`` in the
+    query), and still says "POST" in the form error text.
+    """
+    del method  # PostHog's pipeline does not branch on it (common.rs only logs it)
+    limits = facts()["limits"]
+    wire_cap = int(request_max_bytes or limits["request_max_bytes"])
+    cap = int(decompressed_max_bytes or limits["decompressed_max_bytes"])
+    lowered = {k.lower(): v for k, v in headers.items()}
+
+    # axum's Query extractor runs before the body is streamed, so its errors come first.
+    data_param, query_hint, sent_at, beacon, lib_version = _read_query(query)
+
+    # extractors.rs extract_body_with_timeout: streamed with a cap.
+    if len(body) > wire_cap:
+        raise _too_big(f"Request body exceeds limit of {wire_cap} bytes")
+
+    # 1. payload source (common.rs extract_payload_bytes)
+    if data_param:
+        raw = data_param.encode("utf-8")
+    elif body:
+        raw = bytes(body)
+    else:
+        raise WireError(400, "request missing data payload")
+
+    # 2. whole-payload base64 sniff; keep the original bytes when decoding fails
+    payload = raw
+    if not _looks_like_form(raw) and _looks_like_base64(raw, _B64_STRICT):
+        unwrapped = _b64decode(raw)
+        if unwrapped is not None:
+            payload = unwrapped
+
+    # 3. form decoding, only for the exact form content type
+    form_data: str | None = None
+    form_hint: str | None = None
+    if lowered.get("content-type") == FORM_MIME_TYPE:
+        if not _looks_like_form(payload):
+            raise _decoding("expected form data in POST request payload")
+        form_data, form_hint = _read_form(payload)
+        if form_data is not None and _looks_like_base64(form_data.encode("utf-8"), _B64_LOOSE):
+            # the form decoder turned '+' into ' '; base64 needs them back
+            form_data = form_data.replace(" ", "+")
+
+    # 4. compression hint: query, then form, then Content-Encoding (exact, case-sensitive)
+    hint = _hint(query_hint, form_hint, lowered.get("content-encoding"))
+    data = form_data.encode("utf-8") if form_data is not None else payload
+
+    # 5. decompression
+    if hint == "gzip" or data.startswith(_GZIP_MAGIC):
+        try:
+            text = _gunzip(data, cap).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _decoding("invalid gzip data") from None
+        used = "gzip"
+    elif hint == "lz64":
+        text = _lz64_to_text(data, cap)
+        used = "lz64"
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _decoding("invalid UTF8 in request payload") from None
+        if len(data) > cap:
+            raise _too_big(f"Uncompressed payload size limit {cap} exceeded: {len(data)}")
+        used = "none"
+
+    # 6. legacy second base64 unwrap (decompression.rs; path_is_legacy_endpoint)
+    unwrapped_twice = False
+    if _is_legacy_path(path):
+        encoded = text.encode("utf-8")
+        if _looks_like_base64(encoded, _B64_STRICT):
+            inner = _b64decode(encoded)
+            if inner is not None:
+                try:
+                    inner_text = inner.decode("utf-8")
+                except UnicodeDecodeError:
+                    inner_text = None
+                if inner_text is not None:
+                    if len(inner) > cap:
+                        raise _too_big(
+                            "decompress_payload: payload size limit "
+                            f"{cap} exceeded after post-decode base64 unwrap: {len(inner)}"
+                        )
+                    text = inner_text
+                    unwrapped_twice = True
+
+    # 7. JSON
+    return Decoded(
+        payload=_parse_json(text),
+        sent_at=sent_at,
+        lib_version=lib_version,
+        beacon=beacon,
+        compression_hint=hint,
+        compression=used,
+        base64_unwrapped=unwrapped_twice,
+    )
+
+
+def _read_query(
+    query: Mapping[str, str],
+) -> tuple[str | None, str | None, datetime | None, bool, str | None]:
+    """EventQuery (types.rs): ``data``, ``compression``, ``sent_at``/``_`` (i64 ms), ``beacon``.
+
+    Bad integers are rejected by axum's Query extractor with its own 400 text; ``sent_at`` and
+    ``_`` together are a serde duplicate-field error. ``lib_version``/``ver`` is read for the
+    record only (older EventQuery versions had it; it never fails a request).
+    """
+    if "sent_at" in query and "_" in query:
+        raise _query_error("duplicate field `sent_at`")
+    raw_sent = query.get("sent_at", query.get("_"))
+    sent_at: datetime | None = None
+    if raw_sent is not None:
+        millis = _rust_int(raw_sent, _I64_MIN, _I64_MAX)
+        sent_at = _millis_after_2020(millis)
+    beacon = False
+    if "beacon" in query:
+        beacon = _rust_int(query["beacon"], _I32_MIN, _I32_MAX) == 1
+    hint = _compression_name(query["compression"]) if "compression" in query else None
+    lib_version = query.get("lib_version", query.get("ver"))
+    return query.get("data"), hint, sent_at, beacon, lib_version
+
+
+def _query_error(detail: str) -> WireError:
+    return WireError(400, f"Failed to deserialize query string: {detail}")
+
+
+def _rust_int(text: str, low: int, high: int) -> int:
+    """``str::parse::<iN>`` with Rust's error texts (what serde_urlencoded reports)."""
+    if text == "":
+        raise _query_error("cannot parse integer from empty string")
+    if not re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII) or text in ("+", "-"):
+        raise _query_error("invalid digit found in string")
+    value = int(text)
+    if value > high:
+        raise _query_error("number too large to fit in target type")
+    if value < low:
+        raise _query_error("number too small to fit in target type")
+    return value
+
+
+def _millis_after_2020(millis: int) -> datetime | None:
+    """types.rs ``EventQuery::sent_at``: milliseconds, ignored unless the year is after 2020."""
+    try:
+        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=millis)
+    except OverflowError:
+        return None
+    return moment if moment.year > 2020 else None
+
+
+def _compression_name(value: str) -> str:
+    """types.rs ``Compression`` deserialisation: case-insensitive, anything else unsupported."""
+    return _COMPRESSIONS.get(value.lower(), "unsupported")
+
+
+def _hint(query_hint: str | None, form_hint: str | None, content_encoding: str | None) -> str:
+    """utils.rs ``extract_compression``: the first hint that is not "unsupported" wins."""
+    if query_hint is not None and query_hint != "unsupported":
+        return query_hint
+    if form_hint is not None and form_hint != "unsupported":
+        return form_hint
+    if content_encoding is not None:
+        return _COMPRESSIONS.get(content_encoding, "unsupported")  # header match is exact
+    return "unsupported"
+
+
+def _looks_like_base64(payload: bytes, alphabet: frozenset[int]) -> bool:
+    """utils.rs ``is_likely_base64``: first 128 bytes in the alphabet and length % 4 == 0."""
+    if not payload:
+        return False
+    return all(b in alphabet for b in payload[:_MAX_CHARS_TO_CHECK]) and len(payload) % 4 == 0
+
+
+def _looks_like_form(payload: bytes) -> bool:
+    """utils.rs ``is_likely_urlencoded_form``: a known key at the start or after ``&``."""
+    prefix = payload[:_MAX_CHARS_TO_CHECK]
+    return any(prefix.startswith(key) or b"&" + key in prefix for key in _FORM_KEYS)
+
+
+def _b64decode(payload: bytes) -> bytes | None:
+    """The ``base64`` crate's STANDARD engine: canonical padding, no stray trailing bits."""
+    try:
+        out = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return out if base64.b64encode(out) == payload else None
+
+
+def _form_unquote(raw: bytes) -> str:
+    """``form_urlencoded``: '+' is a space, %XX decoded, invalid UTF-8 replaced."""
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", errors="replace")
+
+
+def _read_form(payload: bytes) -> tuple[str | None, str | None]:
+    """serde_urlencoded into ``EventFormData {data, compression}``; other keys are ignored.
+
+    A repeated ``data`` or ``compression`` key is a serde duplicate-field error, which
+    utils.rs ``decode_form`` reports as "invalid urlencoded form data".
+    """
+    fields: dict[str, str] = {}
+    for pair in payload.split(b"&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = _form_unquote(raw_name)
+        if name not in ("data", "compression"):
+            continue
+        if name in fields:
+            raise _decoding("invalid urlencoded form data")
+        fields[name] = _form_unquote(raw_value)
+    hint = _compression_name(fields["compression"]) if "compression" in fields else None
+    return fields.get("data"), hint
+
+
+def _gunzip(data: bytes, cap: int) -> bytes:
+    """flate2 ``GzDecoder`` over one gzip member, read 8 KiB at a time against ``cap``."""
+    inflater = zlib.decompressobj(wbits=31)
+    out = bytearray()
+    pending = data
+    try:
+        while not inflater.eof:
+            chunk = inflater.decompress(pending, _GZIP_CHUNK)
+            progressed = bool(chunk) or len(inflater.unconsumed_tail) != len(pending)
+            pending = inflater.unconsumed_tail
+            if chunk:
+                if len(out) + len(chunk) > cap:
+                    raise _too_big(
+                        f"Decompressed payload would exceed {cap} bytes "
+                        f"(got {len(out) + len(chunk)} bytes)"
+                    )
+                out += chunk
+            if not progressed or (not pending and not chunk):
+                break
+    except zlib.error:
+        raise _decoding("invalid GZIP data") from None
+    if not inflater.eof:  # truncated stream: flate2 reports an I/O error
+        raise _decoding("invalid GZIP data")
+    return bytes(out)
+
+
+def _lz64_to_text(data: bytes, cap: int) -> str:
+    """decompression.rs ``decompress_lz64_to_string`` with its caps and error texts."""
+    try:
+        units = lz_decompress_from_base64(data.decode("utf-8", errors="replace"), max_units=cap)
+    except _Lz64TooLarge:
+        raise _too_big(f"Decompressed LZ64 payload would exceed {cap} bytes") from None
+    if units is None:
+        raise _decoding("decompress_lz64: failed decompress to UTF16")
+    try:
+        text = units.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        raise _decoding("decompress_lz64: failed UTF16 to UTF8 conversion") from None
+    if len(text.encode("utf-8")) > cap:
+        raise _too_big("lz64 request payload size limit exceeded")
+    return text
+
+
+def _is_legacy_path(path: str) -> bool:
+    """v0_request.rs ``path_is_legacy_endpoint``, from the contract's path lists."""
+    legacy = facts()["legacy_path_prefixes"]
+    return path in legacy["exact"] or path.startswith(tuple(legacy["prefix"]))
+
+
+# --------------------------------------------------------------------------------------------
+# LZ-string
+
+
+class _Lz64TooLarge(Exception):
+    """More UTF-16 units than the cap (``CompressionError::Lz64OutputTooLarge`` upstream)."""
+
+
+_LZ_ALPHABET = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+}
+
+
+def lz_decompress_from_base64(text: str, *, max_units: int | None = None) -> str | None:
+    """LZ-string ``decompressFromBase64`` (pieroxy/lz-string 1.x), as PostHog's lz64 hint needs.
+
+    Returns the decoded UTF-16 code units as a ``str`` (lone surrogates kept, so the caller can
+    report PostHog's separate "UTF16 to UTF8" failure), or ``None`` when the stream is corrupt:
+    an empty input, a character outside the base64 alphabet, a bad dictionary reference, or the
+    input running out before the end marker. ``max_units`` bounds the output (decompression-bomb
+    guard); going over raises an internal error that :func:`decode` turns into a 413.
+    """
+    if not text:
+        return None
+    values: list[int] = []
+    for char in text:
+        value = _LZ_ALPHABET.get(char)
+        if value is None:
+            return None
+        values.append(value)
+    length = len(values)
+    reset = 32
+    state = {"val": values[0], "position": reset, "index": 1}
+
+    def read(bits: int) -> int:
+        result = 0
+        power = 1
+        for _ in range(bits):
+            chosen = state["val"] & state["position"]
+            state["position"] >>= 1
+            if state["position"] == 0:
+                state["position"] = reset
+                index = state["index"]
+                state["val"] = values[index] if index < length else 0
+                state["index"] = index + 1
+            if chosen:
+                result |= power
+            power <<= 1
+        return result
+
+    dictionary: dict[int, str] = {0: "0", 1: "1", 2: "2"}
+    dict_size = 4
+    enlarge_in = 4
+    num_bits = 3
+    first = read(2)
+    if first == 0:
+        w = chr(read(8))
+    elif first == 1:
+        w = chr(read(16))
+    else:  # 2 = end of stream; upstream returns "" which capture treats as a failure
+        return None
+    dictionary[3] = w
+    pieces = [w]
+    produced = len(w)
+    while True:
+        if state["index"] > length:
+            return None
+        code = read(num_bits)
+        if code in (0, 1):
+            dictionary[dict_size] = chr(read(8 if code == 0 else 16))
+            code = dict_size
+            dict_size += 1
+            enlarge_in -= 1
+        elif code == 2:
+            return "".join(pieces)
+        if enlarge_in == 0:
+            enlarge_in = 1 << num_bits
+            num_bits += 1
+        if code in dictionary:
+            entry = dictionary[code]
+        elif code == dict_size:
+            entry = w + w[0]
+        else:
+            return None
+        pieces.append(entry)
+        produced += len(entry)
+        if max_units is not None and produced > max_units:
+            raise _Lz64TooLarge
+        dictionary[dict_size] = w + entry[0]
+        dict_size += 1
+        enlarge_in -= 1
+        w = entry
+        if enlarge_in == 0:
+            enlarge_in = 1 << num_bits
+            num_bits += 1
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+class _BadJson(Exception):
+    """A value serde_json refuses but Python's json accepts (NaN, Infinity, lone surrogates)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _BadJson("expected value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _BadJson("number out of range")
+    return value
+
+
+_SERDE_MESSAGES = (
+    ("Expecting value", "expected value"),
+    ("Extra data", "trailing characters"),
+    ("Expecting property name enclosed in double quotes", "key must be a string"),
+    ("Expecting ':' delimiter", "expected `:`"),
+    ("Expecting ',' delimiter", "expected `,` or `}`"),
+    ("Unterminated string starting at", "EOF while parsing a string"),
+    ("Invalid control character at", "control character (\\u0000-\\u001F) found while parsing"),
+    ("Invalid \\escape", "invalid escape"),
+    ("Invalid \\uXXXX escape", "invalid escape"),
+    ("Unexpected UTF-8 BOM", "expected value"),
+)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _parse_json(text: str) -> Any:
+    """serde_json's acceptance rules on top of Python's parser; errors in serde's words.
+
+    The detail after "failed to parse request: " follows serde_json's message family with
+    Python's line/column; exact columns can differ by one from serde's in rare cases.
+    """
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        message = next((s for p, s in _SERDE_MESSAGES if exc.msg.startswith(p)), exc.msg)
+        raise WireError(
+            400, f"failed to parse request: {message} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except _BadJson as exc:
+        raise WireError(400, f"failed to parse request: {exc}") from None
+    except RecursionError:
+        raise WireError(400, "failed to parse request: recursion limit exceeded") from None
+    if _has_surrogate(value):
+        raise WireError(400, "failed to parse request: lone leading surrogate in hex escape")
+    return value
+
+
+def _has_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# classify()
+
+
+def classify(payload: Any, path: str) -> Batch:
+    """Sort parsed JSON into PostHog's four body shapes and resolve the project token.
+
+    The shapes are tried in ``RawRequest``'s order (array, batch object, single event, engage);
+    an object without a string ``event`` is an engage payload, accepted only on ``/engage*``
+    paths, where its name becomes ``$identify``. Then, as ``events(path)`` and
+    ``extract_and_verify_token`` do: an empty list is 400, ``$performance_event`` events are
+    removed (all removed: a silent 200, so no token check), and the token comes from the batch
+    object or from the events (see :func:`event_token`) and must pass :func:`validate_token`.
+    """
+    batch_token: str | None = None
+    historical = False
+    sent_at: datetime | None = None
+    if isinstance(payload, list):
+        if not all(_is_raw_event(item) for item in payload):
+            raise WireError(400, _NO_VARIANT)
+        shape, items, name = "array", list(payload), None
+    elif isinstance(payload, dict) and _is_batch(payload):
+        shape, items, name = "batch", list(payload["batch"]), None
+        batch_token = next(payload[k] for k in _BATCH_TOKEN_KEYS if k in payload)
+        historical = payload.get("historical_migration") is True
+        raw_sent = payload.get("sent_at")
+        sent_at = _parse_iso8601(raw_sent) if isinstance(raw_sent, str) else None
+    elif isinstance(payload, dict) and _is_raw_event(payload):
+        shape, items, name = "one", [payload], None
+    elif isinstance(payload, dict) and _is_engage(payload):
+        if not path.startswith("/engage"):
+            raise WireError(
+                400,
+                "failed to hydrate events from request: "
+                "non-engage request missing event name attribute",
+            )
+        shape, items, name = "engage", [payload], "$identify"
+    else:
+        raise WireError(400, _NO_VARIANT)
+
+    if not items:
+        raise WireError(400, "request holds no event")
+    events = [_raw_event_data(item, name) for item in items]
+    kept = [event for event in events if event["event"] != "$performance_event"]
+    filtered = len(events) - len(kept)
+    if not kept:
+        return Batch(shape, (), None, historical, sent_at, filtered)
+
+    if batch_token is not None:
+        token = batch_token
+    elif len(kept) == 1:
+        single = _event_token(kept[0])
+        if single is None:
+            raise WireError(401, "event submitted without an api_key")
+        token = single
+    else:
+        present = {t for t in (_event_token(event) for event in kept) if t is not None}
+        if not present:
+            raise WireError(401, "event submitted without an api_key")
+        if len(present) > 1:
+            raise WireError(401, "batch submitted with inconsistent api_key values")
+        token = present.pop()
+    return Batch(shape, tuple(kept), validate_token(token), historical, sent_at, filtered)
+
+
+def effective_sent_at(decoded: Decoded, batch: Batch) -> datetime | None:
+    """analytics.rs: ``request.sent_at().or(query_params.sent_at())``: the body wins."""
+    return batch.sent_at if batch.sent_at is not None else decoded.sent_at
+
+
+def validate_token(token: str) -> str:
+    """token.rs ``validate_token`` (rules in :mod:`.keys`): the trimmed token PostHog goes on
+    with, or the 401 it answers."""
+    reason = token_problem(token)
+    if reason is not None:
+        raise WireError(401, f"API key is not valid: {reason}")
+    return token.strip()
+
+
+def _event_token(event: Mapping[str, Any]) -> str | None:
+    """The string token an event carries (``RawEvent::extract_token``), else ``None``."""
+    found = event_token(event)
+    return found[1] if found is not None and isinstance(found[1], str) else None
+
+
+_UUID_FORMS = re.compile(
+    r"(?:urn:uuid:)?(?P<h>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})|\{(?P<b>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})\}|(?P<s>[0-9a-fA-F]{32})"
+)
+
+
+def parse_uuid(text: str) -> str | None:
+    """The Rust ``uuid`` crate's ``parse_str`` forms (hyphenated, simple, braced, URN).
+
+    Returns the canonical lowercase hyphenated text, as ``Uuid`` serialises, or ``None``.
+    """
+    match = _UUID_FORMS.fullmatch(text)
+    if match is None:
+        return None
+    digits = (match.group("h") or match.group("b") or match.group("s")).replace("-", "").lower()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _aliases_ok(obj: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
+    """serde rejects a field given twice under alias names ("duplicate field")."""
+    return sum(1 for key in keys if key in obj) <= 1
+
+
+def _token_type_ok(obj: Mapping[str, Any]) -> bool:
+    return all(obj.get(key) is None or isinstance(obj[key], str) for key in TOKEN_KEYS)
+
+
+def _is_engage(obj: Any) -> bool:
+    """``RawEngageEvent``: any object whose token (if any) is a string; ``event`` is ignored."""
+    return (
+        isinstance(obj, dict)
+        and _aliases_ok(obj, TOKEN_KEYS)
+        and _aliases_ok(obj, DISTINCT_KEYS)
+        and _token_type_ok(obj)
+    )
+
+
+def _is_raw_event(obj: Any) -> bool:
+    """``RawEvent`` needs a string ``event``; other field types are the checker's business."""
+    return _is_engage(obj) and isinstance(obj.get("event"), str)
+
+
+def _is_batch(obj: dict[str, Any]) -> bool:
+    """``BatchedRequest``: one string ``token``/``api_key``, a list ``batch`` of events."""
+    keys = [key for key in _BATCH_TOKEN_KEYS if key in obj]
+    if len(keys) != 1 or not isinstance(obj[keys[0]], str):
+        return False
+    batch = obj.get("batch")
+    if not isinstance(batch, list) or not all(_is_raw_event(item) for item in batch):
+        return False
+    if obj.get("historical_migration") is not None and not isinstance(
+        obj["historical_migration"], bool
+    ):
+        return False
+    return obj.get("sent_at") is None or isinstance(obj["sent_at"], str)
+
+
+def _raw_event_data(obj: Mapping[str, Any], name: str | None) -> dict[str, Any]:
+    """``RawEvent`` as capture re-serialises it: known keys only, ``None`` options skipped."""
+    out: dict[str, Any] = {}
+    token = next((obj[k] for k in TOKEN_KEYS if obj.get(k) is not None), None)
+    if token is not None:
+        out["token"] = token
+    distinct = next((obj[k] for k in DISTINCT_KEYS if obj.get(k) is not None), None)
+    if distinct is not None:
+        out["distinct_id"] = distinct
+    uuid_value = obj.get("uuid")
+    if uuid_value == "":
+        uuid_value = None
+    elif isinstance(uuid_value, str):
+        uuid_value = parse_uuid(uuid_value) or uuid_value  # invalid: left for the checker
+    out["uuid"] = uuid_value
+    out["event"] = name if name is not None else obj["event"]
+    properties = obj.get("properties", {})
+    out["properties"] = properties if properties is not None else {}
+    for key in ("timestamp", "offset", "$set", "$set_once"):
+        if obj.get(key) is not None:
+            out[key] = obj[key]
+    return out
+
+
+_ISO8601 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)"
+)
+
+
+def _parse_iso8601(text: str) -> datetime | None:
+    """The ``time`` crate's ``Iso8601::DEFAULT`` for the batch ``sent_at``: an offset is needed."""
+    match = _ISO8601.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    micros = int((match.group(7) or "0").ljust(6, "0")[:6])
+    zone = match.group(8)
+    try:
+        if zone in ("Z", "z"):
+            tz = timezone.utc
+        else:
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            tz = timezone(sign * offset)
+        return datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
+    except ValueError:
+        return None

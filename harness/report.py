@@ -9,6 +9,7 @@ rendered profile carries one.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,8 +72,18 @@ class RunReport:
         return out
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _final(text: str) -> str:
+    """Every writer's last step: keys masked, and lone UTF-16 surrogates (half an emoji, which
+    CleverTap profiles can hold) written as ``\\udXXX`` so the text can be encoded at all."""
+    text = redact_text(text)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
 def to_json(report: RunReport) -> str:
-    return redact_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
+    return _final(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
 
 
 _MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
@@ -111,7 +122,7 @@ def to_text(report: RunReport) -> str:
         f"{summary['passed']} of {len(report.items)} {report.kind} pass; "
         f"{summary['errors']} errors, {summary['warnings']} warnings"
     )
-    return redact_text("\n".join(lines)) + "\n"
+    return _final("\n".join(lines)) + "\n"
 
 
 WRITERS: dict[str, Callable[[RunReport], str]] = {"text": to_text, "json": to_json}

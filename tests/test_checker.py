@@ -321,3 +321,26 @@ def test_type_drift_ctph163() -> None:
         ev(distinct_id="b", properties={"v": None}),
     ]
     assert not check_many(missing)
+
+
+def test_cross_findings_carry_the_smallest_affected_profile() -> None:
+    payloads = [
+        ev(distinct_id="x"),
+        ev(distinct_id="x"),
+        ev(distinct_id="y", properties={"v": "s"}),
+    ]
+    payloads[1]["properties"] = {"v": 1}
+    profiles = [{"Email": "a-long@example.com", "Name": "Ann"}, {}, {"Email": "b@example.com"}]
+    found = {f.code: f for f in check_many(payloads, examples=profiles)}
+    assert found["CTPH124"].profile == {} and found["CTPH124"].count == 2
+    drift = found["CTPH163"]
+    assert drift.pointer == "/properties/v" and drift.count == 1
+
+
+def test_mistyped_edge_profiles_do_not_count_as_drift() -> None:
+    payloads = [
+        ev(distinct_id="a", properties={"v": 1}),
+        ev(distinct_id="b", properties={"v": "1x"}),
+    ]
+    assert [f.code for f in check_many(payloads)] == ["CTPH163"]
+    assert check_many(payloads, typed=[True, False]) == []

@@ -37,6 +37,7 @@ from .dialect import (
     OBJECTS,
     SHOPIFY_FILTERS,
 )
+from .tags import AbortNode
 
 __all__ = [
     "LineIndex",
@@ -258,11 +259,18 @@ def analyze(template: BoundTemplate, source: str, lines: LineIndex | None = None
     outputs: list[OutputFact] = []
     static_context = RenderContext(template)
 
+    # `{% unless Profile.X %}{% abort %}{% endunless %}` guards Profile.X for everything after it:
+    # a profile without it is never sent. Such paths join `after_abort` once their block is seen.
+    after_abort: set[tuple[Segment, ...]] = set()
+
     def visit(node: Node, guards: frozenset[tuple[Segment, ...]]) -> None:
         if isinstance(node, OutputNode):
-            outputs.append(_output_fact(node, guards, in_string, lines, source))
+            outputs.append(_output_fact(node, guards | after_abort, in_string, lines, source))
         if isinstance(node, _GUARD_NODES):
-            guards = guards | _node_condition_paths(node)
+            condition = _node_condition_paths(node)
+            guards = guards | condition
+            if _aborts(node, static_context):
+                after_abort.update(condition)
         for child in node.children(static_context, include_partials=False):
             visit(child, guards)
 
@@ -274,6 +282,14 @@ def analyze(template: BoundTemplate, source: str, lines: LineIndex | None = None
         filters=uses(analysis.filters),
         tags=uses(analysis.tags),
         outputs=tuple(outputs),
+    )
+
+
+def _aborts(node: Node, context: RenderContext) -> bool:
+    """Whether ``{% abort %}`` appears anywhere under ``node``."""
+    return any(
+        isinstance(child, AbortNode) or _aborts(child, context)
+        for child in node.children(context, include_partials=False)
     )
 
 
@@ -425,6 +441,8 @@ def multi_value_findings(
         if any(name != "default" for name in out.filters):
             continue
         value = _resolve(roots[out.root], out.path[1:])
+        if out.has_default and not value:
+            continue  # `default` replaces an empty list or object: nothing odd is printed
         if isinstance(value, (list, tuple)):
             what = "a list (multi-value property)"
         elif isinstance(value, Mapping):

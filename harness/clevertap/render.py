@@ -239,9 +239,7 @@ def _problem(value: str, kind: str, in_string: bool, unescaped: bool) -> str | N
             )
         control = next((ch for ch in value if ord(ch) < 0x20), None)
         if control is not None:
-            what = (
-                "a raw newline" if control == "\n" else f"a control character U+{ord(control):04X}"
-            )
+            what = "raw newline" if control == "\n" else f"control character U+{ord(control):04X}"
             return f"whose {what} is not allowed inside a JSON string" + (
                 assumption if unescaped else ""
             )

@@ -15,7 +15,7 @@ it too).
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -29,7 +29,7 @@ from . import keys
 from .ids import as_text, is_illegal, raw_distinct_id
 from .timestamps import read_timestamp
 
-__all__ = ["DEFAULT_ENDPOINT", "check", "check_many"]
+__all__ = ["DEFAULT_ENDPOINT", "Checked", "check", "check_many", "check_text"]
 
 DEFAULT_ENDPOINT = "/i/v0/e/"
 _ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
@@ -401,6 +401,46 @@ def _lint(event: dict[str, Any], prefix: str, now: datetime) -> list[Finding]:
 # --------------------------------------------------------------------------- entry points
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A body read the way capture reads it: the parsed document (``None`` when it is not JSON)
+    and every finding. Lets callers that need the document (cross-profile checks, delivery)
+    avoid parsing twice."""
+
+    document: Any
+    findings: list[Finding]
+
+
+def check_text(
+    text: str | bytes,
+    *,
+    endpoint: str = DEFAULT_ENDPOINT,
+    project_key: str | None = None,
+    now: datetime | None = None,
+) -> Checked:
+    """Parse and check one raw body (see :func:`check`)."""
+    limits = facts()["limits"]
+    found: list[Finding] = []
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    size = len(raw)
+    if size > limits["request_max_bytes"]:
+        found.append(
+            finding(
+                "CTPH172",
+                f"the body is {size:,} bytes; PostHog accepts at most "
+                f"{limits['request_max_bytes']:,}",
+                rejection=(413, "maximum event size exceeded"),
+            )
+        )
+    try:
+        doc: Any = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        found.append(_not_json(exc))
+        return Checked(None, found)
+    found += _check_document(doc, size, endpoint, project_key, now)
+    return Checked(doc, found)
+
+
 def check(
     payload: str | bytes | Mapping[str, Any] | Sequence[Any],
     *,
@@ -414,30 +454,17 @@ def check(
     capture path the body is sent to (``/engage`` names nameless bodies ``$identify``);
     ``project_key`` enables CTPH105; ``now`` pins the clock for the future-timestamp rule.
     """
-    limits = facts()["limits"]
-    found: list[Finding] = []
-    size: int | None = None
     if isinstance(payload, (str, bytes)):
-        raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
-        size = len(raw)
-        if size > limits["request_max_bytes"]:
-            found.append(
-                finding(
-                    "CTPH172",
-                    f"the body is {size:,} bytes; PostHog accepts at most "
-                    f"{limits['request_max_bytes']:,}",
-                    rejection=(413, "maximum event size exceeded"),
-                )
-            )
-        try:
-            doc: Any = json.loads(payload)
-        except (ValueError, RecursionError) as exc:
-            found.append(_not_json(payload, exc))
-            return found
-    else:
-        doc = payload
-    events, batch_token, shape = _events(doc, endpoint)
-    found += shape
+        return check_text(payload, endpoint=endpoint, project_key=project_key, now=now).findings
+    return _check_document(payload, None, endpoint, project_key, now)
+
+
+def _check_document(
+    doc: Any, size: int | None, endpoint: str, project_key: str | None, now: datetime | None
+) -> list[Finding]:
+    """``size`` is the raw body's byte count when known: under 1,000,000 it proves no event is
+    too large without serialising any."""
+    events, batch_token, found = _events(doc, endpoint)
     when = now or datetime.now(_UTC)
     validator = _contract().validator
     for prefix, event in events:
@@ -446,8 +473,9 @@ def check(
         if type(event) is dict:
             found += _lint(event, prefix, when)
     found += _key_findings(events, batch_token, project_key)
-    if size is None or size > limits["event_max_bytes"]:
-        found += _oversized(events, limits["event_max_bytes"])
+    limit = facts()["limits"]["event_max_bytes"]
+    if size is None or size > limit:
+        found += _oversized(events, limit)
     return found
 
 
@@ -463,7 +491,7 @@ def _oversized(events: Sequence[tuple[str, Any]], limit: int) -> Iterator[Findin
             )
 
 
-def _not_json(payload: str | bytes, exc: Exception) -> Finding:
+def _not_json(exc: Exception) -> Finding:
     if isinstance(exc, json.JSONDecodeError):
         where = f" at line {exc.lineno} column {exc.colno}"
         message = f"the body is not valid JSON{where}: {exc.msg}"
@@ -510,76 +538,86 @@ def _first_event(doc: Any) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def check_many(payloads: Sequence[Any], users: Sequence[Any] | None = None) -> list[Finding]:
+def check_many(
+    payloads: Sequence[Any],
+    *,
+    users: Sequence[Any] | None = None,
+    typed: Sequence[bool] | None = None,
+    examples: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Finding]:
     """Rules only a set of renderings can show: CTPH124, CTPH144, CTPH163.
 
-    ``payloads`` are parsed bodies of one template for different profiles; ``users`` (same
-    length) says which payloads belong to distinct users (default: every payload is its own
-    user). Each finding's ``count`` is the number of profiles affected and its ``profile`` is
-    left for the caller, which knows the profiles, to fill in.
+    ``payloads`` are parsed bodies of one template for different profiles (``None`` for a
+    profile that rendered nothing). Optional, each the same length:
+
+    - ``users`` says which payloads belong to distinct users (default: each is its own user);
+    - ``typed`` marks the payloads whose property types count for CTPH163 (default: all), so
+      deliberately mistyped edge-case profiles do not pass for type drift of the template;
+    - ``examples`` are the profiles behind the payloads: each finding then carries the
+      smallest affected one.
+
+    Each finding's ``count`` is the number of profiles affected.
     """
-    owners = list(users) if users is not None else list(range(len(payloads)))
-    by_id: dict[str, set[Any]] = defaultdict(set)
-    timestamps: Counter[str] = Counter()
-    types: dict[str, Counter[str]] = defaultdict(Counter)
-    events = 0
-    for owner, doc in zip(owners, payloads, strict=True):
+    n = len(payloads)
+    owners = list(users) if users is not None else list(range(n))
+    counted = list(typed) if typed is not None else [True] * n
+    by_id: dict[str, list[int]] = defaultdict(list)
+    by_stamp: dict[str, list[int]] = defaultdict(list)
+    by_type: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    rendered = 0
+    for i, (doc, typing) in enumerate(zip(payloads, counted, strict=True)):
         event = _first_event(doc)
         if event is None:
             continue
-        events += 1
+        rendered += 1
         raw = raw_distinct_id(event)
         if raw is not None and as_text(raw).strip():
-            by_id[as_text(raw)].add(owner)
+            by_id[as_text(raw)].append(i)
         if isinstance(event.get("timestamp"), str):
-            timestamps[event["timestamp"]] += 1
-        for where, values in [("/properties", event.get("properties")), *_person_updates(event)]:
-            if isinstance(values, dict):
-                for pointer, kind in _leaves(values, where):
-                    types[pointer][kind] += 1
+            by_stamp[event["timestamp"]].append(i)
+        if typing:
+            for where, values in [
+                ("/properties", event.get("properties")),
+                *_person_updates(event),
+            ]:
+                if isinstance(values, dict):
+                    for pointer, kind in _leaves(values, where):
+                        by_type[pointer][kind].append(i)
+
+    def example(indices: Sequence[int]) -> Mapping[str, Any] | None:
+        if examples is None:
+            return None
+        return min((examples[i] for i in indices), key=lambda e: len(json.dumps(e, default=str)))
+
+    def counted_finding(item: Finding, indices: Sequence[int]) -> Finding:
+        return replace(item, count=len(indices), profile=example(indices))
+
     found: list[Finding] = []
-    for value, owners_of in by_id.items():
-        if len(owners_of) > 1:
+    for value, indices in by_id.items():
+        people = {owners[i] for i in indices}
+        if len(people) > 1:
+            message = (
+                f"{len(people)} different profiles render the same distinct_id {_short(value)}: "
+                "PostHog merges them into one person"
+            )
             found.append(
-                _counted(
-                    finding(
-                        "CTPH124",
-                        f"{len(owners_of)} different profiles render the same distinct_id "
-                        f"{_short(value)}: PostHog merges them into one person",
-                        pointer="/distinct_id",
-                    ),
-                    len(owners_of),
-                )
+                counted_finding(finding("CTPH124", message, pointer="/distinct_id"), indices)
             )
-    if events > 1 and len(timestamps) == 1 and next(iter(timestamps.values())) == events:
-        (stamp,) = timestamps
-        found.append(
-            _counted(
-                finding(
-                    "CTPH144",
-                    f"every profile renders the same timestamp {_short(stamp)}: every event "
-                    "is dated the same",
-                    pointer="/timestamp",
-                ),
-                events,
+    if rendered > 1 and len(by_stamp) == 1:
+        ((stamp, indices),) = by_stamp.items()
+        if len(indices) == rendered:
+            message = (
+                f"every profile renders the same timestamp {_short(stamp)}: every event is "
+                "dated the same"
             )
-        )
-    for pointer, seen in types.items():
-        if len(seen) > 1:
-            detail = ", ".join(f"{kind} ×{n}" for kind, n in seen.items())
-            minority = sum(seen.values()) - max(seen.values())
             found.append(
-                _counted(
-                    finding(
-                        "CTPH163",
-                        f"`{pointer}` renders as different JSON types across profiles ({detail})",
-                        pointer=pointer,
-                    ),
-                    minority,
-                )
+                counted_finding(finding("CTPH144", message, pointer="/timestamp"), indices)
             )
+    for pointer, kinds in by_type.items():
+        if len(kinds) > 1:
+            detail = ", ".join(f"{kind} ×{len(ix)}" for kind, ix in kinds.items())
+            majority = max(kinds, key=lambda k: len(kinds[k]))
+            minority = [i for kind, ix in kinds.items() if kind != majority for i in ix]
+            message = f"`{pointer}` renders as different JSON types across profiles ({detail})"
+            found.append(counted_finding(finding("CTPH163", message, pointer=pointer), minority))
     return found
-
-
-def _counted(item: Finding, count: int) -> Finding:
-    return replace(item, count=count)

@@ -1,0 +1,169 @@
+"""Configuration: the one place that reads ``[tool.ctph]``, ``ctph.toml`` and the environment.
+
+Precedence, highest first: explicit overrides (CLI flags, pytest options), then the file, then
+the defaults below. Every other module receives a :class:`HarnessConfig` and never looks at
+files, environment variables or options itself. An unknown or ill-typed key is a
+:class:`~ctph_harness.errors.UsageError` that names the key, so a typo never silently changes
+what is tested.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on the py310 tox env
+    import tomli as tomllib
+
+__all__ = ["HarnessConfig", "find_config_file", "load_config"]
+
+_MISSING_MODES = ("blank", "error")
+_ESCAPING_MODES = ("none", "json")
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    """Everything a run needs to know, resolved once.
+
+    ``missing`` and ``escaping`` are the two CleverTap behaviours its docs leave open (how a
+    missing property without ``default`` renders, and whether inserted values are JSON-escaped);
+    the defaults are stock Liquid's, and findings name the setting they assumed.
+    """
+
+    templates: tuple[str, ...] = ("*.liquid",)
+    profiles: int = 200
+    seed: int = 0
+    strict: bool = False
+    project_key: str | None = None
+    endpoint: str = "/i/v0/e/"
+    missing: str = "blank"
+    escaping: str = "none"
+    ignore: tuple[str, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    """The file the settings came from, for messages (``None``: defaults only)."""
+
+    def with_overrides(self, **overrides: Any) -> HarnessConfig:
+        """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        for key, value in given.items():
+            _check(key, value, "override")
+        return replace(self, **given)
+
+
+_KEYS = {f.name for f in fields(HarnessConfig)} - {"source"}
+_FILE_ONLY = {"project_key_env"}
+
+
+def _check(key: str, value: Any, where: str) -> None:
+    def bad(expected: str) -> UsageError:
+        return UsageError(f"{where}: `{key}` must be {expected}, not {value!r}")
+
+    if key in ("profiles", "seed"):
+        if type(value) is not int or (key == "profiles" and value < 1) or value < 0:
+            raise bad("a positive integer" if key == "profiles" else "a non-negative integer")
+    elif key == "strict":
+        if type(value) is not bool:
+            raise bad("true or false")
+    elif key in ("project_key", "endpoint"):
+        if not isinstance(value, str) or (key == "endpoint" and not value.startswith("/")):
+            raise bad("a string" if key == "project_key" else "a path such as /i/v0/e/")
+    elif key == "missing":
+        if value not in _MISSING_MODES:
+            raise bad(" or ".join(f'"{m}"' for m in _MISSING_MODES))
+    elif key == "escaping":
+        if value not in _ESCAPING_MODES:
+            raise bad(" or ".join(f'"{m}"' for m in _ESCAPING_MODES))
+    elif key in ("templates", "ignore"):
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+    elif key == "properties" and not isinstance(value, Mapping):
+        raise bad("a table of property declarations")
+
+
+def _suggest(key: str) -> str:
+    close = difflib.get_close_matches(key, sorted(_KEYS | _FILE_ONLY), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in _KEYS | _FILE_ONLY:
+            raise UsageError(f"{where}: unknown key `{key}`{_suggest(key)}")
+        value = tuple(raw) if isinstance(raw, list) else raw
+        if key == "project_key_env":
+            if not isinstance(value, str):
+                raise UsageError(f"{where}: `project_key_env` must name an environment variable")
+            if value not in os.environ:
+                raise UsageError(f"{where}: `project_key_env` names {value}, which is not set")
+            key, value = "project_key", os.environ[value]
+        _check(key, value, where)
+        values[key] = value
+    if "ignore" in values:
+        values["ignore"] = tuple(code.upper() for code in values["ignore"])
+    if "properties" in values:
+        _check_properties(values["properties"], where)
+    return values
+
+
+def _check_properties(table: Mapping[str, Any], where: str) -> None:
+    """Declared custom properties are validated now, so a bad declaration fails the run at
+    start-up with its name, not later inside profile generation."""
+    from .clevertap.profiles import PropertySpec
+
+    for name, declaration in table.items():
+        PropertySpec.from_config(name, declaration)
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest ``ctph.toml``, or ``pyproject.toml`` with a ``[tool.ctph]`` table, from
+    ``start`` upwards."""
+    for folder in [start, *start.parents]:
+        candidate = folder / "ctph.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "ctph" in _read(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_config(
+    path: Path | None = None, *, start: Path | None = None, **overrides: Any
+) -> HarnessConfig:
+    """Load ``path`` (or the file :func:`find_config_file` finds from ``start``, default the
+    working directory) and apply ``overrides``."""
+    chosen = path or find_config_file(start or Path.cwd())
+    if chosen is None:
+        return HarnessConfig().with_overrides(**overrides)
+    data = _read(chosen)
+    if chosen.name == "pyproject.toml":
+        table = data.get("tool", {}).get("ctph", {})
+        where = f"{chosen} [tool.ctph]"
+    else:
+        table, where = data, str(chosen)
+    if not isinstance(table, Mapping):
+        raise UsageError(f"{where}: must be a table")
+    config = HarnessConfig(**_from_table(table, where), source=str(chosen))
+    return config.with_overrides(**overrides)

@@ -1,0 +1,275 @@
+"""The verification pipeline, in one direction.
+
+template file -> CleverTap dialect (parse once, static analysis) -> profiles for the fields the
+template reads -> render each -> parse -> PostHog contract -> cross-profile rules -> findings,
+deduplicated per template and location with a count, each shown with the smallest profile that
+still triggers it (shrunk with Hypothesis).
+
+Pure apart from reading template files: the CLI and the pytest plugin decide what to print and
+whether the run fails (:mod:`ctph_harness.outcome`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from fnmatch import fnmatch
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .clevertap.dialect import DialectSettings
+from .clevertap.profiles import Profile, PropertySpec, generate, shrink
+from .clevertap.render import explain_json_failure, multi_value_findings, render
+from .clevertap.template import CampaignTemplate, load_template
+from .config import HarnessConfig
+from .errors import InputError, UsageError
+from .findings import Finding, Severity, finding
+from .outcome import kept, passed
+from .posthog.checker import check_many, check_text
+from .report import ItemReport, RunReport, sorted_findings
+
+__all__ = ["CAMPAIGN", "ProfileOutcome", "TemplateResult", "collect", "verify", "verify_template"]
+
+CAMPAIGN: Mapping[str, Any] = {"campaignId": "1714557600_20240501"}
+"""The ``Campaign`` object every render sees: one campaign, so a template that uses its id as a
+distinct_id collapses every user, exactly as it would in CleverTap."""
+
+
+@dataclass(frozen=True)
+class ProfileOutcome:
+    """What one profile did: its body (``None`` if nothing was sent), the parsed document, and
+    the per-profile findings."""
+
+    profile: Profile
+    body: str | None
+    document: Any
+    aborted: bool
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    """The verdict material for one template."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    profiles: int
+    sent: int
+    aborted: int
+    example: str | None
+    """One rendered body (the first that PostHog accepts cleanly, else the first rendered)."""
+
+    def item(self, *, strict: bool = False) -> ItemReport:
+        return ItemReport(
+            self.path, self.findings, passed(self.findings, strict=strict), self.profiles
+        )
+
+
+@cache
+def _specs(properties_json: str) -> dict[str, PropertySpec]:
+    declared = json.loads(properties_json)
+    return {name: PropertySpec.from_config(name, value) for name, value in declared.items()}
+
+
+def _property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
+    return _specs(json.dumps(dict(config.properties), sort_keys=True, default=str))
+
+
+def _settings(config: HarnessConfig) -> DialectSettings:
+    return DialectSettings(missing=config.missing, escaping=config.escaping)  # type: ignore[arg-type]
+
+
+def run_profile(
+    template: CampaignTemplate, profile: Profile, config: HarnessConfig, now: datetime
+) -> ProfileOutcome:
+    """Render one profile and check what it sends: the per-profile hot path."""
+    rendered = render(template, profile.fields, profile.event, CAMPAIGN)
+    if rendered.aborted:
+        return ProfileOutcome(profile, None, None, True, ())
+    if rendered.body is None:
+        found = (rendered.finding,) if rendered.finding is not None else ()
+        return ProfileOutcome(profile, None, None, False, found)
+    checked = check_text(
+        rendered.body, endpoint=config.endpoint, project_key=config.project_key, now=now
+    )
+    found_list = checked.findings
+    if checked.document is None:  # name the output expression that broke the JSON
+        found_list = [
+            explain_json_failure(template, profile.fields, profile.event, CAMPAIGN)
+            if f.code == "CTPH004"
+            else f
+            for f in found_list
+        ]
+    found_list += multi_value_findings(template.facts, profile.fields, profile.event)
+    return ProfileOutcome(profile, rendered.body, checked.document, False, tuple(found_list))
+
+
+def _key(item: Finding) -> tuple[str, str, int | None, int | None]:
+    return (item.code, item.pointer, item.line, item.column)
+
+
+def _size(profile: Profile) -> int:
+    return len(json.dumps(profile.to_json(), default=str, ensure_ascii=False))
+
+
+class _Tally:
+    """Per-profile findings grouped by code and location, counting the profiles affected and
+    keeping the smallest profile seen for each."""
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[str, str, int | None, int | None], tuple[Finding, Profile]] = {}
+        self.count: dict[tuple[str, str, int | None, int | None], int] = {}
+
+    def add(self, outcome: ProfileOutcome) -> None:
+        for item in outcome.findings:
+            key = _key(item)
+            self.count[key] = self.count.get(key, 0) + 1
+            seen = self.first.get(key)
+            if seen is None or _size(outcome.profile) < _size(seen[1]):
+                self.first[key] = (item, outcome.profile)
+
+
+def _shrunk(
+    template: CampaignTemplate,
+    config: HarnessConfig,
+    now: datetime,
+    item: Finding,
+    profile: Profile,
+    reads: Sequence[tuple[str | int, ...]],
+) -> tuple[Finding, Profile]:
+    """The smallest profile that still triggers ``item`` (same code and location), with the
+    finding as that profile produces it (its message then quotes the small values)."""
+    key = _key(item)
+
+    def triggers(candidate: Profile) -> Finding | None:
+        outcome = run_profile(template, candidate, config, now)
+        return next((f for f in outcome.findings if _key(f) == key), None)
+
+    small = shrink(profile, lambda p: triggers(p) is not None, reads, _property_specs(config))
+    return (triggers(small) or item), small
+
+
+def _reads(template: CampaignTemplate) -> list[tuple[str | int, ...]]:
+    return [read.segments for read in template.facts.reads if read.root in ("Profile", "Event")]
+
+
+def _profile_dict(profile: Profile) -> dict[str, Any]:
+    shown = profile.to_json()
+    shown.pop("index", None)
+    shown.pop("kind", None)
+    if not shown.get("Event"):
+        shown.pop("Event", None)
+        return dict(shown.get("Profile", {}))
+    return shown
+
+
+def verify_template(
+    source: str | bytes,
+    name: str,
+    config: HarnessConfig,
+    *,
+    now: datetime | None = None,
+) -> TemplateResult:
+    """Run the whole pipeline for one template. Raises only :class:`InputError` for input that
+    is not a template at all (binary, not UTF-8, too large)."""
+    when = now or datetime.now(timezone.utc)
+    template = load_template(source, name, _settings(config))
+    static = list(template.findings)
+    if template.parsed is None:
+        findings = sorted_findings(kept(static, config.ignore))
+        return TemplateResult(name, findings, 0, 0, 0, None)
+    reads = _reads(template)
+    profiles = generate(reads, config.profiles, config.seed, _property_specs(config))
+    outcomes = [run_profile(template, p, config, when) for p in profiles]
+    tally = _Tally()
+    for outcome in outcomes:
+        tally.add(outcome)
+    found: list[Finding] = list(static)
+    ignored = {code.upper() for code in config.ignore}
+    for key, (item, profile) in tally.first.items():
+        if item.code in ignored:
+            continue
+        item, profile = _shrunk(template, config, when, item, profile, reads)
+        found.append(replace(item, count=tally.count[key], profile=_profile_dict(profile)))
+    sent = [o for o in outcomes if o.document is not None]
+    found += check_many(
+        [o.document for o in sent],
+        typed=[o.profile.kind == "random" for o in sent],
+        examples=[_profile_dict(o.profile) for o in sent],
+    )
+    aborted = sum(o.aborted for o in outcomes)
+    found += _abort_findings(aborted, len(outcomes))
+    clean = next((o.body for o in sent if not o.findings), None)
+    example = clean or next((o.body for o in outcomes if o.body is not None), None)
+    findings = sorted_findings(kept(found, config.ignore))
+    return TemplateResult(name, findings, len(outcomes), len(sent), aborted, example)
+
+
+def _abort_findings(aborted: int, total: int) -> list[Finding]:
+    if not aborted:
+        return []
+    if aborted == total:
+        return [
+            replace(
+                finding(
+                    "CTPH009",
+                    f"every one of the {total} profiles hits {{% abort %}}: the campaign would "
+                    "send nothing",
+                ),
+                count=aborted,
+            )
+        ]
+    share = 100 * aborted / total
+    return [
+        replace(
+            finding(
+                "CTPH009",
+                f"{aborted} of {total} profiles ({share:.0f}%) hit {{% abort %}}: CleverTap "
+                "sends nothing for them, and they are not judged",
+                severity=Severity.INFO,
+            ),
+            count=aborted,
+        )
+    ]
+
+
+def collect(paths: Iterable[str], patterns: Sequence[str]) -> list[Path]:
+    """Template files under ``paths``: files given directly, plus files in folders whose name
+    matches one of ``patterns`` (default ``*.liquid``)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            matches = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and any(fnmatch(p.name, g) for g in patterns)
+            )
+            if not matches:
+                raise UsageError(f"{raw}: no templates matching {', '.join(patterns)}")
+            found += matches
+        else:
+            raise UsageError(f"{raw}: no such file or folder")
+    return found
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def verify(paths: Iterable[str], config: HarnessConfig) -> RunReport:
+    """``ctph verify``: every template under ``paths``, one report."""
+    now = datetime.now(timezone.utc)
+    items = []
+    for path in collect(paths, config.templates):
+        result = verify_template(_read(path), str(path), config, now=now)
+        items.append(result.item(strict=config.strict))
+    return RunReport(tuple(items), kind="templates", seed=config.seed, strict=config.strict)

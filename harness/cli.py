@@ -14,9 +14,10 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__
+from .config import HarnessConfig, load_config
 from .errors import HarnessError, InputError, UsageError
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
@@ -44,6 +45,29 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--project-key", default=None, help="expected project key (CTPH105)")
     check.add_argument("--strict", action="store_true", help="warnings fail too")
     check.set_defaults(run=_check)
+
+    verify = sub.add_parser(
+        "verify", help="render every campaign template for many profiles and check the results"
+    )
+    verify.add_argument("paths", nargs="+", metavar="PATH", help="template files or folders")
+    verify.add_argument("--profiles", type=int, default=None, help="profiles per template")
+    verify.add_argument("--seed", type=int, default=None, help="profile seed (default 0)")
+    verify.add_argument("--strict", action="store_true", default=None, help="warnings fail too")
+    verify.add_argument("--format", choices=["text", "json"], default="text")
+    verify.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
+    verify.set_defaults(run=_verify)
+
+    render = sub.add_parser("render", help="render one template for one profile (offline preview)")
+    render.add_argument("template", type=Path, metavar="TEMPLATE")
+    source = render.add_mutually_exclusive_group()
+    source.add_argument("--profile", type=Path, default=None, help="profile JSON file")
+    source.add_argument("--seed", type=int, default=None, help="generate the profile from a seed")
+    render.add_argument(
+        "--index", type=int, default=None, help="with --seed: which profile of that run"
+    )
+    render.add_argument("--event", type=Path, default=None, help="Event properties JSON file")
+    render.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
+    render.set_defaults(run=_render)
 
     rules = sub.add_parser("rules", help="list the finding catalogue")
     rules.add_argument("--format", choices=["text", "json"], default="text")
@@ -90,6 +114,65 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     report = RunReport(tuple(items), kind="payloads", strict=args.strict)
     out.write(WRITERS[args.format](report))
     return EXIT_OK if report.passed else EXIT_FAIL
+
+
+def _config(args: argparse.Namespace, first: Path, **overrides: Any) -> HarnessConfig:
+    start = first if first.is_dir() else first.parent
+    return load_config(args.config, start=start.resolve(), **overrides)
+
+
+def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .engine import verify
+
+    config = _config(
+        args, Path(args.paths[0]), profiles=args.profiles, seed=args.seed, strict=args.strict
+    )
+    report = verify(args.paths, config)
+    out.write(WRITERS[args.format](report))
+    return EXIT_OK if report.passed else EXIT_FAIL
+
+
+def _json_file(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} {path} is not valid JSON: {exc}") from exc
+
+
+def _render(args: argparse.Namespace, out: TextIO) -> int:
+    from .clevertap.profiles import Profile
+    from .engine import preview
+
+    config = _config(args, args.template)
+    if args.index is not None and args.seed is None:
+        raise UsageError("--index needs --seed (it picks a profile of that seed's run)")
+    profile = (
+        Profile.from_json(_json_file(args.profile, "profile")) if args.profile is not None else None
+    )
+    event = _json_file(args.event, "event") if args.event is not None else None
+    if event is not None and not isinstance(event, dict):
+        raise InputError(f"event {args.event} must be a JSON object")
+    result = preview(
+        _read(args.template),
+        str(args.template),
+        config.with_overrides(seed=args.seed),
+        profile=profile,
+        index=args.index,
+        event=event,
+    )
+    err = sys.stderr
+    err.write(f"profile: {json.dumps(result.profile, ensure_ascii=False)}\n")
+    if result.aborted:
+        err.write("{% abort %}: CleverTap sends nothing for this profile\n")
+    if result.body is not None:
+        out.write(result.body if result.body.endswith("\n") else result.body + "\n")
+    for item in result.findings:
+        where = f" at {item.pointer}" if item.pointer else ""
+        line = f" (line {item.line}:{item.column})" if item.line else ""
+        err.write(f"{item.code} {item.severity.value}: {item.message}{where}{line}\n")
+    return EXIT_OK if passed(result.findings) else EXIT_FAIL
 
 
 def _rule_dict(rule: Rule) -> dict[str, str]:

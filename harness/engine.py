@@ -31,7 +31,16 @@ from .outcome import kept, passed
 from .posthog.checker import check_many, check_text
 from .report import ItemReport, RunReport, sorted_findings
 
-__all__ = ["CAMPAIGN", "ProfileOutcome", "TemplateResult", "collect", "verify", "verify_template"]
+__all__ = [
+    "CAMPAIGN",
+    "Preview",
+    "ProfileOutcome",
+    "TemplateResult",
+    "collect",
+    "preview",
+    "verify",
+    "verify_template",
+]
 
 CAMPAIGN: Mapping[str, Any] = {"campaignId": "1714557600_20240501"}
 """The ``Campaign`` object every render sees: one campaign, so a template that uses its id as a
@@ -273,3 +282,47 @@ def verify(paths: Iterable[str], config: HarnessConfig) -> RunReport:
         result = verify_template(_read(path), str(path), config, now=now)
         items.append(result.item(strict=config.strict))
     return RunReport(tuple(items), kind="templates", seed=config.seed, strict=config.strict)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """``ctph render``: one profile's body and what PostHog would make of it."""
+
+    profile: dict[str, Any]
+    body: str | None
+    aborted: bool
+    findings: tuple[Finding, ...]
+
+
+def preview(
+    source: str | bytes,
+    name: str,
+    config: HarnessConfig,
+    *,
+    profile: Profile | None = None,
+    index: int | None = None,
+    event: Mapping[str, Any] | None = None,
+) -> Preview:
+    """The offline "Preview & Test": render ``source`` for one profile and check the body.
+
+    Without ``profile``, profile ``index`` of the run ``ctph verify`` would make with this seed
+    (so a finding's profile can be reproduced exactly), by default its first realistic one.
+    """
+    template = load_template(source, name, _settings(config))
+    static = [f for f in template.findings if f.severity is Severity.ERROR]
+    if template.parsed is None:
+        return Preview({}, None, False, sorted_findings(static))
+    if profile is None:
+        reads = _reads(template)
+        run = generate(reads, config.profiles, config.seed, _property_specs(config))
+        if index is not None:
+            if not 0 <= index < len(run):
+                raise UsageError(f"--index {index}: this run has profiles 0..{len(run) - 1}")
+            profile = run[index]
+        else:
+            profile = next((p for p in run if p.kind == "random"), run[0])
+    if event is not None:
+        profile = replace(profile, event=dict(event))
+    outcome = run_profile(template, profile, config, datetime.now(timezone.utc))
+    findings = sorted_findings(kept([*static, *outcome.findings], config.ignore))
+    return Preview(_profile_dict(profile), outcome.body, outcome.aborted, findings)

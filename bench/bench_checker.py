@@ -61,9 +61,9 @@ def main() -> None:
     worst = 0.0
     for name, text in PAYLOADS.items():
         parsed = json.loads(text)
-        base = best_of(lambda: json.loads(text), number=3000)
-        full = best_of(lambda: check(text, now=now), number=3000)
-        pre = best_of(lambda: check(parsed, now=now), number=3000)
+        base = best_of(lambda t=text: json.loads(t), number=3000)
+        full = best_of(lambda t=text: check(t, now=now), number=3000)
+        pre = best_of(lambda d=parsed: check(d, now=now), number=3000)
         worst = max(worst, full / base) if "verbatim" not in name else worst
         rows.append(
             [

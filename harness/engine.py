@@ -126,19 +126,36 @@ def _size(profile: Profile) -> int:
 
 class _Tally:
     """Per-profile findings grouped by code and location, counting the profiles affected and
-    keeping the smallest profile seen for each."""
+    keeping the smallest profile seen for each (a profile's size is measured once)."""
 
     def __init__(self) -> None:
-        self.first: dict[tuple[str, str, int | None, int | None], tuple[Finding, Profile]] = {}
+        self.first: dict[tuple[str, str, int | None, int | None], tuple[Finding, Profile, int]] = {}
         self.count: dict[tuple[str, str, int | None, int | None], int] = {}
 
     def add(self, outcome: ProfileOutcome) -> None:
+        if not outcome.findings:
+            return
+        size = _size(outcome.profile)
         for item in outcome.findings:
             key = _key(item)
             self.count[key] = self.count.get(key, 0) + 1
             seen = self.first.get(key)
-            if seen is None or _size(outcome.profile) < _size(seen[1]):
-                self.first[key] = (item, outcome.profile)
+            if seen is None or size < seen[2]:
+                self.first[key] = (item, outcome.profile, size)
+
+
+class _Examples(Sequence[Mapping[str, Any]]):
+    """The profiles behind the sent payloads, turned into report form only when a cross-profile
+    finding asks for one (most runs never do)."""
+
+    def __init__(self, outcomes: Sequence[ProfileOutcome]) -> None:
+        self._outcomes = outcomes
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def __getitem__(self, index: Any) -> Any:
+        return _profile_dict(self._outcomes[index].profile)
 
 
 def _shrunk(
@@ -198,7 +215,7 @@ def verify_template(
         tally.add(outcome)
     found: list[Finding] = list(static)
     ignored = {code.upper() for code in config.ignore}
-    for key, (item, profile) in tally.first.items():
+    for key, (item, profile, _) in tally.first.items():
         if item.code in ignored:
             continue
         item, profile = _shrunk(template, config, when, item, profile, reads)
@@ -207,7 +224,7 @@ def verify_template(
     found += check_many(
         [o.document for o in sent],
         typed=[o.profile.kind == "random" for o in sent],
-        examples=[_profile_dict(o.profile) for o in sent],
+        examples=_Examples(sent),
     )
     aborted = sum(o.aborted for o in outcomes)
     found += _abort_findings(aborted, len(outcomes))

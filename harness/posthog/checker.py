@@ -131,7 +131,14 @@ def _schema_findings(event: Any, prefix: str) -> Iterator[Finding]:
                 where = ".".join(str(part) for part in error.instance_path)
                 message = f"`{where}`: {message}"
             message += f" (got {_short(_at(event, error.instance_path))})"
-        yield finding(ann.code, message, pointer=pointer, rejection=ann.rejection)
+        yield _annotated(ann.code, message, pointer, ann.rejection)
+
+
+@lru_cache(maxsize=4096)
+def _annotated(code: str, message: str, pointer: str, rejection: tuple[int, str] | None) -> Finding:
+    """Findings are immutable and a template's profiles mostly repeat the same ones, so one
+    object per distinct (code, message, pointer) is built and shared."""
+    return finding(code, message, pointer=pointer, rejection=rejection)
 
 
 # --------------------------------------------------------------------------- request shape

@@ -73,7 +73,11 @@ class TemplateResult:
 
     def item(self, *, strict: bool = False) -> ItemReport:
         return ItemReport(
-            self.path, self.findings, passed(self.findings, strict=strict), self.profiles
+            self.path,
+            self.findings,
+            passed(self.findings, strict=strict),
+            self.profiles,
+            self.example,
         )
 
 

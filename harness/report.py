@@ -30,6 +30,8 @@ class ItemReport:
     findings: tuple[Finding, ...]
     passed: bool
     profiles: int | None = None
+    example: str | None = None
+    """One rendered body, for reports that show what the template sends (not in JSON v1)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "status": "pass" if self.passed else "fail"}

@@ -60,7 +60,9 @@ def _build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render one template for one profile (offline preview)")
     render.add_argument("template", type=Path, metavar="TEMPLATE")
     source = render.add_mutually_exclusive_group()
-    source.add_argument("--profile", type=Path, default=None, help="profile JSON file")
+    source.add_argument(
+        "--profile", type=Path, default=None, help="profile JSON file (- for standard input)"
+    )
     source.add_argument("--seed", type=int, default=None, help="generate the profile from a seed")
     render.add_argument(
         "--index", type=int, default=None, help="with --seed: which profile of that run"
@@ -133,8 +135,10 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _json_file(path: Path, what: str) -> Any:
+    """A JSON file's content; ``-`` reads standard input (the reproduce lines use it)."""
     try:
-        return json.loads(path.read_text("utf-8"))
+        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
+        return json.loads(text)
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:

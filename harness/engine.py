@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from fnmatch import fnmatch
 from functools import cache
@@ -64,12 +64,19 @@ class TemplateResult:
     """The verdict material for one template."""
 
     path: str
+    source: str
     findings: tuple[Finding, ...]
     profiles: int
     sent: int
     aborted: int
     example: str | None
     """One rendered body (the first that PostHog accepts cleanly, else the first rendered)."""
+    bodies: Mapping[tuple[str, str, int | None, int | None], str] = field(default_factory=dict)
+    """The body each per-profile finding's smallest profile rendered, by code and location."""
+
+    def body_for(self, item: Finding) -> str | None:
+        """What the finding's profile sent (cross-profile findings: the example body)."""
+        return self.bodies.get(_key(item), self.example)
 
     def item(self, *, strict: bool = False) -> ItemReport:
         return ItemReport(
@@ -169,17 +176,19 @@ def _shrunk(
     item: Finding,
     profile: Profile,
     reads: Sequence[tuple[str | int, ...]],
-) -> tuple[Finding, Profile]:
+) -> tuple[Finding, Profile, str | None]:
     """The smallest profile that still triggers ``item`` (same code and location), with the
-    finding as that profile produces it (its message then quotes the small values)."""
+    finding and the body as that profile produces them (the message then quotes its values)."""
     key = _key(item)
 
-    def triggers(candidate: Profile) -> Finding | None:
+    def triggers(candidate: Profile) -> tuple[Finding, str | None] | None:
         outcome = run_profile(template, candidate, config, now)
-        return next((f for f in outcome.findings if _key(f) == key), None)
+        hit = next((f for f in outcome.findings if _key(f) == key), None)
+        return None if hit is None else (hit, outcome.body)
 
     small = shrink(profile, lambda p: triggers(p) is not None, reads, _property_specs(config))
-    return (triggers(small) or item), small
+    found = triggers(small)
+    return (found[0], small, found[1]) if found else (item, small, None)
 
 
 def _reads(template: CampaignTemplate) -> list[tuple[str | int, ...]]:
@@ -210,7 +219,7 @@ def verify_template(
     static = list(template.findings)
     if template.parsed is None:
         findings = sorted_findings(kept(static, config.ignore))
-        return TemplateResult(name, findings, 0, 0, 0, None)
+        return TemplateResult(name, template.source, findings, 0, 0, 0, None)
     reads = _reads(template)
     profiles = generate(reads, config.profiles, config.seed, _property_specs(config))
     outcomes = [run_profile(template, p, config, when) for p in profiles]
@@ -218,12 +227,15 @@ def verify_template(
     for outcome in outcomes:
         tally.add(outcome)
     found: list[Finding] = list(static)
+    bodies: dict[tuple[str, str, int | None, int | None], str] = {}
     ignored = {code.upper() for code in config.ignore}
     for key, (item, profile, _) in tally.first.items():
         if item.code in ignored:
             continue
-        item, profile = _shrunk(template, config, when, item, profile, reads)
+        item, profile, body = _shrunk(template, config, when, item, profile, reads)
         found.append(replace(item, count=tally.count[key], profile=_profile_dict(profile)))
+        if body is not None:
+            bodies[_key(item)] = body
     sent = [o for o in outcomes if o.document is not None]
     found += check_many(
         [o.document for o in sent],
@@ -235,7 +247,9 @@ def verify_template(
     clean = next((o.body for o in sent if not o.findings), None)
     example = clean or next((o.body for o in outcomes if o.body is not None), None)
     findings = sorted_findings(kept(found, config.ignore))
-    return TemplateResult(name, findings, len(outcomes), len(sent), aborted, example)
+    return TemplateResult(
+        name, template.source, findings, len(outcomes), len(sent), aborted, example, bodies
+    )
 
 
 def _abort_findings(aborted: int, total: int) -> list[Finding]:

@@ -1,16 +1,167 @@
 """pytest plugin entry point (``pytest -p ctph_harness``).
 
-A switchboard only: it registers options here; collection, fixtures and reporting arrive with the
-plugin issue. Top-level imports are stdlib and pytest only, so loading the plugin costs nothing.
+A switchboard: options, the run's :class:`~ctph_harness.config.HarnessConfig` (built once, kept
+in ``config.stash``), collection of campaign templates, the header line and the report file.
+The work happens in :mod:`ctph_harness.engine`; top-level imports are stdlib and pytest only, so
+a run that uses no ctph feature pays almost nothing.
+
+The package's ``pytest11`` entry point loads this plugin wherever ctph-harness is installed, so
+template *collection* is opt-in: it happens when the run names the plugin (``-p ctph_harness``)
+or the rootdir has a ``ctph.toml`` / ``[tool.ctph]``. Otherwise a ``*.liquid`` file (a Shopify
+theme, say) is never mistaken for a campaign.
 """
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from .config import HarnessConfig
+
+_CONFIG = pytest.StashKey["HarnessConfig"]()
+_ENABLED = pytest.StashKey[bool]()
+
+_INI = {
+    "ctph_profiles": "profiles per template",
+    "ctph_seed": "seed for profile generation",
+    "ctph_strict": "warnings fail too (true/false)",
+    "ctph_report": "write a report file (.json, .md, .html, .xml)",
+    "ctph_config": "path of ctph.toml (default: the nearest one, or [tool.ctph])",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ctph", "ctph-harness (CleverTap -> PostHog campaigns)")
-    group.addoption("--ctph-profiles", type=int, default=None, help="profiles per template")
-    group.addoption("--ctph-seed", type=int, default=None, help="seed for profile generation")
-    group.addoption("--ctph-strict", action="store_true", default=None, help="warnings fail")
+    group.addoption("--ctph-profiles", type=int, dest="ctph_profiles", help=_INI["ctph_profiles"])
+    group.addoption("--ctph-seed", type=int, dest="ctph_seed", help=_INI["ctph_seed"])
+    group.addoption(
+        "--ctph-strict",
+        action="store_true",
+        default=None,
+        dest="ctph_strict",
+        help=_INI["ctph_strict"],
+    )
+    group.addoption("--ctph-report", dest="ctph_report", metavar="FILE", help=_INI["ctph_report"])
+    group.addoption("--ctph-config", dest="ctph_config", metavar="FILE", help=_INI["ctph_config"])
+    for name, help_text in _INI.items():
+        parser.addini(name, help_text, default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "ctph(profiles=None, seed=None, strict=None, ignore=()): per-test ctph settings"
+    )
+    config.pluginmanager.register(_Results(config), "ctph-results")
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name, default=None)
+    return value if value is not None else config.getini(name)
+
+
+def harness_config(config: pytest.Config) -> HarnessConfig:
+    """The run's configuration: options over ini values over ``[tool.ctph]``, built once."""
+    if _CONFIG not in config.stash:
+        from .config import load_config
+        from .errors import UsageError
+
+        def number(name: str) -> int | None:
+            raw = _option(config, name)
+            if raw is None or isinstance(raw, int):
+                return raw
+            try:
+                return int(raw)
+            except ValueError:
+                raise UsageError(f"{name} must be an integer, not {raw!r}") from None
+
+        strict = _option(config, "ctph_strict")
+        if isinstance(strict, str):
+            strict = strict.strip().lower() in ("1", "true", "yes", "on")
+        path = _option(config, "ctph_config")
+        try:
+            config.stash[_CONFIG] = load_config(
+                Path(path) if path else None,
+                start=config.rootpath,
+                profiles=number("ctph_profiles"),
+                seed=number("ctph_seed"),
+                strict=strict,
+            )
+        except UsageError as exc:
+            raise pytest.UsageError(f"ctph: {exc}") from None
+    return config.stash[_CONFIG]
+
+
+def _collecting(config: pytest.Config) -> bool:
+    if _ENABLED not in config.stash:
+        named = "ctph_harness" in (config.option.plugins or [])
+        if not named:
+            from .config import find_config_file
+
+            named = find_config_file(config.rootpath) is not None
+        config.stash[_ENABLED] = named
+    return config.stash[_ENABLED]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not _collecting(config):
+        return None
+    settings = harness_config(config)
+    source = f", config {settings.source}" if settings.source else ""
+    return f"ctph: seed {settings.seed}, {settings.profiles} profiles per template{source}"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not _collecting(parent.config):
+        return None
+    patterns = harness_config(parent.config).templates
+    if not any(fnmatch(file_path.name, pattern) for pattern in patterns):
+        return None
+    from .collect import CampaignFile
+
+    file: pytest.Collector = CampaignFile.from_parent(parent, path=file_path)
+    return file
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Attach the template's result to the report, as plain data, so it survives the trip from
+    an xdist worker to the controller, which writes the report file."""
+    report = yield
+    if call.when == "call" and _collecting(item.config):
+        from .collect import RESULT_KEY, CampaignItem
+
+        if isinstance(item, CampaignItem) and RESULT_KEY in item.stash:
+            strict = harness_config(item.config).strict
+            payload = item.stash[RESULT_KEY].item(strict=strict).to_dict()
+            report.user_properties.append(("ctph", payload))
+    return report
+
+
+class _Results:
+    """Collects every template's result from the reports (on the xdist controller those come
+    from the workers) and writes ``--ctph-report`` at the end of the session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.items: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == "ctph" and isinstance(value, dict):
+                self.items.append(value)
+
+    def pytest_sessionfinish(self) -> None:
+        config = self.config
+        if hasattr(config, "workerinput") or not _collecting(config):
+            return  # a worker's results travel to the controller, which writes the file
+        target = _option(config, "ctph_report")
+        if not target:
+            return
+        from .results import write_report_file
+
+        settings = harness_config(config)
+        write_report_file(Path(target), self.items, seed=settings.seed, strict=settings.strict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["redact", "redact_text"]
+__all__ = ["printable", "redact", "redact_text"]
 
 _KEYLIKE = re.compile(r"\bph[cxs]_[A-Za-z0-9_\-]{6,}")
 
@@ -27,3 +27,13 @@ def redact(key: str) -> str:
 def redact_text(text: str) -> str:
     """Mask every PostHog-looking key inside free text (request bodies, headers, messages)."""
     return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Everything shown to a user passes through here: keys masked, and lone UTF-16 surrogates
+    (half an emoji, which CleverTap profiles can hold) written as ``\\udXXX`` so the text can be
+    encoded at all."""
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", redact_text(text))

@@ -1,0 +1,143 @@
+"""Campaign templates as pytest items.
+
+``campaigns/purchase.json.liquid::contract`` runs the whole pipeline for one template (the
+engine does the work) and fails with the findings, shown in a fixed order: code and message, the
+template line with a caret, the rendered payload around the JSON pointer, the smallest profile,
+the hint, and the command that reproduces it. A finding is not a bug in the user's test code,
+so no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+    from .config import HarnessConfig
+    from .engine import TemplateResult
+    from .findings import Finding
+
+__all__ = ["CampaignFailed", "CampaignFile", "CampaignItem", "describe_failure"]
+
+
+class CampaignFailed(Exception):
+    """A template has failing findings (raised by :class:`CampaignItem`, never shown raw)."""
+
+    def __init__(self, result: TemplateResult, strict: bool) -> None:
+        super().__init__(result.path)
+        self.result = result
+        self.strict = strict
+
+
+class CampaignInputError(Exception):
+    """The file is not a template at all (binary, not UTF-8, too large)."""
+
+
+class CampaignFile(pytest.File):
+    """One template file; its items are the checks run on it."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield CampaignItem.from_parent(self, name="contract")
+
+
+class CampaignItem(pytest.Item):
+    """Render, check and judge one template (``::contract``)."""
+
+    def runtest(self) -> None:
+        from .engine import verify_template
+        from .errors import InputError
+        from .outcome import passed
+        from .plugin import harness_config
+
+        config = _marked(self, harness_config(self.config))
+        try:
+            source = self.path.read_bytes()
+            result = verify_template(source, self._display_path(), config)
+        except (InputError, OSError) as exc:
+            raise CampaignInputError(str(exc)) from None
+        self.stash[RESULT_KEY] = result
+        if not passed(result.findings, strict=config.strict):
+            raise CampaignFailed(result, config.strict)
+
+    def _display_path(self) -> str:
+        try:
+            return str(self.path.relative_to(self.config.rootpath))
+        except ValueError:
+            return str(self.path)
+
+    def repr_failure(
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, CampaignFailed):
+            from .plugin import harness_config
+
+            seed = harness_config(self.config).seed
+            return describe_failure(excinfo.value.result, seed=seed, strict=excinfo.value.strict)
+        if isinstance(excinfo.value, CampaignInputError):
+            return f"ctph: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"ctph contract: {self._display_path()}"
+
+
+RESULT_KEY = pytest.StashKey["TemplateResult"]()
+
+
+def _marked(item: pytest.Item, config: HarnessConfig) -> HarnessConfig:
+    """Apply ``@pytest.mark.ctph(profiles=, seed=, ignore=)`` from a conftest's
+    ``pytestmark`` or a collection hook."""
+    marker = item.get_closest_marker("ctph")
+    if marker is None:
+        return config
+    ignore = marker.kwargs.get("ignore")
+    return config.with_overrides(
+        profiles=marker.kwargs.get("profiles"),
+        seed=marker.kwargs.get("seed"),
+        strict=marker.kwargs.get("strict"),
+        ignore=(*config.ignore, *ignore) if ignore else None,
+    )
+
+
+def _reproduce(path: str, item: Finding, seed: int) -> str:
+    if item.profile is None:
+        return f"ctph render {shlex.quote(path)} --seed {seed}"
+    profile = json.dumps(dict(item.profile), ensure_ascii=False)
+    return f"echo {shlex.quote(profile)} | ctph render {shlex.quote(path)} --profile -"
+
+
+def describe_failure(result: TemplateResult, *, seed: int, strict: bool) -> str:
+    """The failure text for one template: failing findings in full, the others in one line."""
+    from .excerpts import payload_excerpt, template_excerpt
+    from .outcome import failing
+    from .redact import printable
+
+    blocks: list[str] = []
+    failing_findings = [f for f in result.findings if failing(f, strict=strict)]
+    for item in failing_findings:
+        count = f" ({item.count} of {result.profiles} profiles)" if item.count > 1 else ""
+        lines = [f"{item.code} {item.severity.value}: {item.message}{count}"]
+        if item.line is not None:
+            lines += ["", template_excerpt(result.source, item.line, item.column)]
+        body = result.body_for(item)
+        if body is not None and item.code != "CTPH001":
+            lines += ["", f"payload{' at ' + item.pointer if item.pointer else ''}:"]
+            lines.append(payload_excerpt(body, item.pointer))
+        if item.profile is not None:
+            shown = json.dumps(dict(item.profile), ensure_ascii=False)
+            lines += ["", f"smallest profile: {shown}"]
+        lines += ["", f"hint: {item.hint}", f"reproduce: {_reproduce(result.path, item, seed)}"]
+        blocks.append("\n".join(lines))
+    others = [f for f in result.findings if not failing(f, strict=strict)]
+    if others:
+        blocks.append(
+            "also: " + ", ".join(f"{f.code} {f.severity.value} ({f.count})" for f in others)
+        )
+    return printable("\n\n".join(blocks))

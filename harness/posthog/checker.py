@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
@@ -25,6 +25,7 @@ from typing import Any
 from ..contract import facts, schema_resources
 from ..findings import Finding, Severity, finding
 from ..redact import redact
+from ..schemas import AnnotatedSchema, json_pointer, short_value
 from . import keys
 from .ids import as_text, is_illegal, raw_distinct_id
 from .timestamps import read_timestamp
@@ -40,105 +41,17 @@ _BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "s
 # --------------------------------------------------------------------------- schema side
 
 
-@dataclass(frozen=True)
-class _Annotation:
-    code: str
-    message: str
-    pointer: str
-    rejection: tuple[int, str] | None
-
-
-class _Contract:
-    """The dereferenced event schema, its validator, and the x-ctph lookup by schema path."""
-
-    def __init__(self) -> None:
-        import jsonschema_rs
-
-        resources = schema_resources()
-        registry = jsonschema_rs.Registry(list(resources.items()))
-        self.schema: dict[str, Any] = jsonschema_rs.dereference(
-            resources[_ADVICE_SCHEMA], registry=registry, base_uri=_ADVICE_SCHEMA
-        )
-        self.validator = jsonschema_rs.validator_for(self.schema)
-        self._annotations: dict[tuple[str | int, ...], _Annotation | None] = {}
-
-    def annotation(self, schema_path: Sequence[str | int]) -> _Annotation | None:
-        path = tuple(schema_path)
-        if path not in self._annotations:
-            self._annotations[path] = self._lookup(path)
-        return self._annotations[path]
-
-    def _lookup(self, path: tuple[str | int, ...]) -> _Annotation | None:
-        trail: list[Any] = [self.schema]
-        for segment in path[:-1]:
-            node = trail[-1]
-            trail.append(node[segment])
-        keyword = path[-1] if path else ""
-        for depth, node in enumerate(reversed(trail)):
-            ann = node.get("x-ctph") if isinstance(node, dict) else None
-            if not ann:
-                continue
-            if "code" not in ann:
-                if depth or keyword not in ann:
-                    continue
-                ann = ann[keyword]
-            rejection = ann.get("rejection")
-            return _Annotation(
-                code=ann["code"],
-                message=ann["message"],
-                pointer=ann.get("pointer", ""),
-                rejection=(rejection[0], rejection[1]) if rejection else None,
-            )
-        return None
-
-
 @cache
-def _contract() -> _Contract:
-    return _Contract()
+def _contract() -> AnnotatedSchema:
+    """``advice.json`` (PostHog's contract plus its silent degradations), dereferenced."""
+    import jsonschema_rs
 
-
-def _pointer(parts: Iterable[str | int]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _at(doc: Any, parts: Sequence[str | int]) -> Any:
-    """Follow an instance path. jsonschema-rs reports a key like "0" as the integer 0."""
-    for part in parts:
-        doc = doc[str(part)] if isinstance(doc, dict) else doc[part]
-    return doc
-
-
-def _schema_findings(event: Any, prefix: str) -> Iterator[Finding]:
-    """Findings for an event the contract validator already rejected."""
-    contract = _contract()
-    seen: set[tuple[str, str]] = set()
-    for error in contract.validator.iter_errors(event):
-        ann = contract.annotation(error.schema_path)
-        if ann is None:  # a constraint without annotation: still a rejected payload
-            ann = _Annotation("CTPH131", error.message, "", None)
-        pointer = prefix + _pointer(error.instance_path) + ann.pointer
-        if (ann.code, pointer) in seen:
-            continue
-        seen.add((ann.code, pointer))
-        message = ann.message
-        if error.instance_path and not ann.pointer:
-            if not message.startswith("`"):
-                where = ".".join(str(part) for part in error.instance_path)
-                message = f"`{where}`: {message}"
-            message += f" (got {_short(_at(event, error.instance_path))})"
-        yield _annotated(ann.code, message, pointer, ann.rejection)
-
-
-@lru_cache(maxsize=4096)
-def _annotated(code: str, message: str, pointer: str, rejection: tuple[int, str] | None) -> Finding:
-    """Findings are immutable and a template's profiles mostly repeat the same ones, so one
-    object per distinct (code, message, pointer) is built and shared."""
-    return finding(code, message, pointer=pointer, rejection=rejection)
+    resources = schema_resources()
+    registry = jsonschema_rs.Registry(list(resources.items()))
+    schema = jsonschema_rs.dereference(
+        resources[_ADVICE_SCHEMA], registry=registry, base_uri=_ADVICE_SCHEMA
+    )
+    return AnnotatedSchema(schema, fallback="CTPH131")
 
 
 # --------------------------------------------------------------------------- request shape
@@ -188,7 +101,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
                 finding(
                     "CTPH132",
                     f"unknown batch key {key!r}: PostHog ignores it",
-                    pointer=_pointer([key]),
+                    pointer=json_pointer([key]),
                 )
             )
         return [(f"/batch/{i}", e) for i, e in enumerate(batch)], token, problems
@@ -271,7 +184,7 @@ def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[
         return (
             finding(
                 "CTPH102",
-                f"the key {_short(token, 40)} is a placeholder, not a project API key",
+                f"the key {short_value(token, 40)} is a placeholder, not a project API key",
                 pointer=pointer,
             ),
         )
@@ -310,7 +223,7 @@ def _merge_ids(event: dict[str, Any], name: Any) -> list[tuple[str, str, str]]:
     return [] if alias is None else [("/properties/alias", as_text(alias), "alias")]
 
 
-def _id_pointer(event: dict[str, Any]) -> str:
+def _idjson_pointer(event: dict[str, Any]) -> str:
     for key in ("distinct_id", "$distinct_id"):
         if event.get(key) is not None:
             return "/" + key
@@ -339,7 +252,7 @@ def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
                 finding(
                     "CTPH122",
                     f"`{label}` is {candidate!r}, an id PostHog treats as illegal: {consequence}",
-                    pointer=prefix + (where or _id_pointer(event)),
+                    pointer=prefix + (where or _idjson_pointer(event)),
                     severity=Severity.ERROR if merge else Severity.WARNING,
                 )
             )
@@ -350,7 +263,7 @@ def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
                 "CTPH123",
                 f"`distinct_id` is {len(value.encode('utf-8'))} bytes: PostHog cuts it to "
                 f"{limit} characters",
-                pointer=prefix + _id_pointer(event),
+                pointer=prefix + _idjson_pointer(event),
             )
         )
     return found
@@ -361,20 +274,20 @@ def _timestamp_findings(value: str, pointer: str, now: datetime) -> Iterator[Fin
     if parsed is None:
         yield finding(
             "CTPH141",
-            f"`timestamp` {_short(value)} does not parse: PostHog uses the server time",
+            f"`timestamp` {short_value(value)} does not parse: PostHog uses the server time",
             pointer=pointer,
         )
         return
     if not zoned:
         yield finding(
             "CTPH142",
-            f"`timestamp` {_short(value)} has no timezone: PostHog reads it as UTC",
+            f"`timestamp` {short_value(value)} has no timezone: PostHog reads it as UTC",
             pointer=pointer,
         )
     if parsed > now + _future_tolerance():
         yield finding(
             "CTPH143",
-            f"`timestamp` {_short(value)} is more than 23 h in the future: PostHog clamps it "
+            f"`timestamp` {short_value(value)} is more than 23 h in the future: PostHog clamps it "
             "to the time it arrives",
             pointer=pointer,
         )
@@ -473,10 +386,10 @@ def _check_document(
     too large without serialising any."""
     events, batch_token, found = _events(doc, endpoint)
     when = now or datetime.now(_UTC)
-    validator = _contract().validator
+    contract = _contract()
     for prefix, event in events:
-        if not validator.is_valid(event):  # the one Rust call a clean event costs
-            found += _schema_findings(event, prefix)
+        if not contract.is_valid(event):  # the one Rust call a clean event costs
+            found += contract.findings(event, prefix)
         if type(event) is dict:
             found += _lint(event, prefix, when)
     found += _key_findings(events, batch_token, project_key)
@@ -530,7 +443,7 @@ def _json_type(value: Any) -> str:
 
 def _leaves(values: Mapping[str, Any], pointer: str) -> Iterator[tuple[str, str]]:
     for key, value in values.items():
-        where = pointer + _pointer([key])
+        where = pointer + json_pointer([key])
         if isinstance(value, dict) and not key.startswith("$"):
             yield from _leaves(value, where)
         elif value is not None:
@@ -604,8 +517,8 @@ def check_many(
         people = {owners[i] for i in indices}
         if len(people) > 1:
             message = (
-                f"{len(people)} different profiles render the same distinct_id {_short(value)}: "
-                "PostHog merges them into one person"
+                f"{len(people)} different profiles render the same distinct_id "
+                f"{short_value(value)}: PostHog merges them into one person"
             )
             found.append(
                 counted_finding(finding("CTPH124", message, pointer="/distinct_id"), indices)
@@ -614,7 +527,7 @@ def check_many(
         ((stamp, indices),) = by_stamp.items()
         if len(indices) == rendered:
             message = (
-                f"every profile renders the same timestamp {_short(stamp)}: every event is "
+                f"every profile renders the same timestamp {short_value(stamp)}: every event is "
                 "dated the same"
             )
             found.append(

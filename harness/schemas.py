@@ -1,0 +1,133 @@
+"""JSON Schemas whose constraints say which finding they stand for.
+
+A constraint's ``x-ctph`` annotation names the finding code, the message, optionally a pointer
+suffix, a severity override, ``detail`` (append the validator's own wording, e.g. which
+required property is missing) and ``rejection`` (PostHog's exact ``[status, body]`` where capture
+refuses the request). An annotation applies to every keyword of its subschema, or, written as
+``{keyword: annotation}``, to one keyword. Used for PostHog's contract (``contracts/schemas``)
+and for tracking plans, so both turn validation errors into findings the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .findings import Finding, Severity, finding
+
+__all__ = ["AnnotatedSchema", "json_pointer", "short_value"]
+
+
+@dataclass(frozen=True)
+class _Annotation:
+    code: str
+    message: str
+    pointer: str = ""
+    severity: Severity | None = None
+    detail: bool = False
+    rejection: tuple[int, str] | None = None
+
+
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """RFC 6901 pointer for path segments."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def short_value(value: Any, limit: int = 60) -> str:
+    """A value as it should appear inside a message: quoted, and cut when long."""
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _at(doc: Any, parts: Sequence[str | int]) -> Any:
+    """Follow an instance path. jsonschema-rs reports a key like "0" as the integer 0."""
+    for part in parts:
+        doc = doc[str(part)] if isinstance(doc, dict) else doc[part]
+    return doc
+
+
+class AnnotatedSchema:
+    """A validator plus the lookup from a failing constraint to its finding.
+
+    ``schema`` must be free of ``$ref`` (dereference it first) so that an error's schema path
+    can be walked; ``fallback`` is the code for a constraint that carries no annotation."""
+
+    def __init__(self, schema: Mapping[str, Any], fallback: str) -> None:
+        import jsonschema_rs
+
+        self.schema = schema
+        self.fallback = fallback
+        self.validator = jsonschema_rs.validator_for(dict(schema))
+        self._annotations: dict[tuple[str | int, ...], _Annotation] = {}
+
+    def is_valid(self, instance: Any) -> bool:
+        """The fast path: one call into Rust, no Python objects for a valid instance."""
+        valid: bool = self.validator.is_valid(instance)
+        return valid
+
+    def findings(self, instance: Any, prefix: str = "") -> Iterator[Finding]:
+        """Findings for an instance :meth:`is_valid` rejected, one per code and location."""
+        seen: set[tuple[str, str]] = set()
+        for error in self.validator.iter_errors(instance):
+            ann = self._annotation(tuple(error.schema_path), error.message)
+            pointer = prefix + json_pointer(error.instance_path) + ann.pointer
+            if (ann.code, pointer) in seen:
+                continue
+            seen.add((ann.code, pointer))
+            message = ann.message
+            if error.instance_path and not ann.pointer:
+                if not message.startswith("`"):
+                    where = ".".join(str(part) for part in error.instance_path)
+                    message = f"`{where}`: {message}"
+                message += f" (got {short_value(_at(instance, error.instance_path))})"
+            if ann.detail:
+                message += f" ({error.message})"
+            yield _shared(ann.code, message, pointer, ann.severity, ann.rejection)
+
+    def _annotation(self, path: tuple[str | int, ...], fallback_message: str) -> _Annotation:
+        if path not in self._annotations:
+            self._annotations[path] = self._lookup(path) or _Annotation(
+                self.fallback, fallback_message
+            )
+        return self._annotations[path]
+
+    def _lookup(self, path: tuple[str | int, ...]) -> _Annotation | None:
+        trail: list[Any] = [self.schema]
+        for segment in path[:-1]:
+            trail.append(trail[-1][segment])
+        keyword = path[-1] if path else ""
+        for depth, node in enumerate(reversed(trail)):
+            ann = node.get("x-ctph") if isinstance(node, Mapping) else None
+            if not ann:
+                continue
+            if "code" not in ann:
+                if depth or keyword not in ann:
+                    continue
+                ann = ann[keyword]
+            rejection = ann.get("rejection")
+            severity = ann.get("severity")
+            return _Annotation(
+                code=ann["code"],
+                message=ann["message"],
+                pointer=ann.get("pointer", ""),
+                severity=Severity(severity) if severity else None,
+                detail=bool(ann.get("detail")),
+                rejection=(rejection[0], rejection[1]) if rejection else None,
+            )
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _shared(
+    code: str,
+    message: str,
+    pointer: str,
+    severity: Severity | None,
+    rejection: tuple[int, str] | None,
+) -> Finding:
+    """Findings are immutable and a template's profiles mostly repeat the same ones, so one
+    object per distinct finding is built and shared."""
+    return finding(code, message, pointer=pointer, severity=severity, rejection=rejection)

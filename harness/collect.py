@@ -56,7 +56,7 @@ class CampaignItem(pytest.Item):
         from .outcome import passed
         from .plugin import harness_config
 
-        config = _marked(self, harness_config(self.config))
+        config = _marked(self, harness_config(self.config).for_template(self._config_path()))
         try:
             source = self.path.read_bytes()
             result = verify_template(source, self._display_path(), config)
@@ -65,6 +65,17 @@ class CampaignItem(pytest.Item):
         self.stash[RESULT_KEY] = result
         if not passed(result.findings, strict=config.strict):
             raise CampaignFailed(result, config.strict)
+
+    def _config_path(self) -> str:
+        """The template's path relative to the config file's folder (what overrides match)."""
+        from .plugin import harness_config
+
+        source = harness_config(self.config).source
+        base = Path(source).parent if source else self.config.rootpath
+        try:
+            return str(self.path.relative_to(base))
+        except ValueError:
+            return str(self.path)
 
     def _display_path(self) -> str:
         try:

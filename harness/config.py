@@ -14,7 +14,8 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from fnmatch import fnmatch
+from pathlib import Path, PurePath
 from typing import Any
 
 from .errors import UsageError
@@ -49,8 +50,30 @@ class HarnessConfig:
     escaping: str = "none"
     ignore: tuple[str, ...] = ()
     properties: Mapping[str, Any] = field(default_factory=dict)
+    event: str | None = None
+    """The event name a template must send (usually set per template, in ``overrides``)."""
+    require: tuple[str, ...] = ()
+    """Properties the campaign's segment guarantees: every generated profile has them."""
+    plan: Mapping[str, Any] = field(default_factory=dict)
+    """The tracking plan table (see :mod:`ctph_harness.plan`); empty: no plan."""
+    overrides: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """Per-template settings: ``(glob, table)`` pairs from ``[overrides."glob"]``, in order."""
     source: str | None = None
     """The file the settings came from, for messages (``None``: defaults only)."""
+
+    def for_template(self, path: str) -> HarnessConfig:
+        """The settings for one template: every ``[overrides."glob"]`` whose glob matches its
+        path (relative to the config file) or its file name, applied in order; ``ignore``
+        lists add up, other keys replace."""
+        merged = self
+        name = PurePath(path).name
+        for pattern, table in self.overrides:
+            if fnmatch(path, pattern) or fnmatch(name, pattern):
+                changes = dict(table)
+                if "ignore" in changes:
+                    changes["ignore"] = (*merged.ignore, *changes["ignore"])
+                merged = replace(merged, **changes)
+        return merged
 
     def with_overrides(self, **overrides: Any) -> HarnessConfig:
         """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped."""
@@ -62,6 +85,7 @@ class HarnessConfig:
 
 _KEYS = {f.name for f in fields(HarnessConfig)} - {"source"}
 _FILE_ONLY = {"project_key_env"}
+_OVERRIDABLE = ("ignore", "event", "endpoint", "require", "strict", "missing", "escaping")
 
 
 def _check(key: str, value: Any, where: str) -> None:
@@ -83,11 +107,14 @@ def _check(key: str, value: Any, where: str) -> None:
     elif key == "escaping":
         if value not in _ESCAPING_MODES:
             raise bad(" or ".join(f'"{m}"' for m in _ESCAPING_MODES))
-    elif key in ("templates", "ignore"):
+    elif key in ("templates", "ignore", "require"):
         if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
-    elif key == "properties" and not isinstance(value, Mapping):
-        raise bad("a table of property declarations")
+    elif key == "event":
+        if not isinstance(value, str) or not value:
+            raise bad("an event name")
+    elif key in ("properties", "plan") and not isinstance(value, Mapping):
+        raise bad("a table")
 
 
 def _suggest(key: str) -> str:
@@ -98,6 +125,9 @@ def _suggest(key: str) -> str:
 def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, raw in table.items():
+        if key == "overrides":
+            values[key] = _overrides(raw, where)
+            continue
         if key not in _KEYS | _FILE_ONLY:
             raise UsageError(f"{where}: unknown key `{key}`{_suggest(key)}")
         value = tuple(raw) if isinstance(raw, list) else raw
@@ -113,7 +143,29 @@ def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         values["ignore"] = tuple(code.upper() for code in values["ignore"])
     if "properties" in values:
         _check_properties(values["properties"], where)
+    if values.get("plan"):
+        from .plan import Plan
+
+        Plan.from_config(values["plan"], f"{where} plan")
     return values
+
+
+def _overrides(raw: Any, where: str) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    if not isinstance(raw, Mapping):
+        raise UsageError(f'{where}: `overrides` must be tables such as [overrides."purchase*"]')
+    out = []
+    for pattern, table in raw.items():
+        here = f'{where} overrides."{pattern}"'
+        if not isinstance(table, Mapping):
+            raise UsageError(f"{here}: must be a table")
+        wrong = sorted(set(table) - set(_OVERRIDABLE))
+        if wrong:
+            raise UsageError(
+                f"{here}: `{wrong[0]}` cannot be set per template "
+                f"(per-template keys: {', '.join(_OVERRIDABLE)})"
+            )
+        out.append((pattern, _from_table(table, here)))
+    return tuple(out)
 
 
 def _check_properties(table: Mapping[str, Any], where: str) -> None:

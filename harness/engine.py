@@ -28,7 +28,8 @@ from .config import HarnessConfig
 from .errors import InputError, UsageError
 from .findings import Finding, Severity, finding
 from .outcome import kept, passed
-from .posthog.checker import check_many, check_text
+from .plan import check_events, plan_checker
+from .posthog.checker import check_many, check_text, event_items
 from .report import ItemReport, RunReport, sorted_findings
 
 __all__ = [
@@ -95,7 +96,13 @@ def _specs(properties_json: str) -> dict[str, PropertySpec]:
 
 
 def _property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
-    return _specs(json.dumps(dict(config.properties), sort_keys=True, default=str))
+    """Declared properties, plus the ``require``d ones made always present."""
+    declared: dict[str, Any] = dict(config.properties)
+    for name in config.require:
+        spec = declared.get(name, {"type": "string"})
+        spec = {"type": spec} if isinstance(spec, str) else dict(spec)
+        declared[name] = {**spec, "always": True}
+    return _specs(json.dumps(declared, sort_keys=True, default=str))
 
 
 def _settings(config: HarnessConfig) -> DialectSettings:
@@ -124,6 +131,9 @@ def run_profile(
             for f in found_list
         ]
     found_list += multi_value_findings(template.facts, profile.fields, profile.event)
+    planned = plan_checker(config.plan, config.event)
+    if planned is not None and checked.document is not None:
+        found_list += check_events(planned, event_items(checked.document, config.endpoint))
     return ProfileOutcome(profile, rendered.body, checked.document, False, tuple(found_list))
 
 
@@ -309,13 +319,22 @@ def _read(path: Path) -> bytes:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def verify(paths: Iterable[str], config: HarnessConfig) -> RunReport:
     """``ctph verify``: every template under ``paths``, one report."""
     now = datetime.now(timezone.utc)
     items = []
+    base = Path(config.source).parent if config.source else Path.cwd()
     for path in collect(paths, config.templates):
-        result = verify_template(_read(path), str(path), config, now=now)
-        items.append(result.item(strict=config.strict))
+        settings = config.for_template(_relative(path, base))
+        result = verify_template(_read(path), str(path), settings, now=now)
+        items.append(result.item(strict=settings.strict))
     return RunReport(tuple(items), kind="templates", seed=config.seed, strict=config.strict)
 
 

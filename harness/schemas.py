@@ -78,7 +78,7 @@ class AnnotatedSchema:
                 continue
             seen.add((ann.code, pointer))
             message = ann.message
-            if error.instance_path and not ann.pointer:
+            if error.instance_path and not ann.pointer and not ann.detail:
                 if not message.startswith("`"):
                     where = ".".join(str(part) for part in error.instance_path)
                     message = f"`{where}`: {message}"

@@ -30,7 +30,7 @@ from . import keys
 from .ids import as_text, is_illegal, raw_distinct_id
 from .timestamps import read_timestamp
 
-__all__ = ["DEFAULT_ENDPOINT", "Checked", "check", "check_many", "check_text"]
+__all__ = ["DEFAULT_ENDPOINT", "Checked", "check", "check_many", "check_text", "event_items"]
 
 DEFAULT_ENDPOINT = "/i/v0/e/"
 _ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
@@ -108,6 +108,11 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
     if isinstance(doc, dict) and "event" not in doc and endpoint.startswith("/engage"):
         doc = {**doc, "event": "$identify"}  # capture names nameless /engage bodies
     return [("", doc)], None, problems
+
+
+def event_items(doc: Any, endpoint: str = DEFAULT_ENDPOINT) -> list[tuple[str, Any]]:
+    """The ``(JSON pointer, event)`` pairs of a body, split the way capture splits it."""
+    return _events(doc, endpoint)[0]
 
 
 @cache

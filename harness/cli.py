@@ -22,6 +22,7 @@ from .errors import HarnessError, InputError, UsageError
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .report import WRITERS, ItemReport, RunReport, sorted_findings
+from .results import report_format
 
 __all__ = ["main"]
 
@@ -53,7 +54,20 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profiles", type=int, default=None, help="profiles per template")
     verify.add_argument("--seed", type=int, default=None, help="profile seed (default 0)")
     verify.add_argument("--strict", action="store_true", default=None, help="warnings fail too")
-    verify.add_argument("--format", choices=["text", "json"], default="text")
+    verify.add_argument(
+        "--format",
+        choices=sorted(WRITERS),
+        default=None,
+        help="report format (default: from --output's extension, else text)",
+    )
+    verify.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the report to FILE (.json .xml .md .html pick the format); "
+        "the text verdict still goes to stdout",
+    )
     verify.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
     verify.set_defaults(run=_verify)
 
@@ -129,9 +143,26 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(
         args, Path(args.paths[0]), profiles=args.profiles, seed=args.seed, strict=args.strict
     )
+    fmt = args.format or (report_format(args.output) if args.output else "text")
     report = verify(args.paths, config)
-    out.write(WRITERS[args.format](report))
+    if args.output is None:
+        out.write(WRITERS[fmt](report))
+    else:
+        _write_report(args.output, WRITERS[fmt](report))
+        out.write(WRITERS["text"](report))
     return EXIT_OK if report.passed else EXIT_FAIL
+
+
+def _write_report(path: Path, text: str) -> None:
+    """Write atomically (temp file + rename) so a CI never picks up half a report."""
+    temp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(text, encoding="utf-8", newline="")
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _json_file(path: Path, what: str) -> Any:

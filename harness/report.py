@@ -2,24 +2,40 @@
 
 A :class:`RunReport` is built once from results; each writer is a pure ``RunReport -> str``. Only
 the CLI and the pytest plugin touch files or the terminal. Every writer's output passes through
-:func:`~ctph_harness.redact.redact_text`, so no report can leak a key even if a message or a
-rendered profile carries one.
+:func:`~ctph_harness.report_common.final` (which masks keys with
+:func:`~ctph_harness.redact.redact_text`), so no report can leak a key even if a message or a
+rendered profile carries one. ``text`` and ``json`` live here; ``junit``, ``markdown`` and
+``html`` have a module each (``report_junit``, ``report_markdown``, ``report_html``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
-from .findings import Finding, Severity
-from .outcome import failing
-from .redact import redact_text
+from .findings import Finding
+from .report_common import SEVERITY_RANK, final, finding_lines
+from .report_html import to_html
+from .report_junit import to_junit
+from .report_markdown import to_markdown
 
-__all__ = ["WRITERS", "ItemReport", "RunReport", "sorted_findings", "to_json", "to_text"]
+__all__ = [
+    "SUFFIXES",
+    "WRITERS",
+    "ItemReport",
+    "RunReport",
+    "format_for",
+    "sorted_findings",
+    "to_html",
+    "to_json",
+    "to_junit",
+    "to_markdown",
+    "to_text",
+]
 
 
 @dataclass(frozen=True)
@@ -74,40 +90,12 @@ class RunReport:
         return out
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _final(text: str) -> str:
-    """Every writer's last step: keys masked, and lone UTF-16 surrogates (half an emoji, which
-    CleverTap profiles can hold) written as ``\\udXXX`` so the text can be encoded at all."""
-    text = redact_text(text)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+_final = final
+"""Kept under its old name: every writer passes its output through it."""
 
 
 def to_json(report: RunReport) -> str:
     return _final(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
-
-
-_MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
-
-
-def _finding_lines(item: Finding, strict: bool) -> list[str]:
-    where = []
-    if item.line is not None:
-        where.append(f"line {item.line}" + (f":{item.column}" if item.column else ""))
-    if item.pointer:
-        where.append(item.pointer)
-    count = f" ({item.count} profiles)" if item.count > 1 else ""
-    flag = "✗" if failing(item, strict=strict) else "·"
-    lines = [f"  {flag} {item.code} {_MARK[item.severity]:<7} {item.message}{count}"]
-    if where:
-        lines.append(f"      at {'  '.join(where)}")
-    if item.profile is not None:
-        shown = json.dumps(dict(item.profile), ensure_ascii=False)
-        lines.append(f"      profile {shown if len(shown) < 200 else shown[:199] + '…'}")
-    if item.hint:
-        lines.append(f"      hint: {item.hint}")
-    return lines
 
 
 def to_text(report: RunReport) -> str:
@@ -117,7 +105,7 @@ def to_text(report: RunReport) -> str:
         profiles = f"  ({item.profiles} profiles)" if item.profiles is not None else ""
         lines.append(f"{verdict}  {item.path}{profiles}")
         for found in item.findings:
-            lines += _finding_lines(found, report.strict)
+            lines += finding_lines(found, report.strict)
     summary = report.summary()
     lines.append("")
     lines.append(
@@ -127,10 +115,32 @@ def to_text(report: RunReport) -> str:
     return _final("\n".join(lines)) + "\n"
 
 
-WRITERS: dict[str, Callable[[RunReport], str]] = {"text": to_text, "json": to_json}
-
-
 def sorted_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """Errors first, then by code: the order every report shows."""
-    rank = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    return tuple(sorted(findings, key=lambda f: (rank[f.severity], f.code, f.pointer)))
+    return tuple(sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], f.code, f.pointer)))
+
+
+WRITERS: dict[str, Callable[[RunReport], str]] = {
+    "text": to_text,
+    "json": to_json,
+    "junit": to_junit,
+    "markdown": to_markdown,
+    "html": to_html,
+}
+"""Format name -> writer; ``ctph verify --format`` offers exactly these keys."""
+
+SUFFIXES: dict[str, str] = {
+    ".txt": "text",
+    ".json": "json",
+    ".xml": "junit",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+"""Output file extension -> format, for ``--output FILE`` without ``--format``."""
+
+
+def format_for(path: str | PurePath) -> str | None:
+    """The format an output file's extension asks for (case-insensitive), or ``None``."""
+    return SUFFIXES.get(PurePath(path).suffix.lower())

@@ -13,32 +13,18 @@ from typing import Any
 
 from .errors import UsageError
 from .findings import Finding, Severity
-from .report import WRITERS, ItemReport, RunReport
+from .report import SUFFIXES, WRITERS, ItemReport, RunReport, format_for
 
-__all__ = [
-    "FORMAT_BY_SUFFIX",
-    "finding_from_dict",
-    "format_for",
-    "item_from_dict",
-    "write_report_file",
-]
-
-FORMAT_BY_SUFFIX = {
-    ".json": "json",
-    ".md": "markdown",
-    ".html": "html",
-    ".xml": "junit",
-    ".txt": "text",
-}
+__all__ = ["finding_from_dict", "item_from_dict", "report_format", "write_report_file"]
 
 
-def format_for(path: Path) -> str:
+def report_format(path: Path) -> str:
     """The report format a file name asks for; an unknown extension is a usage error."""
-    try:
-        return FORMAT_BY_SUFFIX[path.suffix.lower()]
-    except KeyError:
-        known = ", ".join(FORMAT_BY_SUFFIX)
-        raise UsageError(f"{path}: cannot tell the report format; use one of {known}") from None
+    name = format_for(path)
+    if name is None:
+        known = ", ".join(SUFFIXES)
+        raise UsageError(f"{path}: cannot tell the report format from its extension ({known})")
+    return name
 
 
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:
@@ -72,9 +58,7 @@ def write_report_file(
     path: Path, items: Iterable[Mapping[str, Any]], *, seed: int, strict: bool
 ) -> None:
     """Write the run's report to ``path`` in the format its extension names."""
-    writer = WRITERS.get(format_for(path))
-    if writer is None:
-        raise UsageError(f"{path}: the {format_for(path)} report format is not available")
+    writer = WRITERS[report_format(path)]
     ordered = sorted((item_from_dict(d) for d in items), key=lambda item: item.path)
     report = RunReport(tuple(ordered), kind="templates", seed=seed, strict=strict)
     path.write_text(writer(report), encoding="utf-8")

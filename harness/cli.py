@@ -85,6 +85,14 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
     render.set_defaults(run=_render)
 
+    serve = sub.add_parser("serve", help="run the fake PostHog capture server in the foreground")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument(
+        "--allow-remote", action="store_true", help="allow binding a non-loopback --host"
+    )
+    serve.set_defaults(run=_serve)
+
     rules = sub.add_parser("rules", help="list the finding catalogue")
     rules.add_argument("--format", choices=["text", "json"], default="text")
     rules.set_defaults(run=_rules)
@@ -208,6 +216,12 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
         line = f" (line {item.line}:{item.column})" if item.line else ""
         err.write(f"{item.code} {item.severity.value}: {item.message}{where}{line}\n")
     return EXIT_OK if passed(result.findings) else EXIT_FAIL
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .serve import serve
+
+    return serve(args.host, args.port, args.allow_remote, out)
 
 
 def _rule_dict(rule: Rule) -> dict[str, str]:

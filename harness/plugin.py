@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# The fake PostHog fixtures; the module imports only pytest (the server loads on first use).
+pytest_plugins = ["ctph_harness.fixtures"]
+
 if TYPE_CHECKING:
     from .config import HarnessConfig
 

@@ -1,0 +1,67 @@
+"""``ctph serve``: the fake PostHog in the foreground, for SDKs and manual poking.
+
+It prints the base URL an SDK takes as ``host`` and the inspection endpoints, then serves
+until Ctrl-C (or until ``stop`` is set, which is how tests drive it). It refuses to bind a
+non-loopback interface unless told to: the fake accepts any request from anyone.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TextIO
+
+from .errors import UsageError
+
+__all__ = ["INSPECTION_ROUTES", "serve"]
+
+INSPECTION_ROUTES = (
+    ("GET", "/_ctph/events", "stored events (?event=NAME&distinct_id=ID)"),
+    ("GET", "/_ctph/persons", "persons after merges"),
+    ("GET", "/_ctph/groups", "groups from $groupidentify"),
+    ("GET", "/_ctph/warnings", "ingestion warnings"),
+    ("GET", "/_ctph/requests", "the request journal (keys redacted)"),
+    ("POST", "/_ctph/reset", "forget everything"),
+)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    allow_remote: bool = False,
+    out: TextIO | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run the fake PostHog until Ctrl-C or ``stop``; returns the exit code (0).
+
+    ``port=0`` picks a free port; the URL printed first is the one to use.
+    """
+    import sys
+
+    from .posthog.server import FakePostHog, is_loopback
+
+    stream = out if out is not None else sys.stdout
+    if not allow_remote and not is_loopback(host):
+        raise UsageError(
+            f"refusing to listen on {host}: the fake PostHog has no authentication; "
+            "use a loopback address or pass --allow-remote"
+        )
+    server = FakePostHog(host=host, port=port, allow_remote=allow_remote)
+    try:
+        server.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    print(f"fake PostHog listening on {server.url}", file=stream)
+    print(f"  capture: POST {server.url}/i/v0/e/ , {server.url}/batch/ , ...", file=stream)
+    for method, route, what in INSPECTION_ROUTES:
+        print(f"  {method:<4} {server.url}{route}  {what}", file=stream)
+    print("Ctrl-C to stop.", file=stream, flush=True)
+    waiter = stop if stop is not None else threading.Event()
+    try:
+        while not waiter.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        print("stopped.", file=stream)
+    finally:
+        server.stop()
+    return 0

@@ -27,7 +27,7 @@ from ctph_harness.clevertap.profiles import generate
 from ctph_harness.clevertap.tags import CampaignAborted
 from ctph_harness.clevertap.template import load_template
 from ctph_harness.config import load_config
-from ctph_harness.engine import CAMPAIGN, _property_specs, _reads, _settings, run_profile
+from ctph_harness.engine import CAMPAIGN, _reads, _settings, property_specs, run_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "fixtures" / "campaigns"
@@ -39,7 +39,7 @@ def main() -> None:
     started = time.perf_counter()
     generate([("Profile", "Name")], 1, 12345)  # one-time start-up: import faker, build pools
     startup = time.perf_counter() - started
-    specs = _property_specs(config)
+    specs = property_specs(config)
     now = datetime.now(timezone.utc)
     rows = []
     totals = {"bare": 0.0, "pipeline": 0.0, "warm": 0.0, "cold": 0.0}

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .engine import TemplateResult
     from .findings import Finding
 
-__all__ = ["CampaignFailed", "CampaignFile", "CampaignItem", "describe_failure"]
+__all__ = ["CampaignFailed", "CampaignFile", "CampaignItem", "apply_marker", "describe_failure"]
 
 
 class CampaignFailed(Exception):
@@ -51,15 +51,18 @@ class CampaignItem(pytest.Item):
     """Render, check and judge one template (``::contract``)."""
 
     def runtest(self) -> None:
+        from .delivery import delivering
         from .engine import verify_template
         from .errors import InputError
         from .outcome import passed
-        from .plugin import harness_config
+        from .plugin import delivery_options, fake_posthog, harness_config
 
-        config = _marked(self, harness_config(self.config).for_template(self._config_path()))
+        config = apply_marker(self, harness_config(self.config).for_template(self._config_path()))
+        server = fake_posthog(self.config)
         try:
             source = self.path.read_bytes()
-            result = verify_template(source, self._display_path(), config)
+            with delivering(server=server, **delivery_options(self.config)) as make:
+                result = verify_template(source, self._display_path(), config, deliver=make(config))
         except (InputError, OSError) as exc:
             raise CampaignInputError(str(exc)) from None
         self.stash[RESULT_KEY] = result
@@ -102,9 +105,9 @@ class CampaignItem(pytest.Item):
 RESULT_KEY = pytest.StashKey["TemplateResult"]()
 
 
-def _marked(item: pytest.Item, config: HarnessConfig) -> HarnessConfig:
-    """Apply ``@pytest.mark.ctph(profiles=, seed=, ignore=)`` from a conftest's
-    ``pytestmark`` or a collection hook."""
+def apply_marker(item: pytest.Item, config: HarnessConfig) -> HarnessConfig:
+    """Apply ``@pytest.mark.ctph(profiles=, seed=, strict=, ignore=)`` (on a hand-written
+    test, or added to campaign items by a ``pytest_collection_modifyitems`` hook)."""
     marker = item.get_closest_marker("ctph")
     if marker is None:
         return config

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatch
 from pathlib import Path, PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import UsageError
 
@@ -56,10 +57,26 @@ class HarnessConfig:
     """Properties the campaign's segment guarantees: every generated profile has them."""
     plan: Mapping[str, Any] = field(default_factory=dict)
     """The tracking plan table (see :mod:`ctph_harness.plan`); empty: no plan."""
+    webhook_url: str | None = None
+    """The URL the CleverTap webhook posts to. Only its path is used (on the fake server);
+    the harness never contacts its host."""
+    method: str = "POST"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 3.0
+    """Seconds CleverTap waits for an answer (its docs say 3 s or 5 s)."""
+    retries: int = 1
+    """Extra attempts after a failed send (its docs say 1, 2 or 3)."""
     overrides: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     """Per-template settings: ``(glob, table)`` pairs from ``[overrides."glob"]``, in order."""
     source: str | None = None
     """The file the settings came from, for messages (``None``: defaults only)."""
+
+    @property
+    def capture_path(self) -> str:
+        """The capture path bodies go to: the webhook URL's path, else ``endpoint``."""
+        if self.webhook_url:
+            return urlsplit(self.webhook_url).path or "/"
+        return self.endpoint
 
     def for_template(self, path: str) -> HarnessConfig:
         """The settings for one template: every ``[overrides."glob"]`` whose glob matches its
@@ -85,7 +102,18 @@ class HarnessConfig:
 
 _KEYS = {f.name for f in fields(HarnessConfig)} - {"source"}
 _FILE_ONLY = {"project_key_env"}
-_OVERRIDABLE = ("ignore", "event", "endpoint", "require", "strict", "missing", "escaping")
+_OVERRIDABLE = (
+    "ignore",
+    "event",
+    "endpoint",
+    "webhook_url",
+    "method",
+    "headers",
+    "require",
+    "strict",
+    "missing",
+    "escaping",
+)
 
 
 def _check(key: str, value: Any, where: str) -> None:
@@ -110,9 +138,21 @@ def _check(key: str, value: Any, where: str) -> None:
     elif key in ("templates", "ignore", "require"):
         if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
-    elif key == "event":
+    elif key in ("event", "webhook_url"):
         if not isinstance(value, str) or not value:
-            raise bad("an event name")
+            raise bad("a non-empty string")
+    elif key == "method":
+        if value not in ("POST", "GET", "PUT", "DELETE"):
+            raise bad("POST, GET, PUT or DELETE (CleverTap's webhook methods)")
+    elif key == "headers":
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            raise bad("a table of header names to strings")
+    elif key == "timeout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise bad("a positive number of seconds")
+    elif key == "retries":
+        if type(value) is not int or value < 0:
+            raise bad("a non-negative integer")
     elif key in ("properties", "plan") and not isinstance(value, Mapping):
         raise bad("a table")
 

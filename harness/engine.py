@@ -12,7 +12,7 @@ whether the run fails (:mod:`ctph_harness.outcome`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from fnmatch import fnmatch
@@ -25,6 +25,7 @@ from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.template import CampaignTemplate, load_template
 from .config import HarnessConfig
+from .delivery import webhook_findings
 from .errors import InputError, UsageError
 from .findings import Finding, Severity, finding
 from .outcome import kept, passed
@@ -95,7 +96,7 @@ def _specs(properties_json: str) -> dict[str, PropertySpec]:
     return {name: PropertySpec.from_config(name, value) for name, value in declared.items()}
 
 
-def _property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
+def property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
     """Declared properties, plus the ``require``d ones made always present."""
     declared: dict[str, Any] = dict(config.properties)
     for name in config.require:
@@ -120,7 +121,7 @@ def run_profile(
         found = (rendered.finding,) if rendered.finding is not None else ()
         return ProfileOutcome(profile, None, None, False, found)
     checked = check_text(
-        rendered.body, endpoint=config.endpoint, project_key=config.project_key, now=now
+        rendered.body, endpoint=config.capture_path, project_key=config.project_key, now=now
     )
     found_list = checked.findings
     if checked.document is None:  # name the output expression that broke the JSON
@@ -133,7 +134,7 @@ def run_profile(
     found_list += multi_value_findings(template.facts, profile.fields, profile.event)
     planned = plan_checker(config.plan, config.event)
     if planned is not None and checked.document is not None:
-        found_list += check_events(planned, event_items(checked.document, config.endpoint))
+        found_list += check_events(planned, event_items(checked.document, config.capture_path))
     return ProfileOutcome(profile, rendered.body, checked.document, False, tuple(found_list))
 
 
@@ -176,7 +177,7 @@ class _Examples(Sequence[Mapping[str, Any]]):
         return len(self._outcomes)
 
     def __getitem__(self, index: Any) -> Any:
-        return _profile_dict(self._outcomes[index].profile)
+        return profile_dict(self._outcomes[index].profile)
 
 
 def _shrunk(
@@ -196,7 +197,7 @@ def _shrunk(
         hit = next((f for f in outcome.findings if _key(f) == key), None)
         return None if hit is None else (hit, outcome.body)
 
-    small = shrink(profile, lambda p: triggers(p) is not None, reads, _property_specs(config))
+    small = shrink(profile, lambda p: triggers(p) is not None, reads, property_specs(config))
     found = triggers(small)
     return (found[0], small, found[1]) if found else (item, small, None)
 
@@ -205,7 +206,9 @@ def _reads(template: CampaignTemplate) -> list[tuple[str | int, ...]]:
     return [read.segments for read in template.facts.reads if read.root in ("Profile", "Event")]
 
 
-def _profile_dict(profile: Profile) -> dict[str, Any]:
+def profile_dict(profile: Profile) -> dict[str, Any]:
+    """A profile as reports show it: its fields, or ``{"Profile": …, "Event": …}`` when it has
+    event properties."""
     shown = profile.to_json()
     shown.pop("index", None)
     shown.pop("kind", None)
@@ -221,17 +224,19 @@ def verify_template(
     config: HarnessConfig,
     *,
     now: datetime | None = None,
+    deliver: Callable[[Sequence[ProfileOutcome]], list[Finding]] | None = None,
 ) -> TemplateResult:
-    """Run the whole pipeline for one template. Raises only :class:`InputError` for input that
-    is not a template at all (binary, not UTF-8, too large)."""
+    """Run the whole pipeline for one template. ``deliver`` (see :mod:`.delivery`) sends every
+    rendered body to the fake PostHog and returns what that adds. Raises only
+    :class:`InputError` for input that is not a template at all (binary, not UTF-8, too large)."""
     when = now or datetime.now(timezone.utc)
     template = load_template(source, name, _settings(config))
-    static = list(template.findings)
+    static = [*template.findings, *webhook_findings(config)]
     if template.parsed is None:
         findings = sorted_findings(kept(static, config.ignore))
         return TemplateResult(name, template.source, findings, 0, 0, 0, None)
     reads = _reads(template)
-    profiles = generate(reads, config.profiles, config.seed, _property_specs(config))
+    profiles = generate(reads, config.profiles, config.seed, property_specs(config))
     outcomes = [run_profile(template, p, config, when) for p in profiles]
     tally = _Tally()
     for outcome in outcomes:
@@ -243,7 +248,7 @@ def verify_template(
         if item.code in ignored:
             continue
         item, profile, body = _shrunk(template, config, when, item, profile, reads)
-        found.append(replace(item, count=tally.count[key], profile=_profile_dict(profile)))
+        found.append(replace(item, count=tally.count[key], profile=profile_dict(profile)))
         if body is not None:
             bodies[_key(item)] = body
     sent = [o for o in outcomes if o.document is not None]
@@ -254,6 +259,8 @@ def verify_template(
     )
     aborted = sum(o.aborted for o in outcomes)
     found += _abort_findings(aborted, len(outcomes))
+    if deliver is not None:
+        found += deliver(outcomes)
     clean = next((o.body for o in sent if not o.findings), None)
     example = clean or next((o.body for o in outcomes if o.body is not None), None)
     findings = sorted_findings(kept(found, config.ignore))
@@ -326,15 +333,30 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-def verify(paths: Iterable[str], config: HarnessConfig) -> RunReport:
-    """``ctph verify``: every template under ``paths``, one report."""
+def verify(
+    paths: Iterable[str],
+    config: HarnessConfig,
+    *,
+    deliver: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> RunReport:
+    """``ctph verify``: every template under ``paths``, delivered to a fake PostHog, one report.
+    ``progress(done, total, path)`` is called after each template."""
+    from .delivery import delivering
+
     now = datetime.now(timezone.utc)
     items = []
     base = Path(config.source).parent if config.source else Path.cwd()
-    for path in collect(paths, config.templates):
-        settings = config.for_template(_relative(path, base))
-        result = verify_template(_read(path), str(path), settings, now=now)
-        items.append(result.item(strict=settings.strict))
+    templates = collect(paths, config.templates)
+    with delivering(enabled=deliver) as make:
+        for done, path in enumerate(templates, 1):
+            settings = config.for_template(_relative(path, base))
+            result = verify_template(
+                _read(path), str(path), settings, now=now, deliver=make(settings)
+            )
+            items.append(result.item(strict=settings.strict))
+            if progress is not None:
+                progress(done, len(templates), str(path))
     return RunReport(tuple(items), kind="templates", seed=config.seed, strict=config.strict)
 
 
@@ -368,7 +390,7 @@ def preview(
         return Preview({}, None, False, sorted_findings(static))
     if profile is None:
         reads = _reads(template)
-        run = generate(reads, config.profiles, config.seed, _property_specs(config))
+        run = generate(reads, config.profiles, config.seed, property_specs(config))
         if index is not None:
             if not 0 <= index < len(run):
                 raise UsageError(f"--index {index}: this run has profiles 0..{len(run) - 1}")
@@ -379,4 +401,4 @@ def preview(
         profile = replace(profile, event=dict(event))
     outcome = run_profile(template, profile, config, datetime.now(timezone.utc))
     findings = sorted_findings(kept([*static, *outcome.findings], config.ignore))
-    return Preview(_profile_dict(profile), outcome.body, outcome.aborted, findings)
+    return Preview(profile_dict(profile), outcome.body, outcome.aborted, findings)

@@ -13,27 +13,35 @@ the first time a test asks for a fixture, so tests that never use the fake pay n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from .clevertap.profiles import Profile
+    from .config import HarnessConfig
+    from .delivery import Answer
+    from .engine import Preview, TemplateResult
     from .posthog.server import FakePostHog
 
-__all__ = ["ctph_fake_posthog_session", "fake_posthog"]
+__all__ = [
+    "Campaign",
+    "ctph_campaign",
+    "ctph_fake_posthog_session",
+    "ctph_profiles",
+    "fake_posthog",
+]
 
 
 @pytest.fixture(scope="session")
-def ctph_fake_posthog_session() -> Iterator[FakePostHog]:
-    """The session's fake PostHog (per xdist worker); stopped when the session ends."""
-    from .posthog.server import FakePostHog
+def ctph_fake_posthog_session(request: pytest.FixtureRequest) -> FakePostHog:
+    """The session's fake PostHog (per xdist worker): the same server the campaign items
+    deliver to; stopped when the session ends."""
+    from .plugin import fake_posthog as session_server
 
-    server = FakePostHog()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return session_server(request.config)
 
 
 @pytest.fixture
@@ -43,3 +51,93 @@ def fake_posthog(ctph_fake_posthog_session: FakePostHog) -> Iterator[FakePostHog
     server.reset()
     yield server
     server.check()
+
+
+def _settings(request: pytest.FixtureRequest) -> HarnessConfig:
+    """The run's configuration with the test's ``@pytest.mark.ctph(...)`` applied."""
+    from .collect import apply_marker
+    from .plugin import harness_config
+
+    return apply_marker(request.node, harness_config(request.config))
+
+
+@pytest.fixture
+def ctph_profiles(request: pytest.FixtureRequest) -> Callable[..., list[Profile]]:
+    """``ctph_profiles(reads, n=None, seed=None)``: the profiles ctph would generate for a
+    template reading ``reads`` (e.g. ``[("Profile", "Email")]``), with the run's seed and count
+    unless given (``@pytest.mark.ctph(profiles=..., seed=...)`` applies)."""
+    from .clevertap.profiles import generate
+    from .engine import property_specs
+
+    settings = _settings(request)
+
+    def make(
+        reads: Sequence[Sequence[str | int]], n: int | None = None, seed: int | None = None
+    ) -> list[Profile]:
+        return generate(
+            reads,
+            settings.profiles if n is None else n,
+            settings.seed if seed is None else seed,
+            property_specs(settings),
+        )
+
+    return make
+
+
+class Campaign:
+    """One campaign template for a hand-written test: render it for a profile (the offline
+    Preview & Test), deliver it like CleverTap would, or verify it whole."""
+
+    def __init__(self, source: str, name: str, config: HarnessConfig, server: FakePostHog):
+        self.source = source
+        self.name = name
+        self.config = config
+        self.server = server
+
+    def render(self, profile: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> Preview:
+        """The body this profile renders and what PostHog's contract says about it."""
+        from .clevertap.profiles import Profile
+        from .engine import preview
+
+        given = Profile.from_json(dict(profile))
+        return preview(self.source, self.name, self.config, profile=given, event=event)
+
+    def deliver(self, profile: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> Answer:
+        """Render for ``profile`` and POST the body to the fake PostHog like the webhook does
+        (nothing is sent when the template aborts: the answer then has no status)."""
+        from .delivery import Answer, Deliverer
+
+        shown = self.render(profile, event)
+        if shown.body is None:
+            return Answer(None, "nothing sent: the template aborted or did not render", 0)
+        deliverer = Deliverer(self.server, self.config, over_http=False)
+        try:
+            return deliverer.send(shown.body, socket=False)
+        finally:
+            deliverer.close()
+
+    def verify(self) -> TemplateResult:
+        """The whole pipeline, delivery included, with the test's settings."""
+        from .delivery import delivering
+        from .engine import verify_template
+
+        with delivering(server=self.server) as make:
+            return verify_template(self.source, self.name, self.config, deliver=make(self.config))
+
+
+@pytest.fixture
+def ctph_campaign(
+    request: pytest.FixtureRequest, fake_posthog: FakePostHog
+) -> Callable[[str | Path], Campaign]:
+    """``ctph_campaign(path_or_source)``: a :class:`Campaign` on the test's clean fake
+    PostHog. A ``Path`` (or an existing file name) is read; other strings are the template."""
+    settings = _settings(request)
+
+    def load(template: str | Path) -> Campaign:
+        path = Path(template) if not isinstance(template, Path) else template
+        if isinstance(template, Path) or (len(str(template)) < 4096 and path.is_file()):
+            text = path.read_text("utf-8")
+            return Campaign(text, str(path), settings.for_template(str(path)), fake_posthog)
+        return Campaign(str(template), "<template>", settings, fake_posthog)
+
+    return load

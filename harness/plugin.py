@@ -24,9 +24,11 @@ pytest_plugins = ["ctph_harness.fixtures"]
 
 if TYPE_CHECKING:
     from .config import HarnessConfig
+    from .posthog.server import FakePostHog
 
 _CONFIG = pytest.StashKey["HarnessConfig"]()
 _ENABLED = pytest.StashKey[bool]()
+_SERVER = pytest.StashKey["FakePostHog"]()
 
 _INI = {
     "ctph_profiles": "profiles per template",
@@ -49,6 +51,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=_INI["ctph_strict"],
     )
     group.addoption("--ctph-report", dest="ctph_report", metavar="FILE", help=_INI["ctph_report"])
+    group.addoption(
+        "--ctph-transport",
+        choices=("inprocess", "http"),
+        default="inprocess",
+        dest="ctph_transport",
+        help="deliver through the in-process transport (default; the first profile of each "
+        "template still goes over loopback HTTP) or everything over loopback HTTP",
+    )
+    group.addoption(
+        "--ctph-live",
+        metavar="URL",
+        dest="ctph_live",
+        help="also send one rendered test payload per template to URL (needs --ctph-allow-live)",
+    )
+    group.addoption(
+        "--ctph-allow-live",
+        action="store_true",
+        default=False,
+        dest="ctph_allow_live",
+        help="allow --ctph-live to reach a non-loopback host (never settable from config)",
+    )
     group.addoption("--ctph-config", dest="ctph_config", metavar="FILE", help=_INI["ctph_config"])
     for name, help_text in _INI.items():
         parser.addini(name, help_text, default=None)
@@ -96,6 +119,31 @@ def harness_config(config: pytest.Config) -> HarnessConfig:
         except UsageError as exc:
             raise pytest.UsageError(f"ctph: {exc}") from None
     return config.stash[_CONFIG]
+
+
+def fake_posthog(config: pytest.Config) -> FakePostHog:
+    """The session's fake PostHog for campaign items (one per xdist worker), started on first
+    use and stopped when the session ends."""
+    if _SERVER not in config.stash:
+        from .posthog.server import FakePostHog
+
+        config.stash[_SERVER] = FakePostHog()
+    return config.stash[_SERVER]
+
+
+def delivery_options(config: pytest.Config) -> dict[str, Any]:
+    """How campaign items deliver: transport and the explicit live opt-in (options only)."""
+    return {
+        "over_http": config.getoption("ctph_transport", "inprocess") == "http",
+        "live": config.getoption("ctph_live", None),
+        "allow_live": bool(config.getoption("ctph_allow_live", False)),
+    }
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER, None)
+    if server is not None:
+        server.stop()
 
 
 def _collecting(config: pytest.Config) -> bool:

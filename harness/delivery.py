@@ -1,0 +1,249 @@
+"""Delivering rendered bodies the way a CleverTap webhook does, to the fake PostHog.
+
+I/O at the edge of the pipeline: the engine hands over every profile's outcome, this module
+POSTs each body to the fake server (in-process by default, the first of each template over real
+loopback HTTP so the socket path runs in every run), with CleverTap's timeout and retry, and
+compares what the server answered and stored with what the checker predicted.
+
+The harness never sends anything to a real PostHog by accident: the configured webhook URL
+contributes only its *path* (the fake server answers on it), and a live send needs both
+``--ctph-live URL`` and ``--ctph-allow-live``; without the second it is refused (CTPH303).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .contract import facts
+from .findings import Finding, finding
+
+if TYPE_CHECKING:
+    from .config import HarnessConfig
+    from .engine import ProfileOutcome
+    from .posthog.server import FakePostHog
+
+__all__ = ["Answer", "Deliverer", "delivering", "live_findings", "webhook_findings"]
+
+
+_DROPPED_LATER = frozenset({"CTPH153", "CTPH155"})
+"""Findings whose events capture accepts and ingestion drops: already reported, so not counted
+again as "accepted but not stored"."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for one body: a status and text, or the transport error after retries."""
+
+    status: int | None
+    text: str
+    attempts: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _capture_paths() -> set[str]:
+    paths = facts()["capture_paths"]
+    return {p + end for p in [*paths["event"], *paths["batch"]] for end in ("", "/")}
+
+
+def webhook_findings(config: HarnessConfig) -> list[Finding]:
+    """CTPH302 when the configured webhook URL cannot be a PostHog capture endpoint.
+
+    The host of a self-hosted PostHog can be anything, so only the scheme and the path are
+    judged; the harness never contacts that host."""
+    if not config.webhook_url:
+        return []
+    parts = urlsplit(config.webhook_url)
+    problems = []
+    if parts.scheme not in ("http", "https"):
+        problems.append(f"scheme {parts.scheme or '(none)'!r} is not http(s)")
+    if not parts.netloc:
+        problems.append("it names no host")
+    if (parts.path or "/") not in _capture_paths():
+        problems.append(
+            f"path {parts.path or '/'!r} is not a capture endpoint (/i/v0/e/, /batch/…)"
+        )
+    if not problems:
+        return []
+    return [finding("CTPH302", f"webhook URL {config.webhook_url!r}: " + "; ".join(problems))]
+
+
+class Deliverer:
+    """Posts bodies to one fake PostHog like CleverTap's webhook: configured method, headers,
+    timeout and retries (CleverTap's docs disagree; the default is 3 s and one retry)."""
+
+    def __init__(self, server: FakePostHog, config: HarnessConfig, *, over_http: bool) -> None:
+        import httpx
+
+        self.server = server
+        self.config = config
+        self.over_http = over_http
+        timeout = httpx.Timeout(config.timeout)
+        self._local = httpx.Client(
+            transport=server.transport(), base_url="http://fake-posthog.invalid", timeout=timeout
+        )
+        self._socket = httpx.Client(base_url=server.url, timeout=timeout)
+        self._headers = {"Content-Type": "application/json", **dict(config.headers)}
+
+    def close(self) -> None:
+        self._local.close()
+        self._socket.close()
+
+    def send(self, body: str, *, socket: bool) -> Answer:
+        import httpx
+
+        client = self._socket if socket or self.over_http else self._local
+        path = self.config.capture_path
+        attempts = 0
+        answer = Answer(None, "not sent", 0)
+        while attempts <= self.config.retries:
+            attempts += 1
+            try:
+                response = client.request(
+                    self.config.method,
+                    path,
+                    content=body.encode("utf-8", "replace"),
+                    headers=self._headers,
+                )
+            except httpx.HTTPError as exc:
+                answer = Answer(None, f"{type(exc).__name__}: {exc}", attempts)
+                continue
+            answer = Answer(response.status_code, response.text, attempts)
+            if response.status_code < 500 and response.status_code != 429:
+                break  # CleverTap retries only failures that may pass on a second try
+        return answer
+
+    def deliver(self, outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
+        """Send every sent profile's body (the template's first over loopback HTTP), then
+        compare the server's answers and stored events with the checker's predictions."""
+        stored_before = len(self.server.events())  # no reset: faults a test injected stay
+        unexplained: dict[tuple[int | None, str], list[ProfileOutcome]] = {}
+        expected_events = 0
+        for number, outcome in enumerate(o for o in outcomes if o.body is not None):
+            assert outcome.body is not None
+            answer = self.send(outcome.body, socket=number == 0)
+            predicted = {f.rejection[0] for f in outcome.findings if f.rejection}
+            if answer.ok and not any(f.code in _DROPPED_LATER for f in outcome.findings):
+                expected_events += _event_count(outcome.document)
+            elif answer.status not in predicted:
+                unexplained.setdefault((answer.status, answer.text[:300]), []).append(outcome)
+        found = [_rejected(status, text, group) for (status, text), group in unexplained.items()]
+        stored = len(self.server.events()) - stored_before
+        if stored < expected_events:
+            warnings = ", ".join(sorted({w.type for w in self.server.warnings()})) or "none"
+            found.append(
+                finding(
+                    "CTPH301",
+                    f"the fake PostHog accepted {expected_events} events but stored {stored} "
+                    f"(ingestion warnings: {warnings})",
+                )
+            )
+        return found
+
+
+def _event_count(document: Any) -> int:
+    if isinstance(document, list):
+        return len(document)
+    if isinstance(document, Mapping) and isinstance(document.get("batch"), list):
+        return len(document["batch"])
+    return 1
+
+
+def _rejected(status: int | None, text: str, group: Sequence[ProfileOutcome]) -> Finding:
+    from .engine import profile_dict
+
+    what = f"answered {status} {text!r}" if status is not None else f"could not be reached: {text}"
+    smallest = min(group, key=lambda o: len(json.dumps(o.profile.to_json(), default=str)))
+    return replace(
+        finding("CTPH301", f"the fake PostHog {what}"),
+        count=len(group),
+        profile=profile_dict(smallest.profile),
+    )
+
+
+def live_findings(
+    body: str | None, url: str | None, *, allowed: bool, config: HarnessConfig
+) -> list[Finding]:
+    """``--ctph-live URL``: send one rendered body to a real endpoint, only with
+    ``--ctph-allow-live``; any non-loopback target without it is refused (CTPH303)."""
+    if not url or body is None:
+        return []
+    from .posthog.server import is_loopback
+
+    host = urlsplit(url).hostname or ""
+    if not allowed and not is_loopback(host):
+        return [
+            finding(
+                "CTPH303",
+                f"refused to send to {url}: pass --ctph-allow-live as well to send one test "
+                "payload to a real endpoint",
+            )
+        ]
+    import httpx
+
+    try:
+        response = httpx.request(
+            config.method,
+            url,
+            content=body.encode("utf-8", "replace"),
+            headers={"Content-Type": "application/json", **dict(config.headers)},
+            timeout=config.timeout,
+        )
+    except httpx.HTTPError as exc:
+        return [finding("CTPH301", f"{url} could not be reached: {type(exc).__name__}: {exc}")]
+    if 200 <= response.status_code < 300:
+        return []
+    return [finding("CTPH301", f"{url} answered {response.status_code} {response.text[:300]!r}")]
+
+
+Deliver = Callable[[Sequence["ProfileOutcome"]], list[Finding]]
+
+
+@contextmanager
+def delivering(
+    *,
+    enabled: bool = True,
+    server: FakePostHog | None = None,
+    over_http: bool = False,
+    live: str | None = None,
+    allow_live: bool = False,
+) -> Iterator[Callable[[HarnessConfig], Deliver | None]]:
+    """A factory of per-template delivery hooks around one fake PostHog (started lazily, on
+    loopback, stopped on exit unless it was passed in). ``live`` sends each template's example
+    body to that URL as well, only with ``allow_live`` (CTPH303 otherwise)."""
+    own = server is None and enabled
+    if own:
+        from .posthog.server import FakePostHog
+
+        server = FakePostHog()
+    clients: list[Deliverer] = []
+
+    def make(config: HarnessConfig) -> Deliver | None:
+        if not enabled or server is None:
+            return None
+        deliverer = Deliverer(server, config, over_http=over_http)
+        clients.append(deliverer)
+
+        def deliver(outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
+            found = deliverer.deliver(outcomes)
+            example = next(
+                (o.body for o in outcomes if o.body is not None and not o.findings), None
+            )
+            return found + live_findings(example, live, allowed=allow_live, config=config)
+
+        return deliver
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()
+        if own and server is not None:
+            server.stop()

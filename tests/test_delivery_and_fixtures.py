@@ -1,0 +1,129 @@
+"""Delivery to the fake PostHog from campaign items and `ctph verify`, and the fixtures for
+hand-written tests, through real pytest runs."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from ctph_harness.cli import main
+
+KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"
+PURCHASE = (
+    "{% unless Profile.Identity %}{% abort %}{% endunless %}"
+    '{"api_key": "' + KEY + '", "event": "Purchase", "distinct_id": "{{ Profile.Identity }}",'
+    ' "properties": {"value": {{ Profile.wallet_balance | default: 0 }}}}'
+)
+CONFIG = 'profiles = 20\n[properties]\nwallet_balance = "number"\n'
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    (pytester.path / "purchase.json.liquid").write_text(PURCHASE)
+    (pytester.path / "ctph.toml").write_text(CONFIG)
+    return pytester
+
+
+def test_unexplained_rejection_is_ctph301_after_cleverTaps_retry(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        from ctph_harness.plugin import fake_posthog
+
+        def pytest_collection_finish(session):
+            fake_posthog(session.config).inject(status=503, count=1000)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "CTPH301 error: the fake PostHog answered 503" in text
+    assert "transient error, please retry" in text
+
+
+def test_http_transport_and_default_agree(project: pytest.Pytester) -> None:
+    project.runpytest().assert_outcomes(passed=1)
+    project.runpytest("--ctph-transport", "http").assert_outcomes(passed=1)
+
+
+def test_live_delivery_needs_the_explicit_opt_in(project: pytest.Pytester) -> None:
+    refused = project.runpytest("--ctph-live", "https://us.i.posthog.com/i/v0/e/")
+    refused.assert_outcomes(failed=1)
+    assert "CTPH303" in refused.stdout.str()
+    # `live` is not a config key: a file cannot opt in on its own.
+    (project.path / "ctph.toml").write_text('live = "https://us.i.posthog.com/i/v0/e/"\n' + CONFIG)
+    refused_config = project.runpytest()
+    assert refused_config.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown key `live`" in refused_config.stderr.str()
+
+
+def test_live_delivery_to_loopback(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest
+        from ctph_harness.posthog.server import FakePostHog
+
+        LIVE = FakePostHog()
+
+        def pytest_configure(config):
+            config.option.ctph_live = LIVE.capture_url("/i/v0/e/")
+
+        def pytest_unconfigure(config):
+            assert len(LIVE.events(name="Purchase")) == 1, LIVE.journal()
+            LIVE.stop()
+        """
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_webhook_url_that_is_not_a_capture_endpoint_is_ctph302(project: pytest.Pytester) -> None:
+    (project.path / "ctph.toml").write_text(
+        'webhook_url = "https://us.posthog.com/api/event"\n' + CONFIG
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    assert "CTPH302" in result.stdout.str() and "not a capture endpoint" in result.stdout.str()
+    (project.path / "ctph.toml").write_text(
+        'webhook_url = "https://eu.i.posthog.com/batch/"\n' + CONFIG
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+HAND_WRITTEN = """
+import pytest
+
+@pytest.mark.ctph(profiles=12, seed=3)
+def test_purchase(ctph_campaign, fake_posthog, ctph_profiles):
+    campaign = ctph_campaign("purchase.json.liquid")
+    answer = campaign.deliver({"Identity": 42, "wallet_balance": 9.5})
+    assert answer.status == 200
+    fake_posthog.assert_event("Purchase", distinct_id="42", properties={"value": 9.5})
+    assert len(ctph_profiles([("Profile", "Identity")])) == 12
+    preview = campaign.render({"Identity": 7})
+    assert preview.findings == () and '"distinct_id": "7"' in preview.body
+    result = campaign.verify()
+    assert result.profiles >= 12 and not [f for f in result.findings if f.severity.value == "error"]
+
+def test_aborted_profile_sends_nothing(ctph_campaign, fake_posthog):
+    answer = ctph_campaign("purchase.json.liquid").deliver({"Email": "a@b.co"})
+    assert answer.status is None
+    assert fake_posthog.events() == []
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_fixtures_for_hand_written_tests(project: pytest.Pytester, workers: list[str]) -> None:
+    project.makepyfile(test_hand=HAND_WRITTEN)
+    result = project.runpytest_subprocess("-p", "ctph_harness", "test_hand.py", *workers)
+    result.assert_outcomes(passed=2)
+
+
+def test_ctph_verify_delivers_and_reports(tmp_path: Path) -> None:
+    (tmp_path / "purchase.json.liquid").write_text(PURCHASE)
+    (tmp_path / "ctph.toml").write_text(CONFIG)
+    out = io.StringIO()
+    code = main(["verify", "--format", "json", str(tmp_path)], out=out)
+    assert code == 0, out.getvalue()
+    assert json.loads(out.getvalue())["templates"][0]["status"] == "pass"

@@ -12,7 +12,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -152,13 +153,43 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
         args, Path(args.paths[0]), profiles=args.profiles, seed=args.seed, strict=args.strict
     )
     fmt = args.format or (report_format(args.output) if args.output else "text")
-    report = verify(args.paths, config)
+    progress = Progress(sys.stderr) if sys.stderr.isatty() else None
+    report = verify(args.paths, config, progress=progress)
+    if progress is not None:
+        progress.done()
     if args.output is None:
         out.write(WRITERS[fmt](report))
     else:
         _write_report(args.output, WRITERS[fmt](report))
         out.write(WRITERS["text"](report))
     return EXIT_OK if report.passed else EXIT_FAIL
+
+
+class Progress:
+    """A one-line ``[12/50] path`` indicator on a terminal, shown only once a run has taken
+    longer than ``after`` seconds, so quick runs print nothing extra."""
+
+    def __init__(
+        self, stream: TextIO, *, after: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.start = clock()
+        self.after = after
+        self.shown = False
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        if self.clock() - self.start < self.after:
+            return
+        line = f"[{done}/{total}] {path}"
+        self.stream.write("\r" + (line if len(line) <= 78 else line[:77] + "…").ljust(79))
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 79 + "\r")
+            self.stream.flush()
 
 
 def _write_report(path: Path, text: str) -> None:

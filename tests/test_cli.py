@@ -99,3 +99,18 @@ def test_console_script_is_installed() -> None:
     )
     assert done.returncode == 1, done.stderr
     assert "CTPH132" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_progress_shows_only_after_two_seconds() -> None:
+    from ctph_harness.cli import Progress
+
+    now = [0.0]
+    stream = io.StringIO()
+    progress = Progress(stream, clock=lambda: now[0])
+    progress(1, 50, "campaigns/a.liquid")
+    assert stream.getvalue() == ""  # a quick run prints nothing extra
+    now[0] = 2.5
+    progress(2, 50, "campaigns/b.liquid")
+    assert "[2/50] campaigns/b.liquid" in stream.getvalue()
+    progress.done()
+    assert stream.getvalue().endswith("\r")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .config import HarnessConfig, load_config
+from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
@@ -141,17 +141,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if report.passed else EXIT_FAIL
 
 
-def _config(args: argparse.Namespace, first: Path, **overrides: Any) -> HarnessConfig:
-    start = first if first.is_dir() else first.parent
-    return load_config(args.config, start=start.resolve(), **overrides)
-
-
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .engine import verify
 
-    config = _config(
-        args, Path(args.paths[0]), profiles=args.profiles, seed=args.seed, strict=args.strict
-    )
+    config = ConfigFinder(args.config, profiles=args.profiles, seed=args.seed, strict=args.strict)
     fmt = args.format or (report_format(args.output) if args.output else "text")
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     report = verify(args.paths, config, progress=progress)
@@ -219,7 +212,7 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
     from .clevertap.profiles import Profile
     from .engine import preview
 
-    config = _config(args, args.template)
+    config = ConfigFinder(args.config).template(args.template)
     if args.index is not None and args.seed is None:
         raise UsageError("--index needs --seed (it picks a profile of that seed's run)")
     profile = (

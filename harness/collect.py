@@ -55,9 +55,9 @@ class CampaignItem(pytest.Item):
         from .engine import verify_template
         from .errors import InputError
         from .outcome import passed
-        from .plugin import delivery_options, fake_posthog, harness_config
+        from .plugin import delivery_options, fake_posthog, template_config
 
-        config = apply_marker(self, harness_config(self.config).for_template(self._config_path()))
+        config = apply_marker(self, template_config(self.config, self.path))
         server = fake_posthog(self.config)
         try:
             source = self.path.read_bytes()
@@ -68,17 +68,6 @@ class CampaignItem(pytest.Item):
         self.stash[RESULT_KEY] = result
         if not passed(result.findings, strict=config.strict):
             raise CampaignFailed(result, config.strict)
-
-    def _config_path(self) -> str:
-        """The template's path relative to the config file's folder (what overrides match)."""
-        from .plugin import harness_config
-
-        source = harness_config(self.config).source
-        base = Path(source).parent if source else self.config.rootpath
-        try:
-            return str(self.path.relative_to(base))
-        except ValueError:
-            return str(self.path)
 
     def _display_path(self) -> str:
         try:

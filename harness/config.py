@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on the py310 tox env
     import tomli as tomllib
 
-__all__ = ["HarnessConfig", "find_config_file", "load_config"]
+__all__ = ["ConfigFinder", "HarnessConfig", "find_config_file", "load_config"]
 
 _MISSING_MODES = ("blank", "error")
 _ESCAPING_MODES = ("none", "json")
@@ -259,3 +259,45 @@ def load_config(
         raise UsageError(f"{where}: must be a table")
     config = HarnessConfig(**_from_table(table, where), source=str(chosen))
     return config.with_overrides(**overrides)
+
+
+class ConfigFinder:
+    """Each template's settings: the nearest ``ctph.toml`` / ``[tool.ctph]`` to the template
+    (or one explicit file for all), the run's overrides on top, then the file's
+    ``[overrides."glob"]`` for that template. Files are read once per run.
+
+    Nearest-to-the-template (as ruff or editorconfig do) lets one repository hold the campaigns
+    of several accounts, each folder with its own project key and property declarations."""
+
+    def __init__(self, explicit: Path | None = None, **overrides: Any) -> None:
+        self.explicit = explicit
+        self.overrides = overrides
+        self._files: dict[Path, Path | None] = {}
+        self._configs: dict[Path | None, HarnessConfig] = {}
+
+    def near(self, folder: Path) -> HarnessConfig:
+        """The settings that apply in ``folder`` (before per-template overrides)."""
+        folder = folder.resolve()
+        if self.explicit is not None:
+            chosen: Path | None = self.explicit
+        elif folder in self._files:
+            chosen = self._files[folder]
+        else:
+            chosen = self._files[folder] = find_config_file(folder)
+        if chosen not in self._configs:
+            self._configs[chosen] = (
+                load_config(chosen, **self.overrides)
+                if chosen is not None
+                else HarnessConfig().with_overrides(**self.overrides)
+            )
+        return self._configs[chosen]
+
+    def template(self, path: Path) -> HarnessConfig:
+        """The settings for one template file."""
+        config = self.near(path.parent)
+        base = Path(config.source).parent if config.source else path.parent
+        try:
+            relative = str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            relative = path.name
+        return config.for_template(relative)

@@ -24,7 +24,7 @@ from .clevertap.dialect import DialectSettings
 from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.template import CampaignTemplate, load_template
-from .config import HarnessConfig
+from .config import ConfigFinder, HarnessConfig
 from .delivery import webhook_findings
 from .errors import InputError, UsageError
 from .findings import Finding, Severity, finding
@@ -335,29 +335,45 @@ def _relative(path: Path, base: Path) -> str:
 
 def verify(
     paths: Iterable[str],
-    config: HarnessConfig,
+    config: HarnessConfig | ConfigFinder,
     *,
     deliver: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> RunReport:
     """``ctph verify``: every template under ``paths``, delivered to a fake PostHog, one report.
-    ``progress(done, total, path)`` is called after each template."""
+
+    ``config`` is one configuration for every template, or a :class:`ConfigFinder` that gives
+    each template the settings nearest to it. ``progress(done, total, path)`` is called after
+    each template."""
     from .delivery import delivering
 
+    paths = list(paths)
+    finder = config if isinstance(config, ConfigFinder) else None
+    run = finder.near(_start(paths)) if finder is not None else config
+    assert isinstance(run, HarnessConfig)
     now = datetime.now(timezone.utc)
     items = []
-    base = Path(config.source).parent if config.source else Path.cwd()
-    templates = collect(paths, config.templates)
+    base = Path(run.source).parent if run.source else Path.cwd()
+    templates = collect(paths, run.templates)
     with delivering(enabled=deliver) as make:
         for done, path in enumerate(templates, 1):
-            settings = config.for_template(_relative(path, base))
+            settings = (
+                finder.template(path)
+                if finder is not None
+                else run.for_template(_relative(path, base))
+            )
             result = verify_template(
                 _read(path), str(path), settings, now=now, deliver=make(settings)
             )
             items.append(result.item(strict=settings.strict))
             if progress is not None:
                 progress(done, len(templates), str(path))
-    return RunReport(tuple(items), kind="templates", seed=config.seed, strict=config.strict)
+    return RunReport(tuple(items), kind="templates", seed=run.seed, strict=run.strict)
+
+
+def _start(paths: Sequence[str]) -> Path:
+    first = Path(paths[0]) if paths else Path.cwd()
+    return first if first.is_dir() else first.parent
 
 
 @dataclass(frozen=True)

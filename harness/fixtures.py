@@ -131,13 +131,17 @@ def ctph_campaign(
 ) -> Callable[[str | Path], Campaign]:
     """``ctph_campaign(path_or_source)``: a :class:`Campaign` on the test's clean fake
     PostHog. A ``Path`` (or an existing file name) is read; other strings are the template."""
+    from .collect import apply_marker
+    from .plugin import template_config
+
     settings = _settings(request)
 
     def load(template: str | Path) -> Campaign:
         path = Path(template) if not isinstance(template, Path) else template
         if isinstance(template, Path) or (len(str(template)) < 4096 and path.is_file()):
             text = path.read_text("utf-8")
-            return Campaign(text, str(path), settings.for_template(str(path)), fake_posthog)
+            near = apply_marker(request.node, template_config(request.config, path))
+            return Campaign(text, str(path), near, fake_posthog)
         return Campaign(str(template), "<template>", settings, fake_posthog)
 
     return load

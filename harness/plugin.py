@@ -23,10 +23,12 @@ import pytest
 pytest_plugins = ["ctph_harness.fixtures"]
 
 if TYPE_CHECKING:
-    from .config import HarnessConfig
+    from collections.abc import Callable
+
+    from .config import ConfigFinder, HarnessConfig
     from .posthog.server import FakePostHog
 
-_CONFIG = pytest.StashKey["HarnessConfig"]()
+_FINDER = pytest.StashKey["ConfigFinder"]()
 _ENABLED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey["FakePostHog"]()
 
@@ -89,10 +91,10 @@ def _option(config: pytest.Config, name: str) -> Any:
     return value if value is not None else config.getini(name)
 
 
-def harness_config(config: pytest.Config) -> HarnessConfig:
-    """The run's configuration: options over ini values over ``[tool.ctph]``, built once."""
-    if _CONFIG not in config.stash:
-        from .config import load_config
+def _finder(config: pytest.Config) -> ConfigFinder:
+    """Options over ini values over each template's nearest ``ctph.toml``, read once."""
+    if _FINDER not in config.stash:
+        from .config import ConfigFinder
         from .errors import UsageError
 
         def number(name: str) -> int | None:
@@ -109,16 +111,45 @@ def harness_config(config: pytest.Config) -> HarnessConfig:
             strict = strict.strip().lower() in ("1", "true", "yes", "on")
         path = _option(config, "ctph_config")
         try:
-            config.stash[_CONFIG] = load_config(
+            config.stash[_FINDER] = ConfigFinder(
                 Path(path) if path else None,
-                start=config.rootpath,
                 profiles=number("ctph_profiles"),
                 seed=number("ctph_seed"),
                 strict=strict,
             )
         except UsageError as exc:
             raise pytest.UsageError(f"ctph: {exc}") from None
-    return config.stash[_CONFIG]
+    return config.stash[_FINDER]
+
+
+def _first_path(config: pytest.Config) -> Path:
+    for arg in config.args:
+        candidate = Path(str(arg).split("::")[0])
+        if candidate.exists():
+            return candidate.resolve() if candidate.is_dir() else candidate.resolve().parent
+    return config.rootpath
+
+
+def harness_config(config: pytest.Config) -> HarnessConfig:
+    """The run-level settings (header, report, fixtures): those that apply where the run
+    starts (its first path, else the rootdir)."""
+    return _settings(config, lambda finder: finder.near(_first_path(config)))
+
+
+def template_config(config: pytest.Config, path: Path) -> HarnessConfig:
+    """The settings for one template: its nearest config file, the run's options on top."""
+    return _settings(config, lambda finder: finder.template(path))
+
+
+def _settings(
+    config: pytest.Config, pick: Callable[[ConfigFinder], HarnessConfig]
+) -> HarnessConfig:
+    from .errors import UsageError
+
+    try:
+        return pick(_finder(config))
+    except UsageError as exc:
+        raise pytest.UsageError(f"ctph: {exc}") from None
 
 
 def fake_posthog(config: pytest.Config) -> FakePostHog:
@@ -168,7 +199,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if not _collecting(parent.config):
         return None
-    patterns = harness_config(parent.config).templates
+    patterns = template_config(parent.config, file_path).templates
     if not any(fnmatch(file_path.name, pattern) for pattern in patterns):
         return None
     from .collect import CampaignFile

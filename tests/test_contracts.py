@@ -33,6 +33,10 @@ SCHEMA_BASE = "https://ctph.invalid/contracts/schemas/"
 # The OpenAPI document's canonical URI: its relative `$ref`s resolve against it to the schemas' `$id`s.
 OPENAPI_BASE = "https://ctph.invalid/contracts/capture.openapi.json"
 REQUEST_ID = SCHEMA_BASE + "request.json"
+# What capture answers 2xx to (request.json's shapes, enforced event rules, a valid key); the
+# OpenAPI bodies reference it, /engage its nameless-event variant.
+CAPTURE_ID = SCHEMA_BASE + "capture-request.json"
+ENGAGE_ID = CAPTURE_ID + "#/$defs/engage"
 
 SEVERITIES = {"error", "warning", "info"}
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -85,8 +89,8 @@ def _registry() -> jsonschema_rs.Registry:
     return jsonschema_rs.Registry(list(contract.schema_resources().items()))
 
 
-def _request_validator() -> Any:
-    return jsonschema_rs.validator_for({"$ref": REQUEST_ID}, registry=_registry())
+def _request_validator(schema_id: str = REQUEST_ID) -> Any:
+    return jsonschema_rs.validator_for({"$ref": schema_id}, registry=_registry())
 
 
 def _pointer(document: Any, fragment: str) -> Any:
@@ -258,17 +262,63 @@ def test_openapi_refs_resolve() -> None:
     assert external, "the document should reference contracts/schemas, not copy them"
 
 
-def test_request_schemas_reference_request_json() -> None:
-    """Each body (and GET `data`) is request.json by reference, never a copy or a stand-in."""
+def test_request_schemas_reference_capture_request_json() -> None:
+    """Each body (and GET `data`) is capture-request.json by reference (on /engage its
+    `engage` definition), never a copy or a stand-in; and that schema builds on request.json
+    and event.json instead of restating them."""
     components = contract.openapi()["components"]
-    holders = [
-        *components["requestBodies"]["Capture"]["content"].values(),
-        *components["parameters"]["data"]["content"].values(),
+    expected = {
+        "schemas/capture-request.json": [
+            *components["requestBodies"]["Capture"]["content"].values(),
+            *components["parameters"]["data"]["content"].values(),
+        ],
+        "schemas/capture-request.json#/$defs/engage": [
+            *components["requestBodies"]["CaptureEngage"]["content"].values(),
+            *components["parameters"]["data_engage"]["content"].values(),
+        ],
+    }
+    for ref, holders in expected.items():
+        assert len(holders) >= 2
+        for holder in holders:
+            assert holder["schema"].get("$ref") == ref
+            assert set(holder["schema"]) <= {"$ref", "description"}
+    capture = contract.schema_resources()[CAPTURE_ID]
+    targets = {
+        urldefrag(urljoin(CAPTURE_ID, obj["$ref"])).url
+        for obj in _walk(capture)
+        if isinstance(obj.get("$ref"), str)
+    }
+    assert {REQUEST_ID, SCHEMA_BASE + "event.json"} <= targets
+
+
+def test_capture_request_is_request_json_plus_a_key() -> None:
+    """Bodies PostHog answers 2xx to are request.json bodies (but for the null
+    historical_migration request.json does not admit); a key is what request.json lacks."""
+    capture, request = _request_validator(CAPTURE_ID), _request_validator()
+    event = {"event": "e", "distinct_id": "u"}
+    ok = [
+        {**event, "api_key": "phc_k"},
+        {**event, "properties": {"token": " phc_k "}},
+        [{**event, "token": "phc_k"}, event],
+        {"api_key": "phc_k", "batch": [event]},
     ]
-    assert len(holders) >= 2
-    for holder in holders:
-        assert holder["schema"].get("$ref") == "schemas/request.json"
-        assert set(holder["schema"]) <= {"$ref", "description"}
+    for body in ok:
+        assert capture.is_valid(body) and request.is_valid(body), body
+    refused = [
+        event,
+        {**event, "token": "phx_personal"},
+        {**event, "token": "k" * 65},
+        {**event, "token": "ké"},
+        {**event, "token": "k\0"},
+        {**event, "token": " \u3000 "},
+        [{**event, "token": "phc_a"}, {**event, "token": "phc_b"}],
+        {"api_key": "phx_personal", "batch": [event]},
+    ]
+    for body in refused:
+        assert not capture.is_valid(body), body
+    engage = _request_validator(ENGAGE_ID)
+    assert engage.is_valid({"distinct_id": "u", "token": "phc_k"})
+    assert not capture.is_valid({"distinct_id": "u", "token": "phc_k"})
 
 
 def test_capture_paths_with_and_without_slash() -> None:
@@ -308,18 +358,22 @@ def test_every_operation_documents_its_answers() -> None:
         assert set(item["options"]["responses"]) == {"200"}
         assert "requestBody" in item["post"]
         get_params = [p["$ref"].rsplit("/", 1)[-1] for p in item["get"]["parameters"]]
-        assert "data" in get_params
+        assert ("data_engage" if path.startswith("/engage") else "data") in get_params
 
 
 def test_openapi_examples_match_their_schemas() -> None:
     doc = contract.openapi()
+    bodies = doc["components"]["requestBodies"]
+    for body_name, schema_id in (("Capture", CAPTURE_ID), ("CaptureEngage", ENGAGE_ID)):
+        validator = _request_validator(schema_id)
+        examples = bodies[body_name]["content"]["application/json"]["examples"]
+        assert examples
+        for name, example in examples.items():
+            errors = [e.message for e in validator.iter_errors(example["value"])]
+            assert errors == [], (body_name, name)
     request = _request_validator()
-    body = doc["components"]["requestBodies"]["Capture"]["content"]
-    examples = body["application/json"]["examples"]
-    assert examples
-    for name, example in examples.items():
-        errors = [e.message for e in request.iter_errors(example["value"])]
-        assert errors == [], name
+    for name, example in bodies["Capture"]["content"]["application/json"]["examples"].items():
+        assert request.is_valid(example["value"]), name
     ok = doc["components"]["responses"]["Ok"]["content"]["application/json"]
     ok_schema = jsonschema_rs.Draft202012Validator(doc["components"]["schemas"]["CaptureOk"])
     for example in ok["examples"].values():
@@ -351,12 +405,14 @@ def test_error_examples_are_posthogs_texts() -> None:
 
 
 def test_compression_parameter_admits_only_ignored_hints() -> None:
-    """A recognised hint on the JSON bodies modelled here is a 400 (research §2)."""
+    """A gzip or lz64 hint on the JSON bodies modelled here is a 400 (research §2); base64/b64
+    are recognised hints the decompression step does not act on (only gzip and lz64 are undone
+    there; base64 is sniffed from the payload), so a plain JSON body with them is accepted."""
     param = contract.openapi()["components"]["parameters"]["compression"]
     validator = jsonschema_rs.Draft202012Validator(param["schema"])
-    for hint in ("gzip", "gzip-js", "GZIP-JS", "lz64", "LZ-String", "base64", "b64"):
+    for hint in ("gzip", "gzip-js", "GZIP-JS", "lz64", "LZ-String"):
         assert not validator.is_valid(hint), hint
-    for other in ("", "none", "deflate", "gzip2"):
+    for other in ("", "none", "deflate", "gzip2", "base64", "B64"):
         assert validator.is_valid(other), other
 
 
@@ -395,10 +451,29 @@ def test_bundled_dict_resolves_offline() -> None:
             _pointer(doc if not uri else embedded[uri], fragment)
 
 
-def test_schemathesis_generates_valid_json_bodies() -> None:
-    schema = schemathesis.openapi.from_dict(bundled_openapi())
+@pytest.mark.parametrize(
+    "loader",
+    [
+        "path",
+        pytest.param(
+            "dict",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="schemathesis 4.32 from_dict does not honour the bundled document's "
+                "embedded capture-request.json references when generating: bodies miss its "
+                "key pattern (e.g. `$token: ''`); from_path (what test_schemathesis uses) does",
+            ),
+        ),
+    ],
+)
+def test_schemathesis_generates_valid_json_bodies(loader: str) -> None:
+    schema = (
+        schemathesis.openapi.from_path(OPENAPI_FILE)
+        if loader == "path"
+        else schemathesis.openapi.from_dict(bundled_openapi())
+    )
     operation = schema["/i/v0/e/"]["POST"]
-    request = _request_validator()
+    request = _request_validator(CAPTURE_ID)  # the schema the body references
     bodies: list[Any] = []
 
     @settings(

@@ -35,6 +35,7 @@ __all__ = ["DEFAULT_ENDPOINT", "Checked", "check", "check_many", "check_text", "
 DEFAULT_ENDPOINT = "/i/v0/e/"
 _ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
 _UTC = timezone.utc
+_BATCH_TOKENS = frozenset({"token", "api_key"})  # without one, capture reads a single event
 _BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "sent_at"})
 
 
@@ -72,7 +73,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
                 )
             )
         return [(f"/{i}", e) for i, e in enumerate(doc)], None, problems
-    if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+    if isinstance(doc, dict) and isinstance(doc.get("batch"), list) and _BATCH_TOKENS & doc.keys():
         batch = doc["batch"]
         if not batch:
             problems.append(
@@ -193,7 +194,7 @@ def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[
                 pointer=pointer,
             ),
         )
-    if project_key is not None and token.strip() != project_key.strip():
+    if project_key is not None and keys.trimmed(token) != keys.trimmed(project_key):
         return (
             finding(
                 "CTPH105",
@@ -456,7 +457,7 @@ def _leaves(values: Mapping[str, Any], pointer: str) -> Iterator[tuple[str, str]
 
 
 def _first_event(doc: Any) -> dict[str, Any] | None:
-    if isinstance(doc, dict) and isinstance(doc.get("batch"), list):
+    if isinstance(doc, dict) and isinstance(doc.get("batch"), list) and _BATCH_TOKENS & doc.keys():
         doc = doc["batch"]
     if isinstance(doc, list):
         doc = doc[0] if doc else None

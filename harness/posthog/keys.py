@@ -15,7 +15,7 @@ from typing import Any
 
 from ..contract import facts
 
-__all__ = ["TOKEN_KEYS", "event_token", "is_placeholder", "token_problem"]
+__all__ = ["TOKEN_KEYS", "event_token", "is_placeholder", "token_problem", "trimmed"]
 
 # RawEvent.token and its serde aliases, in capture's order of preference.
 TOKEN_KEYS = ("token", "$token", "api_key")
@@ -42,23 +42,36 @@ def event_token(event: Mapping[str, Any]) -> tuple[str, Any] | None:
     return None
 
 
+# Rust's `str::trim` removes Unicode White_Space; Python's `str.strip()` also removes
+# U+001C-U+001F, which PostHog keeps (and then accepts).
+RUST_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def trimmed(token: str) -> str:
+    """The key as capture goes on with it (``token.rs``: ``trim()``)."""
+    return token.strip(RUST_WHITESPACE)
+
+
 def token_problem(token: str) -> str | None:
     """PostHog's ``validate_token`` reason for a key it refuses with 401, else ``None``."""
-    trimmed = token.strip()
-    if not trimmed:
+    trimmed_token = trimmed(token)
+    if not trimmed_token:
         return "empty"
-    if len(trimmed.encode("utf-8")) > facts()["limits"]["key_max_bytes"]:
+    if len(trimmed_token.encode("utf-8")) > facts()["limits"]["key_max_bytes"]:
         return "too_long"
-    if not trimmed.isascii():
+    if not trimmed_token.isascii():
         return "not_ascii"
-    if trimmed.startswith("phx_"):
+    if trimmed_token.startswith("phx_"):
         return "personal_api_key"
-    if "\0" in trimmed:
+    if "\0" in trimmed_token:
         return "null_byte"
     return None
 
 
 def is_placeholder(token: str) -> bool:
     """True for keys that are obviously not a real project key (template text, ``YOUR_KEY``)."""
-    trimmed = token.strip()
-    return bool(_PLACEHOLDER.search(trimmed)) or any(c.isspace() for c in trimmed)
+    inner = trimmed(token)
+    return bool(_PLACEHOLDER.search(inner)) or any(c.isspace() for c in inner)

@@ -376,7 +376,10 @@ class Project:
         raw = event.get("timestamp")
         result: datetime | None
         if isinstance(offset, int) and not isinstance(offset, bool) and offset:
-            result = now - timedelta(milliseconds=offset)
+            try:
+                result = now - timedelta(milliseconds=offset)
+            except OverflowError:  # timestamp.rs: a year outside 0-9999 becomes the epoch
+                result = _EPOCH
         elif isinstance(raw, str):
             parsed = parse_timestamp(raw)
             if parsed is None:

@@ -38,7 +38,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..contract import facts
 from .ids import DISTINCT_KEYS
-from .keys import TOKEN_KEYS, event_token, token_problem
+from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
 
 __all__ = [
     "Batch",
@@ -688,7 +688,7 @@ def validate_token(token: str) -> str:
     reason = token_problem(token)
     if reason is not None:
         raise WireError(401, f"API key is not valid: {reason}")
-    return token.strip()
+    return trimmed(token)
 
 
 def _event_token(event: Mapping[str, Any]) -> str | None:

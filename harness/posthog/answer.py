@@ -1,0 +1,37 @@
+"""What the app decided to answer one request, before it is written out.
+
+An :class:`Answer` carries both halves of the decision: the HTTP answer (status, body, content
+type) and, for an accepted capture, what to ingest (events, token, ``sent_at``). Keeping them
+together lets the app ingest and journal under one lock *before* the response is written, so
+a client that saw 200 can assert at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["JSON", "OK_BODY", "TEXT", "Answer"]
+
+OK_BODY = '{"status":"Ok"}'
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One decision. ``kind`` is the journal's routing label (see :class:`.journal.JournalEntry`);
+    ``payload`` is what the journal keeps as the body (parsed JSON when ``decoded``, else a text
+    preview, else ``None``: the journal previews the raw body itself)."""
+
+    status: int
+    body: str
+    content_type: str = TEXT
+    kind: str = "capture"
+    events: Sequence[dict[str, Any]] = ()
+    token: str | None = None
+    sent_at: datetime | None = None
+    payload: Any = None
+    decoded: bool = False

@@ -1,0 +1,64 @@
+"""PostHog's capture pipeline for one request: decode, shape and token, checks, the verdict.
+
+Pure (no state is touched): :class:`.app.CaptureApp` runs it outside its lock and ingests what
+the returned :class:`.answer.Answer` accepted. It owns no rule of its own: :mod:`.wire` turns
+bytes into events the way capture does, :func:`.checker.check` (shared with the payload
+checker, so the two cannot drift) finds what PostHog refuses, and :mod:`.rejection` picks the
+refusal capture would answer first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from ..contract import facts
+from .answer import JSON, OK_BODY, Answer
+from .checker import check
+from .exchange import Incoming
+from .journal import preview
+from .rejection import rejection
+from .wire import Batch, WireError, classify, decode, effective_sent_at
+
+__all__ = ["capture", "wire_cap"]
+
+
+@cache
+def wire_cap() -> int:
+    """``request_max_bytes``: the most body bytes read before answering 413 (per process)."""
+    return int(facts()["limits"]["request_max_bytes"])
+
+
+def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> Answer:
+    """PostHog's answer to one capture request, with the events to ingest when it is 200.
+
+    ``keys`` is enforce mode's set of known project keys (``None``: any well-formed key)."""
+    path = incoming.path
+    body = incoming.body(wire_cap())
+    try:
+        decoded = decode(incoming.method, path, incoming.args(), dict(incoming.headers), body)
+    except WireError as exc:
+        return Answer(exc.status, exc.body, payload=preview(body))
+    try:
+        batch: Batch | None = classify(decoded.payload, path)
+        shape_error: WireError | None = None
+    except WireError as exc:
+        if exc.status != 401:
+            return Answer(exc.status, exc.body, payload=decoded.payload, decoded=True)
+        batch, shape_error = None, exc
+    findings = check(decoded.payload, endpoint=path, now=now)
+    refusal = rejection(findings, batch, shape_error, keys, decoded)
+    if refusal is not None:
+        status, text = refusal
+        return Answer(status, text, payload=decoded.payload, decoded=True)
+    assert batch is not None
+    return Answer(
+        204 if decoded.beacon else 200,
+        "" if decoded.beacon else OK_BODY,
+        JSON,
+        events=batch.events,
+        token=batch.token,
+        sent_at=effective_sent_at(decoded, batch),
+        payload=decoded.payload,
+        decoded=True,
+    )

@@ -85,38 +85,38 @@ class Deliverer:
         self.server = server
         self.config = config
         self.over_http = over_http
-        timeout = httpx.Timeout(config.timeout)
-        self._local = httpx.Client(
-            transport=server.transport(), base_url="http://fake-posthog.invalid", timeout=timeout
-        )
-        self._socket = httpx.Client(base_url=server.url, timeout=timeout)
+        self._socket = httpx.Client(base_url=server.url, timeout=httpx.Timeout(config.timeout))
         self._headers = {"Content-Type": "application/json", **dict(config.headers)}
 
     def close(self) -> None:
-        self._local.close()
         self._socket.close()
 
     def send(self, body: str, *, socket: bool) -> Answer:
+        """One body, retried like CleverTap: over loopback HTTP when ``socket`` (or the run asks
+        for HTTP throughout), otherwise straight into the same WSGI app in process."""
         import httpx
 
-        client = self._socket if socket or self.over_http else self._local
+        from .posthog.faults import InjectedDrop
+
+        data = body.encode("utf-8", "replace")
         path = self.config.capture_path
         attempts = 0
         answer = Answer(None, "not sent", 0)
         while attempts <= self.config.retries:
             attempts += 1
             try:
-                response = client.request(
-                    self.config.method,
-                    path,
-                    content=body.encode("utf-8", "replace"),
-                    headers=self._headers,
-                )
-            except httpx.HTTPError as exc:
+                if socket or self.over_http:
+                    response = self._socket.request(
+                        self.config.method, path, content=data, headers=self._headers
+                    )
+                    status, text = response.status_code, response.text
+                else:
+                    status, text = self.server.call(self.config.method, path, data, self._headers)
+            except (httpx.HTTPError, InjectedDrop) as exc:
                 answer = Answer(None, f"{type(exc).__name__}: {exc}", attempts)
                 continue
-            answer = Answer(response.status_code, response.text, attempts)
-            if response.status_code < 500 and response.status_code != 429:
+            answer = Answer(status, text, attempts)
+            if status < 500 and status != 429:
                 break  # CleverTap retries only failures that may pass on a second try
         return answer
 

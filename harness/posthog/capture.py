@@ -46,7 +46,9 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
         if exc.status != 401:
             return Answer(exc.status, exc.body, payload=decoded.payload, decoded=True)
         batch, shape_error = None, exc
-    findings = check(decoded.payload, endpoint=path, now=now)
+    # An uncompressed body is an upper bound of the JSON it holds (base64 and forms only add).
+    size = len(body) if decoded.compression == "none" else None
+    findings = check(decoded.payload, endpoint=path, now=now, size=size)
     refusal = rejection(findings, batch, shape_error, keys, decoded)
     if refusal is not None:
         status, text = refusal

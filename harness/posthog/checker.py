@@ -373,16 +373,19 @@ def check(
     endpoint: str = DEFAULT_ENDPOINT,
     project_key: str | None = None,
     now: datetime | None = None,
+    size: int | None = None,
 ) -> list[Finding]:
     """Every finding PostHog's capture contract gives for one request body.
 
     ``payload`` is raw text/bytes (as rendered) or already-parsed JSON. ``endpoint`` is the
     capture path the body is sent to (``/engage`` names nameless bodies ``$identify``);
     ``project_key`` enables CTPH105; ``now`` pins the clock for the future-timestamp rule.
+    ``size`` is an upper bound of parsed JSON's text in bytes when the caller knows one (the
+    uncompressed body it came from): at most 1,000,000 spares re-serialising every event.
     """
     if isinstance(payload, (str, bytes)):
         return check_text(payload, endpoint=endpoint, project_key=project_key, now=now).findings
-    return _check_document(payload, None, endpoint, project_key, now)
+    return _check_document(payload, size, endpoint, project_key, now)
 
 
 def _check_document(

@@ -80,16 +80,10 @@ class Deliverer:
     timeout and retries (CleverTap's docs disagree; the default is 3 s and one retry)."""
 
     def __init__(self, server: FakePostHog, config: HarnessConfig, *, over_http: bool) -> None:
-        import httpx
-
         self.server = server
         self.config = config
         self.over_http = over_http
-        self._socket = httpx.Client(base_url=server.url, timeout=httpx.Timeout(config.timeout))
         self._headers = {"Content-Type": "application/json", **dict(config.headers)}
-
-    def close(self) -> None:
-        self._socket.close()
 
     def send(self, body: str, *, socket: bool) -> Answer:
         """One body, retried like CleverTap: over loopback HTTP when ``socket`` (or the run asks
@@ -106,8 +100,12 @@ class Deliverer:
             attempts += 1
             try:
                 if socket or self.over_http:
-                    response = self._socket.request(
-                        self.config.method, path, content=data, headers=self._headers
+                    response = self.server.client().request(
+                        self.config.method,
+                        path,
+                        content=data,
+                        headers=self._headers,
+                        timeout=self.config.timeout,
                     )
                     status, text = response.status_code, response.text
                 else:
@@ -223,13 +221,11 @@ def delivering(
         from .posthog.server import FakePostHog
 
         server = FakePostHog()
-    clients: list[Deliverer] = []
 
     def make(config: HarnessConfig) -> Deliver | None:
         if not enabled or server is None:
             return None
         deliverer = Deliverer(server, config, over_http=over_http)
-        clients.append(deliverer)
 
         def deliver(outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
             found = deliverer.deliver(outcomes)
@@ -243,7 +239,5 @@ def delivering(
     try:
         yield make
     finally:
-        for client in clients:
-            client.close()
         if own and server is not None:
             server.stop()

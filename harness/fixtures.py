@@ -110,11 +110,7 @@ class Campaign:
         shown = self.render(profile, event)
         if shown.body is None:
             return Answer(None, "nothing sent: the template aborted or did not render", 0)
-        deliverer = Deliverer(self.server, self.config, over_http=False)
-        try:
-            return deliverer.send(shown.body, socket=False)
-        finally:
-            deliverer.close()
+        return Deliverer(self.server, self.config, over_http=False).send(shown.body, socket=False)
 
     def verify(self) -> TemplateResult:
         """The whole pipeline, delivery included, with the test's settings."""

@@ -117,6 +117,7 @@ class FakePostHog:
         self._port = port
         self.app = CaptureApp(project_keys=project_keys, clock=clock, journal_size=journal_size)
         self._server: _CaptureServer | None = None
+        self._client: httpx.Client | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -129,9 +130,22 @@ class FakePostHog:
 
     def stop(self) -> None:
         """Stop serving (takes up to ~0.5 s); state is kept. No-op when not started."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    def client(self) -> httpx.Client:
+        """An httpx client for this server over loopback HTTP, made once and kept: creating
+        one loads the system CA bundle (tens of milliseconds), which plain loopback HTTP does
+        not need."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(base_url=self.url, verify=False)
+        return self._client
 
     @property
     def is_running(self) -> bool:

@@ -572,6 +572,7 @@ _SERDE_MESSAGES = (
     ("Unexpected UTF-8 BOM", "expected value"),
 )
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -592,7 +593,9 @@ def _parse_json(text: str) -> Any:
         raise WireError(400, f"failed to parse request: {exc}") from None
     except RecursionError:
         raise WireError(400, "failed to parse request: recursion limit exceeded") from None
-    if _has_surrogate(value):
+    # Text decoded from UTF-8 holds no surrogate itself; one can only come from a \uD800-\uDFFF
+    # escape, so the walk runs only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
         raise WireError(400, "failed to parse request: lone leading surrogate in hex escape")
     return value
 

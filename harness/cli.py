@@ -13,13 +13,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
 from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
+from .files import collect, read_bytes
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .report import WRITERS, ItemReport, RunReport, sorted_findings
@@ -104,36 +105,13 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _payload_files(paths: Iterable[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if p.is_file())
-            if not found:
-                raise UsageError(f"{raw}: no .json files in this folder")
-            files += found
-        elif path.exists():
-            files.append(path)
-        else:
-            raise UsageError(f"{raw}: no such file or folder")
-    return files
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     from .posthog.checker import check
 
     items = []
-    for path in _payload_files(args.paths):
+    for path in collect(args.paths, ["*.json"], "payload files"):
         findings = sorted_findings(
-            check(_read(path), endpoint=args.endpoint, project_key=args.project_key)
+            check(read_bytes(path), endpoint=args.endpoint, project_key=args.project_key)
         )
         items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
     report = RunReport(tuple(items), kind="payloads", strict=args.strict)
@@ -222,7 +200,7 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
     if event is not None and not isinstance(event, dict):
         raise InputError(f"event {args.event} must be a JSON object")
     result = preview(
-        _read(args.template),
+        read_bytes(args.template),
         str(args.template),
         config.with_overrides(seed=args.seed),
         profile=profile,

@@ -15,7 +15,6 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from fnmatch import fnmatch
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.template import CampaignTemplate, load_template
 from .config import ConfigFinder, HarnessConfig
 from .delivery import webhook_findings
-from .errors import InputError, UsageError
+from .errors import UsageError
+from .files import collect, read_bytes
 from .findings import Finding, Severity, finding
 from .outcome import kept, passed
 from .plan import check_events, plan_checker
@@ -38,7 +38,6 @@ __all__ = [
     "Preview",
     "ProfileOutcome",
     "TemplateResult",
-    "collect",
     "preview",
     "verify",
     "verify_template",
@@ -297,35 +296,6 @@ def _abort_findings(aborted: int, total: int) -> list[Finding]:
     ]
 
 
-def collect(paths: Iterable[str], patterns: Sequence[str]) -> list[Path]:
-    """Template files under ``paths``: files given directly, plus files in folders whose name
-    matches one of ``patterns`` (default ``*.liquid``)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
-            matches = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and any(fnmatch(p.name, g) for g in patterns)
-            )
-            if not matches:
-                raise UsageError(f"{raw}: no templates matching {', '.join(patterns)}")
-            found += matches
-        else:
-            raise UsageError(f"{raw}: no such file or folder")
-    return found
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
 def _relative(path: Path, base: Path) -> str:
     try:
         return str(path.resolve().relative_to(base.resolve()))
@@ -354,7 +324,7 @@ def verify(
     now = datetime.now(timezone.utc)
     items = []
     base = Path(run.source).parent if run.source else Path.cwd()
-    templates = collect(paths, run.templates)
+    templates = collect(paths, run.templates, "templates")
     with delivering(enabled=deliver) as make:
         for done, path in enumerate(templates, 1):
             settings = (
@@ -363,7 +333,7 @@ def verify(
                 else run.for_template(_relative(path, base))
             )
             result = verify_template(
-                _read(path), str(path), settings, now=now, deliver=make(settings)
+                read_bytes(path), str(path), settings, now=now, deliver=make(settings)
             )
             items.append(result.item(strict=settings.strict))
             if progress is not None:

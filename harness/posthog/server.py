@@ -85,10 +85,17 @@ class _CaptureServer(HTTPServerBase):
         assert self.server is not None
         self.server.serve_forever(poll_interval=0.05)
 
-    def application(self, request: Request) -> Response:
-        # The base class appends every (request, response) to an unbounded ``log``; the
-        # app's bounded journal is the record here.
-        return self.dispatch(request)
+    def application(self, *args: Any) -> Any:
+        """Every request straight to the app. The base class also appends each (request,
+        response) to an unbounded ``log``; the app's bounded journal is the record here.
+
+        pytest-httpserver 1.2 calls this with a werkzeug ``Request``; 1.1 serves it as the
+        WSGI callable itself (``environ, start_response``), so that form is adapted here."""
+        if len(args) == 2:
+            from werkzeug.wrappers import Request as WerkzeugRequest
+
+            return WerkzeugRequest.application(self.dispatch)(*args)
+        return self.dispatch(args[0])
 
 
 class FakePostHog:

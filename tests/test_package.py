@@ -10,18 +10,36 @@ import textwrap
 from importlib import resources
 from pathlib import Path
 
+import pytest
+
 import ctph_harness
 
 HEAVY = ("faker", "schemathesis", "hypothesis", "liquid", "jsonschema_rs", "httpx", "werkzeug")
 
 
 def test_public_names_are_exactly_the_exported_ones() -> None:
-    public = {
+    eager = {
         name
         for name, value in vars(ctph_harness).items()
         if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
     }
-    assert sorted(ctph_harness.__all__) == sorted(public | {"__version__"})
+    assert eager <= set(ctph_harness.__all__)
+    for name in ctph_harness.__all__:  # every lazily exported name resolves
+        assert getattr(ctph_harness, name) is not None
+    assert sorted(ctph_harness.__all__) == sorted(set(ctph_harness.__all__))
+    with pytest.raises(AttributeError):
+        _ = ctph_harness.no_such_name  # type: ignore[attr-defined]
+
+
+def test_lazy_exports_keep_the_root_light() -> None:
+    loaded = _run_python(
+        f"""
+        import sys
+        import ctph_harness
+        print(",".join(m for m in {HEAVY!r} if m in sys.modules))
+        """
+    )
+    assert loaded.strip() == ""
 
 
 def test_contracts_ship_inside_the_package() -> None:

@@ -446,3 +446,25 @@ def test_enforce_mode_accepts_only_configured_keys(
         )
     finally:
         server.app.enforce(None)
+
+
+def test_batch_object_capture_cannot_read_is_one_nameless_event_on_engage() -> None:
+    """``sent_at: true`` fails ``BatchedRequest``, so capture reads the whole object as one
+    nameless event (``/engage`` names it $identify); it has no distinct_id, so 400. The server
+    once took its refusals from another reading of the body, ingested, and answered 500."""
+    from werkzeug.test import Client
+
+    from ctph_harness.posthog.app import CaptureApp
+
+    body = {
+        "token": "phc_k",
+        "sent_at": True,
+        "batch": [{"event": "e", "distinct_id": "u", "properties": {}}],
+    }
+    app = CaptureApp()
+    response = Client(app).post("/engage", data=json.dumps(body), content_type="application/json")
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        400,
+        "event submitted without a distinct_id",
+    )
+    assert app.problems() == [] and app.events() == []

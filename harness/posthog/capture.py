@@ -49,6 +49,10 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
     # An uncompressed body is an upper bound of the JSON it holds (base64 and forms only add).
     size = len(body) if decoded.compression == "none" else None
     findings = check(decoded.payload, endpoint=path, now=now, size=size)
+    if batch is not None and batch.events:
+        # Per-event refusals judge the events PostHog would ingest, in the shape capture read
+        # (the checker's own reading of odd bodies leans towards pointing into them).
+        findings += check(list(batch.events), endpoint=path, now=now)
     refusal = rejection(findings, batch, shape_error, keys, decoded)
     if refusal is not None:
         status, text = refusal

@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..contract import facts, schema_resources
 from ..findings import Finding, Severity, finding
@@ -62,6 +62,8 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
     """Split a body into ``(pointer, event)`` pairs the way capture's RawRequest does.
 
     Returns the batch-level token too (``None`` when the body is not a batch object)."""
+    if type(doc) is dict and "event" in doc and "batch" not in doc:
+        return [("", doc)], None, []  # the common case: one named event
     problems: list[Finding] = []
     if isinstance(doc, list):
         if not doc:
@@ -128,6 +130,11 @@ def _key_findings(
     events: Sequence[tuple[str, Any]], batch_token: tuple[str, Any] | None, project_key: str | None
 ) -> Sequence[Finding]:
     """CTPH101-105 on the one token capture resolves for the request (see keys.py)."""
+    if batch_token is None and len(events) == 1 and type(events[0][1]) is dict:
+        found = keys.event_token(events[0][1])  # the common case: one event, one key
+        if found is not None:
+            pointer = events[0][0] + found[0]
+            return _token_findings(pointer, found[1], project_key) if type(found[1]) is str else ()
     tokens: list[tuple[str, Any]] = []
     if batch_token is not None:
         tokens.append(batch_token)
@@ -244,7 +251,9 @@ def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
         return []  # missing ids are the schema's CTPH121
     name = event.get("event")
     value = raw if type(raw) is str else as_text(raw)
-    candidates = [("", value, "distinct_id"), *_merge_ids(event, name)]
+    candidates = [("", value, "distinct_id")]
+    if type(name) is str and name in _merge_events():
+        candidates += _merge_ids(event, name)
     found: list[Finding] = []
     for where, candidate, label in candidates:
         if candidate.strip() and is_illegal(candidate):
@@ -327,11 +336,11 @@ def _lint(event: dict[str, Any], prefix: str, now: datetime) -> list[Finding]:
 # --------------------------------------------------------------------------- entry points
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """A body read the way capture reads it: the parsed document (``None`` when it is not JSON)
     and every finding. Lets callers that need the document (cross-profile checks, delivery)
-    avoid parsing twice."""
+    avoid parsing twice. (A NamedTuple: as immutable as a frozen dataclass, and built once per
+    profile on the hot path, where a frozen dataclass's ``__init__`` showed up.)"""
 
     document: Any
     findings: list[Finding]
@@ -345,19 +354,8 @@ def check_text(
     now: datetime | None = None,
 ) -> Checked:
     """Parse and check one raw body (see :func:`check`)."""
-    limits = facts()["limits"]
-    found: list[Finding] = []
-    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    size = len(raw)
-    if size > limits["request_max_bytes"]:
-        found.append(
-            finding(
-                "CTPH172",
-                f"the body is {size:,} bytes; PostHog accepts at most "
-                f"{limits['request_max_bytes']:,}",
-                rejection=(413, "maximum event size exceeded"),
-            )
-        )
+    size = len(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
+    found: list[Finding] = [] if size <= _request_limit() else [_too_large(size)]
     try:
         doc: Any = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -365,6 +363,20 @@ def check_text(
         return Checked(None, found)
     found += _check_document(doc, size, endpoint, project_key, now)
     return Checked(doc, found)
+
+
+@cache
+def _request_limit() -> int:
+    limit: int = facts()["limits"]["request_max_bytes"]
+    return limit
+
+
+def _too_large(size: int) -> Finding:
+    return finding(
+        "CTPH172",
+        f"the body is {size:,} bytes; PostHog accepts at most {_request_limit():,}",
+        rejection=(413, "maximum event size exceeded"),
+    )
 
 
 def check(
@@ -396,16 +408,22 @@ def _check_document(
     events, batch_token, found = _events(doc, endpoint)
     when = now or datetime.now(_UTC)
     contract = _contract()
+    valid = contract.validator.is_valid
     for prefix, event in events:
-        if not contract.is_valid(event):  # the one Rust call a clean event costs
+        if not valid(event):  # the one Rust call a clean event costs
             found += contract.findings(event, prefix)
         if type(event) is dict:
             found += _lint(event, prefix, when)
     found += _key_findings(events, batch_token, project_key)
-    limit = facts()["limits"]["event_max_bytes"]
-    if size is None or size > limit:
-        found += _oversized(events, limit)
+    if size is None or size > _event_limit():
+        found += _oversized(events, _event_limit())
     return found
+
+
+@cache
+def _event_limit() -> int:
+    limit: int = facts()["limits"]["event_max_bytes"]
+    return limit
 
 
 def _oversized(events: Sequence[tuple[str, Any]], limit: int) -> Iterator[Finding]:

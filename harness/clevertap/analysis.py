@@ -47,6 +47,7 @@ __all__ = [
     "TemplateFacts",
     "analyze",
     "display_path",
+    "json_string_state",
     "multi_value_findings",
     "static_findings",
 ]
@@ -223,14 +224,21 @@ def _string_context(template: BoundTemplate, source: str) -> dict[int, bool]:
         if token.kind == TOKEN_OUTPUT:
             result[token.start_index] = in_string
         elif token.kind == TOKEN_CONTENT:
-            for ch in token.value:
-                if escaped:
-                    escaped = False
-                elif ch == "\\" and in_string:
-                    escaped = True
-                elif ch == '"':
-                    in_string = not in_string
+            in_string, escaped = json_string_state(token.value, in_string, escaped)
     return result
+
+
+def json_string_state(text: str, in_string: bool, escaped: bool) -> tuple[bool, bool]:
+    """Whether a JSON string is open (and an escape pending) after ``text``, starting from the
+    given state. Shared by static analysis (template text) and CTPH004 blame (rendered text)."""
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and in_string:
+            escaped = True
+        elif ch == '"':
+            in_string = not in_string
+    return in_string, escaped
 
 
 def analyze(template: BoundTemplate, source: str, lines: LineIndex | None = None) -> TemplateFacts:

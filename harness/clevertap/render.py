@@ -30,7 +30,7 @@ from liquid import BoundTemplate
 from liquid.exceptions import LiquidError, UndefinedError
 
 from ..findings import Finding, finding
-from .analysis import OutputFact, multi_value_findings
+from .analysis import OutputFact, json_string_state, multi_value_findings
 from .dialect import (
     OUT_CLOSE,
     OUT_OPEN,
@@ -200,13 +200,7 @@ def _string_states(body: str, pieces: list[_Piece]) -> dict[int, bool]:
         if piece.output is not None:
             states[piece.start] = in_string
             continue
-        for ch in body[piece.start : piece.end]:
-            if escaped:
-                escaped = False
-            elif ch == "\\" and in_string:
-                escaped = True
-            elif ch == '"':
-                in_string = not in_string
+        in_string, escaped = json_string_state(body[piece.start : piece.end], in_string, escaped)
     return states
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .engine import ProfileOutcome
     from .posthog.server import FakePostHog
 
-__all__ = ["Answer", "Deliverer", "delivering", "live_findings", "webhook_findings"]
+__all__ = ["Deliverer", "Reply", "delivering", "live_findings", "webhook_findings"]
 
 
 _DROPPED_LATER = frozenset({"CTPH153", "CTPH155"})
@@ -36,7 +36,7 @@ again as "accepted but not stored"."""
 
 
 @dataclass(frozen=True)
-class Answer:
+class Reply:
     """What came back for one body: a status and text, or the transport error after retries."""
 
     status: int | None
@@ -85,7 +85,7 @@ class Deliverer:
         self.over_http = over_http
         self._headers = {"Content-Type": "application/json", **dict(config.headers)}
 
-    def send(self, body: str, *, socket: bool) -> Answer:
+    def send(self, body: str, *, socket: bool) -> Reply:
         """One body, retried like CleverTap: over loopback HTTP when ``socket`` (or the run asks
         for HTTP throughout), otherwise straight into the same WSGI app in process."""
         import httpx
@@ -95,7 +95,7 @@ class Deliverer:
         data = body.encode("utf-8", "replace")
         path = self.config.capture_path
         attempts = 0
-        answer = Answer(None, "not sent", 0)
+        reply = Reply(None, "not sent", 0)
         while attempts <= self.config.retries:
             attempts += 1
             try:
@@ -111,12 +111,12 @@ class Deliverer:
                 else:
                     status, text = self.server.call(self.config.method, path, data, self._headers)
             except (httpx.HTTPError, InjectedDrop) as exc:
-                answer = Answer(None, f"{type(exc).__name__}: {exc}", attempts)
+                reply = Reply(None, f"{type(exc).__name__}: {exc}", attempts)
                 continue
-            answer = Answer(status, text, attempts)
+            reply = Reply(status, text, attempts)
             if status < 500 and status != 429:
                 break  # CleverTap retries only failures that may pass on a second try
-        return answer
+        return reply
 
     def deliver(self, outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
         """Send every sent profile's body (the template's first over loopback HTTP), then
@@ -126,12 +126,12 @@ class Deliverer:
         expected_events = 0
         for number, outcome in enumerate(o for o in outcomes if o.body is not None):
             assert outcome.body is not None
-            answer = self.send(outcome.body, socket=number == 0)
+            reply = self.send(outcome.body, socket=number == 0)
             predicted = {f.rejection[0] for f in outcome.findings if f.rejection}
-            if answer.ok and not any(f.code in _DROPPED_LATER for f in outcome.findings):
+            if reply.ok and not any(f.code in _DROPPED_LATER for f in outcome.findings):
                 expected_events += _event_count(outcome.document)
-            elif answer.status not in predicted:
-                unexplained.setdefault((answer.status, answer.text[:300]), []).append(outcome)
+            elif reply.status not in predicted:
+                unexplained.setdefault((reply.status, reply.text[:300]), []).append(outcome)
         found = [_rejected(status, text, group) for (status, text), group in unexplained.items()]
         stored = len(self.server.events()) - stored_before
         if stored < expected_events:

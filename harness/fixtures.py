@@ -22,7 +22,7 @@ import pytest
 if TYPE_CHECKING:
     from .clevertap.profiles import Profile
     from .config import HarnessConfig
-    from .delivery import Answer
+    from .delivery import Reply
     from .engine import Preview, TemplateResult
     from .posthog.server import FakePostHog
 
@@ -102,14 +102,14 @@ class Campaign:
         given = Profile.from_json(dict(profile))
         return preview(self.source, self.name, self.config, profile=given, event=event)
 
-    def deliver(self, profile: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> Answer:
+    def deliver(self, profile: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> Reply:
         """Render for ``profile`` and POST the body to the fake PostHog like the webhook does
         (nothing is sent when the template aborts: the answer then has no status)."""
-        from .delivery import Answer, Deliverer
+        from .delivery import Deliverer, Reply
 
         shown = self.render(profile, event)
         if shown.body is None:
-            return Answer(None, "nothing sent: the template aborted or did not render", 0)
+            return Reply(None, "nothing sent: the template aborted or did not render", 0)
         return Deliverer(self.server, self.config, over_http=False).send(shown.body, socket=False)
 
     def verify(self) -> TemplateResult:

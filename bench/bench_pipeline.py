@@ -28,6 +28,7 @@ from ctph_harness.clevertap.tags import CampaignAborted
 from ctph_harness.clevertap.template import load_template
 from ctph_harness.config import load_config
 from ctph_harness.engine import CAMPAIGN, _reads, _settings, property_specs, run_profile
+from ctph_harness.plan import plan_checker
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "fixtures" / "campaigns"
@@ -41,6 +42,7 @@ def main() -> None:
     startup = time.perf_counter() - started
     specs = property_specs(config)
     now = datetime.now(timezone.utc)
+    planned = plan_checker(config.plan, config.event)  # once per run, as the engine does
     rows = []
     totals = {"bare": 0.0, "pipeline": 0.0, "warm": 0.0, "cold": 0.0}
     for path in sorted(CAMPAIGNS.glob("*.liquid")):
@@ -62,7 +64,7 @@ def main() -> None:
 
         def pipeline(profiles: list[object] = profiles, template: object = template) -> None:
             for p in profiles:
-                run_profile(template, p, config, now)  # type: ignore[arg-type]
+                run_profile(template, p, config, now, planned=planned)  # type: ignore[arg-type]
 
         t_bare = best_of(bare, number=3, repeat=5) / len(profiles)
         t_pipe = best_of(pipeline, number=3, repeat=5) / len(profiles)

@@ -32,6 +32,7 @@ from .outcome import kept, passed
 from .plan import check_events, plan_checker
 from .posthog.checker import check_many, check_text, event_items
 from .report import ItemReport, RunReport, sorted_findings
+from .schemas import AnnotatedSchema
 
 __all__ = [
     "CAMPAIGN",
@@ -110,9 +111,16 @@ def _settings(config: HarnessConfig) -> DialectSettings:
 
 
 def run_profile(
-    template: CampaignTemplate, profile: Profile, config: HarnessConfig, now: datetime
+    template: CampaignTemplate,
+    profile: Profile,
+    config: HarnessConfig,
+    now: datetime,
+    *,
+    planned: AnnotatedSchema | None,
 ) -> ProfileOutcome:
-    """Render one profile and check what it sends: the per-profile hot path."""
+    """Render one profile and check what it sends: the per-profile hot path. ``planned`` is the
+    template's compiled tracking-plan check (:func:`~ctph_harness.plan.plan_checker`), built
+    once per template by the caller rather than looked up again for every profile."""
     rendered = render(template, profile.fields, profile.event, CAMPAIGN)
     if rendered.aborted:
         return ProfileOutcome(profile, None, None, True, ())
@@ -131,7 +139,6 @@ def run_profile(
             for f in found_list
         ]
     found_list += multi_value_findings(template.facts, profile.fields, profile.event)
-    planned = plan_checker(config.plan, config.event)
     if planned is not None and checked.document is not None:
         found_list += check_events(planned, event_items(checked.document, config.capture_path))
     return ProfileOutcome(profile, rendered.body, checked.document, False, tuple(found_list))
@@ -186,13 +193,14 @@ def _shrunk(
     item: Finding,
     profile: Profile,
     reads: Sequence[tuple[str | int, ...]],
+    planned: AnnotatedSchema | None,
 ) -> tuple[Finding, Profile, str | None]:
     """The smallest profile that still triggers ``item`` (same code and location), with the
     finding and the body as that profile produces them (the message then quotes its values)."""
     key = _key(item)
 
     def triggers(candidate: Profile) -> tuple[Finding, str | None] | None:
-        outcome = run_profile(template, candidate, config, now)
+        outcome = run_profile(template, candidate, config, now, planned=planned)
         hit = next((f for f in outcome.findings if _key(f) == key), None)
         return None if hit is None else (hit, outcome.body)
 
@@ -236,7 +244,8 @@ def verify_template(
         return TemplateResult(name, template.source, findings, 0, 0, 0, None)
     reads = _reads(template)
     profiles = generate(reads, config.profiles, config.seed, property_specs(config))
-    outcomes = [run_profile(template, p, config, when) for p in profiles]
+    planned = plan_checker(config.plan, config.event)
+    outcomes = [run_profile(template, p, config, when, planned=planned) for p in profiles]
     tally = _Tally()
     for outcome in outcomes:
         tally.add(outcome)
@@ -246,7 +255,7 @@ def verify_template(
     for key, (item, profile, _) in tally.first.items():
         if item.code in ignored:
             continue
-        item, profile, body = _shrunk(template, config, when, item, profile, reads)
+        item, profile, body = _shrunk(template, config, when, item, profile, reads, planned)
         found.append(replace(item, count=tally.count[key], profile=profile_dict(profile)))
         if body is not None:
             bodies[_key(item)] = body
@@ -385,6 +394,7 @@ def preview(
             profile = next((p for p in run if p.kind == "random"), run[0])
     if event is not None:
         profile = replace(profile, event=dict(event))
-    outcome = run_profile(template, profile, config, datetime.now(timezone.utc))
+    planned = plan_checker(config.plan, config.event)
+    outcome = run_profile(template, profile, config, datetime.now(timezone.utc), planned=planned)
     findings = sorted_findings(kept([*static, *outcome.findings], config.ignore))
     return Preview(profile_dict(profile), outcome.body, outcome.aborted, findings)

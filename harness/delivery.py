@@ -84,14 +84,15 @@ class Deliverer:
         self.config = config
         self.over_http = over_http
         self._headers = {"Content-Type": "application/json", **dict(config.headers)}
-
-    def send(self, body: str, *, socket: bool) -> Reply:
-        """One body, retried like CleverTap: over loopback HTTP when ``socket`` (or the run asks
-        for HTTP throughout), otherwise straight into the same WSGI app in process."""
         import httpx
 
         from .posthog.faults import InjectedDrop
 
+        self._unreachable = (httpx.HTTPError, InjectedDrop)
+
+    def send(self, body: str, *, socket: bool) -> Reply:
+        """One body, retried like CleverTap: over loopback HTTP when ``socket`` (or the run asks
+        for HTTP throughout), otherwise straight into the same app in process."""
         data = body.encode("utf-8", "replace")
         path = self.config.capture_path
         attempts = 0
@@ -110,7 +111,7 @@ class Deliverer:
                     status, text = response.status_code, response.text
                 else:
                     status, text = self.server.call(self.config.method, path, data, self._headers)
-            except (httpx.HTTPError, InjectedDrop) as exc:
+            except self._unreachable as exc:
                 reply = Reply(None, f"{type(exc).__name__}: {exc}", attempts)
                 continue
             reply = Reply(status, text, attempts)
@@ -121,7 +122,7 @@ class Deliverer:
     def deliver(self, outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
         """Send every sent profile's body (the template's first over loopback HTTP), then
         compare the server's answers and stored events with the checker's predictions."""
-        stored_before = len(self.server.events())  # no reset: faults a test injected stay
+        stored_before = self.server.event_count()  # no reset: faults a test injected stay
         unexplained: dict[tuple[int | None, str], list[ProfileOutcome]] = {}
         expected_events = 0
         for number, outcome in enumerate(o for o in outcomes if o.body is not None):
@@ -133,7 +134,7 @@ class Deliverer:
             elif reply.status not in predicted:
                 unexplained.setdefault((reply.status, reply.text[:300]), []).append(outcome)
         found = [_rejected(status, text, group) for (status, text), group in unexplained.items()]
-        stored = len(self.server.events()) - stored_before
+        stored = self.server.event_count() - stored_before
         if stored < expected_events:
             warnings = ", ".join(sorted({w.type for w in self.server.warnings()})) or "none"
             found.append(

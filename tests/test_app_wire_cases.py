@@ -468,3 +468,16 @@ def test_batch_object_capture_cannot_read_is_one_nameless_event_on_engage() -> N
         "event submitted without a distinct_id",
     )
     assert app.problems() == [] and app.events() == []
+
+
+def test_in_process_call_answers_like_loopback(server: FakePostHog, client: httpx.Client) -> None:
+    """``FakePostHog.call`` hands the body over directly; the answers, including the size
+    refusals, must be the ones a socket client gets."""
+    numbers = b'{"n": [' + b",".join([b"1e15"] * 100_000) + b"]}"
+    grown = js(event(properties={"n": 0})).replace(b'{"n": 0}', numbers)
+    over_wire_cap = js(event(properties={"blob": "x" * (20 * 1024 * 1024)}))
+    for body in (js(event()), BIG_EVENT, grown, over_wire_cap, b"{not json"):
+        http = client.post("/i/v0/e/", content=body)
+        assert server.call("POST", "/i/v0/e/", body) == (http.status_code, http.text)
+    assert server.call("POST", "/i/v0/e/", grown) == (413, "maximum event size exceeded")
+    assert server.event_count() == len(server.events()) == 2

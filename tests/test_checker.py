@@ -344,3 +344,17 @@ def test_mistyped_edge_profiles_do_not_count_as_drift() -> None:
     ]
     assert [f.code for f in check_many(payloads)] == ["CTPH163"]
     assert check_many(payloads, typed=[True, False]) == []
+
+
+def test_exponent_numbers_grow_when_re_serialised_so_size_is_measured() -> None:
+    """``1e15`` (4 bytes) comes back as ``1000000000000000.0`` (18): a 500 KB body can hold
+    an event over PostHog's 1 MB limit, so the body's own size proves nothing then."""
+
+    def body(number: str) -> str:
+        head = json.dumps(ev(properties={}))[:-3]  # up to the empty properties' brace
+        return head + '{"numbers": [' + ", ".join([number] * 100_000) + "]}}"
+
+    grown, plain = body("1e15"), body("1000")
+    assert len(grown.encode()) < 1_000_000 and len(plain) == len(grown)
+    assert "CTPH171" in {f.code for f in check(grown, now=NOW)}
+    assert "CTPH171" not in {f.code for f in check(plain, now=NOW)}

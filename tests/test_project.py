@@ -301,3 +301,21 @@ def test_accessors_and_reset() -> None:
     assert p.events()[0].token == TOKEN
     p.reset()
     assert (p.events(), p.persons(), p.groups(), p.warnings()) == ([], [], [], [])
+
+
+def test_stored_values_are_the_projects_own() -> None:
+    """Ingestion copies what it keeps: a client reusing its dicts, or a test editing what it
+    got back, cannot change stored events or persons."""
+    p = Project()
+    prefs = {"channels": ["email"], "quiet": {"from": 22}}
+    body = {"event": "e", "distinct_id": "u", "properties": {"$set": {"prefs": prefs}}}
+    stored = p.ingest(body, TOKEN, NOW, None, None)
+    prefs["channels"].append("sms")
+    prefs["quiet"]["from"] = 0
+    stored.properties["$set"]["prefs"]["channels"].append("push")
+    person = p.person_for("u")
+    assert person is not None
+    assert person.properties == {"prefs": {"channels": ["email"], "quiet": {"from": 22}}}
+    assert p.events()[0].properties["$set"]["prefs"]["quiet"] == {"from": 22}
+    assert uuid.UUID(person.id).version == 4
+    assert p.event_count() == 1

@@ -27,6 +27,8 @@ Why the wiring looks as it does:
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
 import time
 import traceback
@@ -148,6 +150,11 @@ class CaptureApp:
         with self._lock:
             return self._project.events(name=name, distinct_id=distinct_id)
 
+    def event_count(self) -> int:
+        """How many events are stored (without copying them)."""
+        with self._lock:
+            return self._project.event_count()
+
     def persons(self) -> list[Person]:
         """Every person, in creation order."""
         with self._lock:
@@ -189,6 +196,40 @@ class CaptureApp:
         answer = self._answer(Incoming(environ))
         start_response(answer.status, answer.headers)
         return [answer.body]
+
+    def call(
+        self, method: str, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, str]:
+        """One request in process, without WSGI's ``start_response`` round trip or an HTTP
+        client (whose machinery costs more than the handler): ``(status, body text)``. The
+        environ is what a WSGI server would pass, so every rule sees the same request."""
+        path_info, _, query = path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "fake-posthog.invalid",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": _LOCALHOST,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in (headers or {}).items():
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                environ[key] = value
+            else:
+                environ["HTTP_" + key] = value
+        answer = self._answer(Incoming(environ, body=body))
+        return answer.code, answer.body.decode("utf-8", "replace")
 
     def handle(self, request: Request) -> Response:
         """Answer one werkzeug request (what pytest-httpserver's ``dispatch`` calls)."""

@@ -13,14 +13,19 @@ from datetime import datetime
 from functools import cache
 
 from ..contract import facts
+from ..findings import Finding
 from .answer import JSON, OK_BODY, Answer
-from .checker import check
+from .checker import check, size_bound
 from .exchange import Incoming
 from .journal import preview
 from .rejection import rejection
 from .wire import Batch, WireError, classify, decode, effective_sent_at
 
 __all__ = ["capture", "wire_cap"]
+
+_EVENT_SLACK = 64
+"""Bytes an event can gain when classify re-serialises it: ``"uuid":null,`` (12),
+``"properties":{}`` (15), four hyphens of a canonical uuid, ``"event":"$identify",`` (20)."""
 
 
 @cache
@@ -46,13 +51,20 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
         if exc.status != 401:
             return Answer(exc.status, exc.body, payload=decoded.payload, decoded=True)
         batch, shape_error = None, exc
-    # An uncompressed body is an upper bound of the JSON it holds (base64 and forms only add).
-    size = len(body) if decoded.compression == "none" else None
-    findings = check(decoded.payload, endpoint=path, now=now, size=size)
+    # An uncompressed body bounds the JSON it holds (base64 and forms only add), unless it
+    # has exponent numbers (see size_bound).
+    size = size_bound(body, len(body)) if decoded.compression == "none" else None
+    findings: list[Finding] = []
+    if batch is None or not batch.events or batch.filtered:
+        # No events were read (a refused token), or some were filtered out: serde's refusals
+        # for any event of the raw body still come first, so the body itself is judged too.
+        findings += check(decoded.payload, endpoint=path, now=now, size=size)
     if batch is not None and batch.events:
-        # Per-event refusals judge the events PostHog would ingest, in the shape capture read
-        # (the checker's own reading of odd bodies leans towards pointing into them).
-        findings += check(list(batch.events), endpoint=path, now=now)
+        # Per-event refusals judge the events as capture read them (``RawEvent``): that is
+        # what process_single_event validates and ingestion is handed, and it is one check
+        # per request in the common case.
+        bound = size + _EVENT_SLACK * len(batch.events) if size is not None else None
+        findings += check(list(batch.events), endpoint=path, now=now, size=bound)
     refusal = rejection(findings, batch, shape_error, keys, decoded)
     if refusal is not None:
         status, text = refusal

@@ -40,12 +40,15 @@ class Incoming:
 
     ``request`` is the werkzeug ``Request`` when the caller already built one (the loopback
     server): the body is then read through it, exactly as before, so any body a caller
-    already cached on it is honoured. Mutable only to cache lazily read values.
+    already cached on it is honoured. ``body`` is the whole body when an in-process caller
+    has it (its ``Content-Length`` must match). Mutable only to cache lazily read values.
     """
 
     __slots__ = ("_body", "_headers", "_request", "environ", "method", "path", "query")
 
-    def __init__(self, environ: dict[str, Any], request: Request | None = None) -> None:
+    def __init__(
+        self, environ: dict[str, Any], request: Request | None = None, *, body: bytes | None = None
+    ) -> None:
         self.environ = environ
         self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
         raw_path = environ.get("PATH_INFO") or ""
@@ -56,7 +59,7 @@ class Incoming:
         """The raw query string (latin-1 text, as the WSGI server passed it)."""
         self._request = request
         self._headers: list[tuple[str, str]] | None = None
-        self._body: bytes | None = None
+        self._body = body
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -108,7 +111,7 @@ class Incoming:
         """The body, read at most one byte past ``cap`` (enough to answer 413); a longer body
         is drained so the connection stays usable for the answer, and is not cached."""
         if self._body is not None:
-            return self._body
+            return self._body if len(self._body) <= cap else self._body[: cap + 1]
         declared = self.environ.get("CONTENT_LENGTH")
         if isinstance(declared, str) and declared.isdigit() and int(declared) <= cap:
             fast = self._in_memory_body()
@@ -166,11 +169,12 @@ class Incoming:
 
 
 class Outgoing(NamedTuple):
-    """A written answer: WSGI status line, header list, body bytes."""
+    """A written answer: WSGI status line, header list, body bytes, and the status code."""
 
     status: str
     headers: list[tuple[str, str]]
     body: bytes
+    code: int
 
 
 @cache
@@ -196,4 +200,4 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
     headers += cors_headers(incoming)
     if status == 204 or (100 <= status < 200) or status == 304 or incoming.method == "HEAD":
         body = b""
-    return Outgoing(_status_line(status), headers, body)
+    return Outgoing(_status_line(status), headers, body, status)

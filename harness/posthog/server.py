@@ -21,10 +21,8 @@ it inside fixtures, so loading the plugin stays cheap.
 from __future__ import annotations
 
 import difflib
-import io
 import ipaddress
 import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -210,43 +208,20 @@ class FakePostHog:
     def call(
         self, method: str, path: str, body: bytes, headers: Mapping[str, str] | None = None
     ) -> tuple[int, str]:
-        """One request into the same WSGI app, in process and without an HTTP client:
-        ``(status, body text)``. The campaign pipeline delivers every profile through this,
-        because httpx's client machinery costs about twice the handler itself."""
-        path_info, _, query = path.partition("?")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": path_info,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "fake-posthog.invalid",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        for name, value in (headers or {}).items():
-            key = name.upper().replace("-", "_")
-            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                environ[key] = value
-            else:
-                environ["HTTP_" + key] = value
-        status: list[str] = []
-        chunks = self.app(environ, lambda line, _headers, _exc=None: status.append(line))
-        return int(status[0].split(" ", 1)[0]), b"".join(chunks).decode("utf-8", "replace")
+        """One request into the same app, in process and without an HTTP client:
+        ``(status, body text)`` (see :meth:`.app.CaptureApp.call`). The campaign pipeline
+        delivers every profile through this."""
+        return self.app.call(method, path, body, headers)
 
     # -- state --------------------------------------------------------------------------------
 
     def events(self, name: str | None = None, distinct_id: str | None = None) -> list[Event]:
         """Stored events, optionally filtered by name and distinct id."""
         return self.app.events(name=name, distinct_id=distinct_id)
+
+    def event_count(self) -> int:
+        """How many events are stored (without copying them)."""
+        return self.app.event_count()
 
     def persons(self) -> list[Person]:
         return self.app.persons()

@@ -62,6 +62,7 @@ _B64_STRICT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _B64_LOOSE = _B64_STRICT | {ord(" ")}
 # utils.rs is_likely_urlencoded_form: these keys at the start or after '&' in the first 128 bytes.
 _FORM_KEYS = (b"data=", b"_=", b"ip=", b"compression=")
+_FORM_KEY_AT = re.compile(b"(?:^|&)(?:" + b"|".join(map(re.escape, _FORM_KEYS)) + b")")
 
 _COMPRESSIONS = {
     "gzip": "gzip",
@@ -355,8 +356,7 @@ def _looks_like_base64(payload: bytes, alphabet: frozenset[int]) -> bool:
 
 def _looks_like_form(payload: bytes) -> bool:
     """utils.rs ``is_likely_urlencoded_form``: a known key at the start or after ``&``."""
-    prefix = payload[:_MAX_CHARS_TO_CHECK]
-    return any(prefix.startswith(key) or b"&" + key in prefix for key in _FORM_KEYS)
+    return _FORM_KEY_AT.search(payload[:_MAX_CHARS_TO_CHECK]) is not None
 
 
 def _b64decode(payload: bytes) -> bytes | None:
@@ -576,6 +576,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+"""Built once: ``json.loads`` with hooks builds a decoder (and its scanner) on every call."""
+
+
 def _parse_json(text: str) -> Any:
     """serde_json's acceptance rules on top of Python's parser; errors in serde's words.
 
@@ -583,7 +587,9 @@ def _parse_json(text: str) -> Any:
     Python's line/column; exact columns can differ by one from serde's in rare cases.
     """
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM", text, 0)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         message = next((s for p, s in _SERDE_MESSAGES if exc.msg.startswith(p)), exc.msg)
         raise WireError(
@@ -721,11 +727,21 @@ def parse_uuid(text: str) -> str | None:
 
 def _aliases_ok(obj: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
     """serde rejects a field given twice under alias names ("duplicate field")."""
-    return sum(1 for key in keys if key in obj) <= 1
+    seen = False
+    for key in keys:
+        if key in obj:
+            if seen:
+                return False
+            seen = True
+    return True
 
 
 def _token_type_ok(obj: Mapping[str, Any]) -> bool:
-    return all(obj.get(key) is None or isinstance(obj[key], str) for key in TOKEN_KEYS)
+    for key in TOKEN_KEYS:
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            return False
+    return True
 
 
 def _is_engage(obj: Any) -> bool:

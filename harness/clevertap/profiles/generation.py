@@ -1,0 +1,144 @@
+"""Profile generation: every edge case of a plan first, then random users.
+
+Named ``generation`` rather than ``generate`` so the submodule never shadows the ``generate``
+function the package re-exports.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, TypeAlias
+
+from ...errors import UsageError
+from .kinds import _MISSING, _PERSONA_CUTS, _Gen, _Kind, _List, _Object
+from .plan import _NO_SPECS, _Plan, _plan_for
+from .pools import _derive, _mix, _Pools, _pools, _Rng
+from .spec import Path, Profile, PropertySpec
+
+# (kind label, namespace, path below the namespace, value or _MISSING); ns None = all missing
+_EdgeDef: TypeAlias = "tuple[str, str | None, Path, Any]"
+
+
+def _display(ns: str, rest: Path) -> str:
+    text = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in rest)[1:]
+    return text if ns == "Profile" else f"{ns}.{text}"
+
+
+@lru_cache(maxsize=64)
+def _edge_defs(plan: _Plan, seed: int) -> tuple[_EdgeDef, ...]:
+    pools = _pools(seed)
+    out: list[_EdgeDef] = []
+    slots = [("Profile", k, kind) for k, kind in plan.profile]
+    slots += [("Event", k, kind) for k, kind in plan.event]
+    if any(not kind.always for _, _, kind in slots):
+        out.append(("edge:all-missing", None, (), _MISSING))
+
+    def walk(ns: str, rest: Path, kind: _Kind) -> None:
+        label = _display(ns, rest)
+        if not kind.always:
+            out.append((f"edge:missing:{label}", ns, rest, _MISSING))
+        for name, value in kind.edges(pools):
+            out.append((f"edge:{name}:{label}", ns, rest, value))
+        if isinstance(kind, _Object):
+            for key, child in kind.children:
+                walk(ns, (*rest, key), child)
+        elif isinstance(kind, _List):
+            for i in kind.indexes:
+                walk(ns, (*rest, i), kind.element)
+
+    for ns, key, kind in slots:
+        walk(ns, (key,), kind)
+    return tuple(out)
+
+
+def _rng(seed: int, index: int) -> _Rng:
+    return _Rng(_mix(_profile_key(seed), index))
+
+
+@lru_cache(maxsize=64)
+def _profile_key(seed: int) -> int:
+    return _derive(seed, "profile")
+
+
+def _persona(rng: _Rng) -> int:
+    r = rng.random()
+    return 0 if r < _PERSONA_CUTS[0] else 1 if r < _PERSONA_CUTS[1] else 2
+
+
+def _random_profile(plan: _Plan, pools: _Pools, seed: int, index: int) -> Profile:
+    rng = _rng(seed, index)
+    persona = _persona(rng)
+    g = _Gen(rng, pools, index, persona, clean=False)
+    rand = rng.random
+    fields = {
+        k: kind.sample(g)
+        for k, kind in plan.profile
+        if kind.always or rand() < kind.presence[persona]
+    }
+    event = {
+        k: kind.sample(g)
+        for k, kind in plan.event
+        if kind.always or rand() < kind.presence[persona]
+    }
+    return Profile(index=index, kind="random", fields=fields, event=event)
+
+
+def _set_at(root: dict[str, Any], rest: Path, value: Any) -> None:
+    node: Any = root
+    for seg in rest[:-1]:
+        try:
+            node = node[seg]
+        except (KeyError, IndexError, TypeError):
+            return  # the clean base has no such element: nothing to replace
+    last = rest[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        if value is _MISSING:
+            node.pop(last, None)
+        else:
+            node[last] = copy.deepcopy(value)
+    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        if value is _MISSING:
+            del node[last:]
+        else:
+            node[last] = copy.deepcopy(value)
+
+
+def _edge_profile(plan: _Plan, pools: _Pools, seed: int, index: int, edge: _EdgeDef) -> Profile:
+    label, ns, rest, value = edge
+    rng = _rng(seed, index)
+    g = _Gen(rng, pools, index, 0, clean=True)
+    fields = {k: kind.sample(g) for k, kind in plan.profile}
+    event = {k: kind.sample(g) for k, kind in plan.event}
+    if ns is None:
+        fields = {k: v for k, v in fields.items() if dict(plan.profile)[k].always}
+        event = {k: v for k, v in event.items() if dict(plan.event)[k].always}
+    else:
+        _set_at(fields if ns == "Profile" else event, rest, value)
+    return Profile(index=index, kind=label, fields=fields, event=event)
+
+
+def generate(
+    reads: Iterable[Sequence[str | int]],
+    n: int,
+    seed: int,
+    specs: Mapping[str, PropertySpec] = _NO_SPECS,
+) -> list[Profile]:
+    """Profiles for a template that reads ``reads``: every edge case first, then random users.
+
+    Returns ``max(n, number of edge cases)`` profiles; profile ``i`` depends only on
+    ``(seed, i, reads, specs)`` (and the installed faker version), never on the process, the
+    order of ``reads`` or ``PYTHONHASHSEED``. ``specs`` maps a property name (``"Tier"``,
+    ``"Profile.Tier"``, ``"Event.Amount"``) to what the account declares about it.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise UsageError(f"the number of profiles must be a non-negative integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UsageError(f"the seed must be an integer, got {seed!r}")
+    plan = _plan_for(reads, specs)
+    pools = _pools(seed)
+    edges = _edge_defs(plan, seed)
+    out = [_edge_profile(plan, pools, seed, i, edge) for i, edge in enumerate(edges)]
+    out.extend(_random_profile(plan, pools, seed, i) for i in range(len(edges), max(n, len(edges))))
+    return out

@@ -1,0 +1,633 @@
+"""Value kinds: one object per property, knowing its realistic values, edges and shrink steps.
+
+Hypothesis is imported inside the ``strategy`` methods only, so building kinds stays cheap.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
+
+from .limits import MAX_LIST_ITEMS, MAX_VALUE_CHARS
+from .pools import _derive, _Pools, _Rng, _unique
+from .regex import _pattern_edges, _regex_sample
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+
+class _Missing:
+    """Marks "delete this property" in an edge definition; never appears in a Profile."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+_MISSING: Final = _Missing()
+
+
+# Personas, by index: 0 known user (60 %), 1 anonymous (25 %), 2 patchy profile (15 %).
+_PERSONA_CUTS: Final = (0.6, 0.85)
+
+Presence: TypeAlias = "tuple[float, float, float]"  # probability present, per persona
+_P_CUSTOM: Final[Presence] = (0.85, 0.5, 0.5)
+_P_EVENT: Final[Presence] = (0.92, 0.92, 0.8)
+_P_NESTED: Final[Presence] = (0.95, 0.95, 0.8)
+_P_ALWAYS: Final[Presence] = (1.0, 1.0, 1.0)
+
+_MAX_TEXT: Final = ("Ana Lee, " * 60)[:MAX_VALUE_CHARS]
+_TEXT_EDGES: Final[tuple[tuple[str, Any], ...]] = (
+    ("blank", ""),
+    ("max-length", _MAX_TEXT),
+    ("quote", 'Ana "Jo" Lee'),
+    ("backslash", "Ana\\Lee"),
+    ("newline", "Ana\nLee"),
+    ("tab", "Ana\tLee"),
+    ("control", "Ana\x01Lee"),
+    ("emoji", "Ana 🌸 Lee"),
+    ("rtl", "آنا لي"),
+    ("padded", "  Ana Lee  "),
+)
+_ANY_EDGES: Final[tuple[tuple[str, Any], ...]] = (
+    *_TEXT_EDGES,
+    ("numeric-string", "100"),
+    ("number", 42),
+    ("float", 3.14),
+    ("boolean", True),
+    ("list", ["red", "blue"]),
+    ("object", {"city": "Pune", "geo": {"lat": 18.52}}),
+)
+_SPICES: Final[tuple[Callable[[str], str], ...]] = (
+    lambda t: t.replace(" ", " O'", 1),
+    lambda t: f'{t} "Jo"',
+    lambda t: f"{t} 🌸",
+    lambda t: f" {t} ",
+    lambda t: f"{t}\\",
+    lambda t: f"{t}\nLine 2",
+    lambda t: f"{t} مرحبا",
+)
+
+
+class _Gen:
+    """Per-profile generation state: the RNG and what kind of user this is."""
+
+    __slots__ = ("clean", "index", "persona", "pools", "rng")
+
+    def __init__(self, rng: _Rng, pools: _Pools, index: int, persona: int, clean: bool) -> None:
+        self.rng = rng
+        self.pools = pools
+        self.index = index
+        self.persona = persona
+        self.clean = clean
+
+
+class _Kind:
+    """A property's value space. Subclasses override what differs."""
+
+    presence: Presence = _P_CUSTOM
+    always: bool = False
+    free: bool = False  # free text: gets the JSON-breaking edges
+
+    def sample(self, g: _Gen) -> Any:
+        raise NotImplementedError
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return ()
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        values = [v for _, v in self.edges(pools)]
+        return st.sampled_from(values) if values else st.none()
+
+    def simplest(self) -> Any:
+        """A canonical valid value shrinking may substitute, or ``_MISSING`` for none."""
+        return _MISSING
+
+    def candidates(self, value: Any) -> list[Any]:
+        """Simpler values to try instead of ``value``, simplest first, ``value`` last."""
+        if self.free:
+            return _generic_candidates(value)
+        simple = self.simplest()
+        return _dedup([simple, value] if simple is not _MISSING else [value])
+
+
+def _dedup(values: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(type(v) is type(o) and v == o for o in out):
+            out.append(v)
+    return out
+
+
+def _generic_candidates(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        specials = [c for c in dict.fromkeys(value) if not c.isalnum()]
+        prefixes = [value[:k] for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k < len(value)]
+        trimmed = [value.strip()] if value.strip() != value else []
+        return _dedup(["", *specials, *prefixes, *trimmed, value])
+    if isinstance(value, bool):
+        return _dedup([False, value])
+    if isinstance(value, int):
+        return _dedup([0, 1 if value > 0 else -1, value])
+    if isinstance(value, float):
+        return _dedup([0, 1.5 if value > 0 else -1.5, value])
+    if isinstance(value, list):
+        return _dedup([[], value[:1], value[:2], value])
+    if isinstance(value, dict):
+        firsts = [{k: v} for k, v in list(value.items())[:4]]
+        return _dedup([{}, *firsts, value])
+    return [value]
+
+
+class _Text(_Kind):
+    """Free text (Name, City, a declared string): realistic pool values, occasionally spiced
+    with what real users type (apostrophes, quoted nicknames, emoji, stray spaces)."""
+
+    free = True
+
+    def __init__(self, pool: str | tuple[str, ...], presence: Presence, spice: float = 0.04):
+        self.pool = pool
+        self.presence = presence
+        self.spice = spice
+
+    def _values(self, pools: _Pools) -> tuple[str, ...]:
+        return pools.get(self.pool) if isinstance(self.pool, str) else self.pool
+
+    def sample(self, g: _Gen) -> Any:
+        text = g.rng.choice(self._values(g.pools))
+        if not g.clean and g.rng.random() < self.spice:
+            text = g.rng.choice(_SPICES)(text)
+        return text[:MAX_VALUE_CHARS]
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return _TEXT_EDGES
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.one_of(
+            st.sampled_from(self._values(pools)),
+            st.sampled_from([v for _, v in _TEXT_EDGES]),
+            st.text(max_size=40),
+        )
+
+
+class _Any(_Kind):
+    """An undeclared property: realistic by its name (``wallet_balance`` is a number), but the
+    harness cannot know its type, so edges include numbers, booleans, lists and objects."""
+
+    free = True
+
+    def __init__(self, inner: _Kind, presence: Presence) -> None:
+        self.inner = inner
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        return self.inner.sample(g)
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return _ANY_EDGES
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        scalars = st.one_of(
+            st.text(max_size=40),
+            st.integers(-(10**9), 10**9),
+            st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False),
+            st.booleans(),
+        )
+        return st.one_of(
+            self.inner.strategy(pools),
+            st.sampled_from([v for _, v in _ANY_EDGES]),
+            scalars,
+            st.lists(st.text(max_size=20), max_size=5, unique=True),
+            st.dictionaries(st.text(min_size=1, max_size=10), scalars, max_size=3),
+        )
+
+
+class _Email(_Kind):
+    """Always a valid address: unique per profile index, so no two users share one unless a
+    template's ``default`` makes them (CTPH124 must only fire for real collapses)."""
+
+    def __init__(self, presence: Presence) -> None:
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        local = g.rng.choice(g.pools.email_locals).strip("._") or "user"
+        return f"{local}{g.index}@{g.rng.choice(g.pools.email_domains)}"
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (
+            ("plus", "ana.lee+promo@example.com"),
+            ("long-local", ("ana.lee.long.local.part." * 3)[:63] + "x@example.com"),
+            ("mixed-case", "Ana.Lee@Example.COM"),
+            ("apostrophe", "ana.o'lee@example.com"),
+            ("subdomain", "ana@mail.example.co.uk"),
+        )
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        local = st.sampled_from(pools.email_locals).map(lambda s: s.strip("._") or "user")
+        built = st.builds(
+            lambda u, n, d: f"{u}{n}@{d}",
+            local,
+            st.integers(0, 10**6),
+            st.sampled_from(pools.email_domains),
+        )
+        return st.one_of(built, super().strategy(pools))
+
+    def simplest(self) -> Any:
+        return "a@example.com"
+
+
+# country code -> national significant number length (E.164 total stays within 15 digits)
+_PHONE_PLANS: Final = (
+    ("1", 10), ("91", 10), ("44", 10), ("55", 11), ("49", 11), ("81", 10), ("971", 9),
+    ("62", 10), ("234", 10), ("86", 11),
+)  # fmt: skip
+
+
+class _Phone(_Kind):
+    """E.164 (``+<cc><number>``): CleverTap rejects every other format (A3)."""
+
+    def __init__(self, presence: Presence) -> None:
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        cc, length = g.rng.choice(_PHONE_PLANS)
+        tail = f"{g.index % 10**6:06d}"
+        head = str(g.rng.randint(2, 9)) + "".join(
+            g.rng.choice(string.digits) for _ in range(length - 1 - len(tail))
+        )
+        return f"+{cc}{head}{tail}"
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (("short", "+6834002"), ("long", "+861391234567800"), ("india", "+919876543210"))
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        built = st.builds(
+            lambda plan, n: f"+{plan[0]}{n}",
+            st.sampled_from(_PHONE_PLANS),
+            st.integers(10**8, 10**9 - 1),
+        )
+        return st.one_of(built, super().strategy(pools))
+
+    def simplest(self) -> Any:
+        return "+12025550100"
+
+
+class _Identity(_Kind):
+    """CleverTap Identity: a string or a number (A3); unique per profile index."""
+
+    def __init__(self, presence: Presence) -> None:
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        style = g.rng.random()
+        if style < 0.35:
+            return 10_000_000 + g.index * 1000 + g.rng.randrange(1000)
+        if style < 0.65:
+            return f"CUST-{g.index:06d}{g.rng.randrange(100):02d}"
+        if style < 0.85:
+            return str(_uuid(g.rng, g.index))
+        return f"{g.rng.choice(g.pools.email_locals).strip('._') or 'user'}{g.index}@example.com"
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (
+            ("number", 1234567),
+            ("big-number", 9_007_199_254_740_993),
+            ("numeric-string", "7654321"),  # not 1234567: two users, two ids
+            ("leading-zero", "000123"),
+            ("uuid", "3f1c2b9e-7d4a-4c1e-9a57-0b6f2e8d4c21"),
+            ("email", "ana.lee@example.com"),
+        )
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        ident = st.text(string.ascii_letters + string.digits + "-_@.", min_size=1, max_size=40)
+        return st.one_of(st.integers(1, 2**63 - 1), ident, super().strategy(pools))
+
+    def candidates(self, value: Any) -> list[Any]:
+        return _dedup([1 if isinstance(value, int) else "a", value])
+
+
+def _uuid(rng: _Rng, index: int) -> str:
+    bits = rng.getrandbits(128) ^ index
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
+
+
+class _Choice(_Kind):
+    """One of a closed set (Gender M/F, Employed Y/N, a declared enum, Currency)."""
+
+    def __init__(self, values: tuple[Any, ...], presence: Presence, always: bool = False) -> None:
+        self.values = values
+        self.presence = _P_ALWAYS if always else presence
+        self.always = always
+
+    def sample(self, g: _Gen) -> Any:
+        return g.rng.choice(self.values)
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return tuple((f"value-{i}", v) for i, v in enumerate(self.values))
+
+    def candidates(self, value: Any) -> list[Any]:
+        return _dedup([self.values[0], value])
+
+
+class _Bool(_Kind):
+    def __init__(self, presence: Presence, always: bool = False, p_true: float = 0.7) -> None:
+        self.presence = _P_ALWAYS if always else presence
+        self.always = always
+        self.p_true = p_true
+
+    def sample(self, g: _Gen) -> Any:
+        return g.rng.random() < self.p_true
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (("true", True), ("false", False))
+
+    def candidates(self, value: Any) -> list[Any]:
+        return _dedup([False, value])
+
+
+class _Date(_Kind):
+    """CleverTap's API date form ``$D_<epoch seconds>``."""
+
+    def __init__(self, lo: int, hi: int, presence: Presence, always: bool = False) -> None:
+        self.lo, self.hi = lo, hi
+        self.presence = _P_ALWAYS if always else presence
+        self.always = always
+
+    def sample(self, g: _Gen) -> Any:
+        return f"$D_{g.rng.randint(self.lo, self.hi)}"
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (
+            ("epoch-zero", "$D_0"),
+            ("pre-1970", "$D_-631152000"),
+            ("leap-day", "$D_951782400"),
+            ("far-future", "$D_4102444800"),
+        )
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.integers(-2_208_988_800, 4_102_444_800).map(lambda s: f"$D_{s}")
+
+    def simplest(self) -> Any:
+        return "$D_0"
+
+
+class _Number(_Kind):
+    """A number: ``decimals=None`` for integers."""
+
+    def __init__(
+        self,
+        lo: float,
+        hi: float,
+        decimals: int | None,
+        presence: Presence,
+        always: bool = False,
+        edges: tuple[tuple[str, Any], ...] | None = None,
+    ) -> None:
+        self.lo, self.hi, self.decimals = lo, hi, decimals
+        self.presence = _P_ALWAYS if always else presence
+        self.always = always
+        self._edges = edges
+
+    def sample(self, g: _Gen) -> Any:
+        if self.decimals is None:
+            return g.rng.randint(int(self.lo), int(self.hi))
+        return round(g.rng.uniform(self.lo, self.hi), self.decimals)
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        if self._edges is not None:
+            return self._edges
+        if self.decimals is None:
+            return (("zero", 0), ("negative", -1), ("big", 9_007_199_254_740_993))
+        return (
+            ("zero", 0.0),
+            ("negative", -1.5),
+            ("fraction", 0.1),
+            ("exponent", 1e16),
+            ("integral", 100),
+        )
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        if self.decimals is None:
+            base: SearchStrategy[Any] = st.integers(-(2**63), 2**63 - 1)
+        else:
+            base = st.one_of(st.floats(-1e12, 1e12, allow_nan=False), st.integers(-(10**9), 10**9))
+        return st.one_of(base, super().strategy(pools))
+
+    def simplest(self) -> Any:
+        return 0
+
+
+class _Url(_Kind):
+    def __init__(self, presence: Presence) -> None:
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        return g.rng.choice(g.pools.photos)
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (
+            ("query", "https://cdn.example.com/u/ana.jpg?w=200&h=200"),
+            ("escaped", "https://cdn.example.com/u/ana%20lee.jpg"),
+        )
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.sampled_from(pools.photos + tuple(v for _, v in self.edges(pools)))
+
+    def simplest(self) -> Any:
+        return "https://example.com/a.jpg"
+
+
+class _Pooled(_Kind):
+    """A format string picked from a faker pool (Timezone) or a fixed tuple (ids)."""
+
+    def __init__(
+        self, pool: str, presence: Presence, edges: tuple[tuple[str, Any], ...] = ()
+    ) -> None:
+        self.pool = pool
+        self.presence = presence
+        self._edges = edges
+
+    def sample(self, g: _Gen) -> Any:
+        return g.rng.choice(g.pools.get(self.pool))
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return self._edges
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.sampled_from(pools.get(self.pool) + tuple(v for _, v in self._edges))
+
+
+class _Ident(_Kind):
+    """An order/product id such as ``ORD-004211-73``: unique per profile index."""
+
+    def __init__(self, prefix: str, presence: Presence) -> None:
+        self.prefix = prefix
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        return f"{self.prefix}-{g.index:06d}-{g.rng.randrange(100):02d}"
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (("numeric-string", "000123"),)
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.integers(0, 10**6).map(lambda n: f"{self.prefix}-{n:06d}")
+
+    def simplest(self) -> Any:
+        return f"{self.prefix}-1"
+
+
+class _Pattern(_Kind):
+    def __init__(self, pattern: str, presence: Presence, always: bool) -> None:
+        self.pattern = pattern
+        self.presence = _P_ALWAYS if always else presence
+        self.always = always
+
+    def _pool(self, pools: _Pools) -> tuple[str, ...]:
+        return _pattern_pool(self.pattern, pools.seed)
+
+    def sample(self, g: _Gen) -> Any:
+        return g.rng.choice(self._pool(g.pools))
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return _pattern_edges(self.pattern)
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.from_regex(self.pattern, fullmatch=True).filter(
+            lambda s: len(s) <= MAX_VALUE_CHARS
+        )
+
+    def candidates(self, value: Any) -> list[Any]:
+        edges = _pattern_edges(self.pattern)
+        return _dedup([edges[0][1], value] if edges else [value])
+
+
+@lru_cache(maxsize=64)
+def _pattern_pool(pattern: str, seed: int) -> tuple[str, ...]:
+    rng = random.Random(_derive(seed, "pattern", pattern))
+    found = (_regex_sample(pattern, rng, "random") for _ in range(48))
+    pool = _unique((s for s in found if s is not None), 32)
+    return pool or tuple(v for _, v in _pattern_edges(pattern))
+
+
+class _MultiValue(_Kind):
+    """A declared multi-value property: unique strings, at most 100 items of 512 chars."""
+
+    free = True
+
+    def __init__(self, presence: Presence, always: bool) -> None:
+        self.presence = _P_ALWAYS if always else presence
+        self.always = always
+
+    def sample(self, g: _Gen) -> Any:
+        k = g.rng.randint(0 if not g.clean else 1, 4)
+        return list(_unique((g.rng.choice(g.pools.words) for _ in range(k)), k))
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (
+            ("empty", []),
+            ("one", ["gold"]),
+            ("max-items", [f"tag{i}" for i in range(MAX_LIST_ITEMS)]),
+            ("quote", ['Ana "Jo"', "b\\c"]),
+            ("max-length", [_MAX_TEXT]),
+        )
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        item = st.one_of(st.sampled_from(pools.words), st.text(max_size=30))
+        return st.one_of(st.lists(item, max_size=8, unique=True), super().strategy(pools))
+
+
+class _Object(_Kind):
+    """A nested object whose keys the template reads (``Profile.Address.City``)."""
+
+    def __init__(self, children: tuple[tuple[str, _Kind], ...], presence: Presence) -> None:
+        self.children = children
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        rng, persona = g.rng, g.persona
+        return {
+            k: kind.sample(g)
+            for k, kind in self.children
+            if g.clean or kind.always or rng.random() < kind.presence[persona]
+        }
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (("empty", {}),)
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        required = {k: kind.strategy(pools) for k, kind in self.children if kind.always}
+        optional = {k: kind.strategy(pools) for k, kind in self.children if not kind.always}
+        order = [k for k, _ in self.children]
+        return st.fixed_dictionaries(required, optional=optional).map(
+            lambda d: {k: d[k] for k in order if k in d}
+        )
+
+    def child(self, key: str | int) -> _Kind | None:
+        return next((kind for k, kind in self.children if k == key), None)
+
+
+class _List(_Kind):
+    """A list whose elements the template indexes (``Event.Items[0].Category``). Random
+    profiles sometimes have fewer elements than the template indexes: CleverTap users do."""
+
+    def __init__(
+        self, element: _Kind, indexes: tuple[int, ...], presence: Presence, max_len: int = 4
+    ) -> None:
+        self.element = element
+        self.indexes = indexes
+        self.min_len = max(indexes, default=0) + 1
+        self.max_len = max(max_len, self.min_len + 2)
+        self.presence = presence
+
+    def sample(self, g: _Gen) -> Any:
+        rng = g.rng
+        if g.clean:
+            n = self.min_len
+        elif rng.random() < 0.92:
+            n = rng.randint(self.min_len, self.max_len)
+        else:
+            n = rng.randint(0, self.min_len - 1)
+        return [self.element.sample(g) for _ in range(n)]
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return (("empty", []),)
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.lists(self.element.strategy(pools), max_size=self.max_len)
+
+    def child(self, key: str | int) -> _Kind | None:
+        return self.element if isinstance(key, int) else None

@@ -1,0 +1,24 @@
+"""CleverTap's size limits and accepted formats (A3).
+
+A leaf module on purpose: specs, the regex sampler and the value kinds all enforce these limits,
+and spec validation needs the regex sampler, so the limits cannot live with the specs without an
+import cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+MAX_VALUE_CHARS: Final = 512
+"""CleverTap's limit for a scalar property value and for each multi-value item (A3)."""
+MAX_KEY_CHARS: Final = 120
+"""CleverTap's limit for a custom property key (A3)."""
+MAX_LIST_ITEMS: Final = 100
+"""CleverTap keeps at most 100 items in a multi-value property (A3)."""
+
+EMAIL_RE: Final = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}")

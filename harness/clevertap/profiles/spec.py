@@ -1,0 +1,257 @@
+"""The public data types: PropertySpec (with its validation) and Profile.
+
+Validation lives beside the spec, not in the config loader, so a spec built in code fails as early
+and as clearly as one read from ``[tool.ctph.properties]``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeAlias, cast
+
+from ...errors import InputError, UsageError
+from .limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
+from .regex import _pattern_edges
+
+Path: TypeAlias = "tuple[str | int, ...]"
+"""A path a template reads: a namespace (``"Profile"``/``"Event"``), then keys and list indexes."""
+
+PropertyType = Literal["string", "number", "integer", "boolean", "date", "list", "enum", "pattern"]
+PROPERTY_TYPES: Final[tuple[PropertyType, ...]] = (
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "date",
+    "list",
+    "enum",
+    "pattern",
+)
+
+_FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
+_NAMESPACES: Final = ("Profile", "Event")
+_CONFIG_KEYS: Final = ("type", "values", "pattern", "always")
+_DATE_RE: Final = re.compile(r"\$D_-?[0-9]+")
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """What the account knows about one custom property (``[tool.ctph.properties]``).
+
+    ``name`` is the property key, optionally qualified (``"Profile.Tier"``, ``"Event.Amount"``,
+    ``"Event.Items.Category"`` for a key inside Charged items); an unqualified name applies to both
+    namespaces. ``always`` means CleverTap guarantees the property on every profile, so the
+    generator never leaves it out; ``values``/``pattern`` constrain ``enum``/``pattern`` types.
+    Construction validates, so a bad spec fails at config time with a message naming the key.
+    """
+
+    name: str
+    type: PropertyType = "string"
+    values: tuple[str | int | float | bool, ...] = ()
+    pattern: str | None = None
+    always: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.values, list):
+            object.__setattr__(self, "values", tuple(self.values))  # keep the spec hashable
+        problem = _spec_problem(self)
+        if problem:
+            raise UsageError(f"[tool.ctph.properties] {self.name!r}: {problem}")
+
+    @classmethod
+    def from_config(cls, name: str, mapping: Mapping[str, Any] | str) -> PropertySpec:
+        """Build a spec from one ``[tool.ctph.properties]`` entry.
+
+        ``mapping`` is the TOML table (``{type = "enum", values = ["gold", "silver"]}``) or the
+        shorthand type string (``"integer"``). ``type`` may be left out when ``values`` (enum) or
+        ``pattern`` make it obvious. Raises :class:`~ctph_harness.errors.UsageError` naming the key
+        and the problem, because the user has to find the line in their config.
+        """
+        where = f"[tool.ctph.properties] {name!r}"
+        if isinstance(mapping, str):
+            mapping = {"type": mapping}
+        if not isinstance(mapping, Mapping):
+            raise UsageError(
+                f'{where}: expected a table such as {{type = "string"}} or a type name, '
+                f"got {type(mapping).__name__}"
+            )
+        unknown = sorted(str(k) for k in mapping if k not in _CONFIG_KEYS)
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(_CONFIG_KEYS)}"
+            )
+        raw_type = mapping.get("type")
+        if raw_type is None:
+            raw_type = (
+                "enum" if "values" in mapping else "pattern" if "pattern" in mapping else None
+            )
+        if raw_type is None:
+            raw_type = "string"
+        if raw_type not in PROPERTY_TYPES:
+            raise UsageError(
+                f"{where}: type {raw_type!r} is not one of {', '.join(PROPERTY_TYPES)}"
+            )
+        raw_values = mapping.get("values", ())
+        if isinstance(raw_values, (str, bytes)) or not isinstance(raw_values, Sequence):
+            raise UsageError(f"{where}: values must be a list, got {type(raw_values).__name__}")
+        raw_pattern = mapping.get("pattern")
+        if raw_pattern is not None and not isinstance(raw_pattern, str):
+            raise UsageError(f"{where}: pattern must be a string")
+        always = mapping.get("always", False)
+        if not isinstance(always, bool):
+            raise UsageError(f"{where}: always must be true or false, got {always!r}")
+        return cls(
+            name=name,
+            type=cast(PropertyType, raw_type),
+            values=tuple(raw_values),
+            pattern=raw_pattern,
+            always=always,
+        )
+
+    def accepts(self, value: Any) -> bool:
+        """Whether CleverTap could hold ``value`` for this property (used by tests and checks)."""
+        if self.type == "string":
+            return isinstance(value, str) and len(value) <= MAX_VALUE_CHARS
+        if self.type == "number":
+            return (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            )
+        if self.type == "integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if self.type == "boolean":
+            return isinstance(value, bool)
+        if self.type == "date":
+            return isinstance(value, str) and _DATE_RE.fullmatch(value) is not None
+        if self.type == "list":
+            return (
+                isinstance(value, list)
+                and len(value) <= MAX_LIST_ITEMS
+                and len(set(value)) == len(value)
+                and all(isinstance(v, str) and len(v) <= MAX_VALUE_CHARS for v in value)
+            )
+        if self.type == "enum":
+            return any(type(v) is type(value) and v == value for v in self.values)
+        return (
+            isinstance(value, str)
+            and self.pattern is not None
+            and len(value) <= MAX_VALUE_CHARS
+            and re.fullmatch(self.pattern, value) is not None
+        )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One user as a campaign template sees it.
+
+    ``fields`` is the ``Profile`` object and ``event`` the ``Event`` object of the Liquid context;
+    a property the user does not have is absent. ``kind`` says where the profile came from
+    (``"random"``, ``"edge:missing:Email"``, ``"edge:quote:Event.Items[0].Category"``,
+    ``"hypothesis"``) so a report can explain why such a user exists. The mappings are plain dicts
+    (picklable across xdist workers); treat them as read-only.
+    """
+
+    index: int
+    kind: str
+    fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    event: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def context(self) -> dict[str, Any]:
+        """The Liquid render context: ``{"Profile": ..., "Event": ...}``."""
+        return {"Profile": self.fields, "Event": self.event}
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain, JSON-serialisable dict for reports (deep copies; nothing shared)."""
+        out: dict[str, Any] = {
+            "index": self.index,
+            "kind": self.kind,
+            "Profile": _plain(self.fields),
+        }
+        if self.event:
+            out["Event"] = _plain(self.event)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any, *, index: int = 0, kind: str = "file") -> Profile:
+        """Read a profile written by :meth:`to_json` or by hand (``ctph render --profile``).
+
+        Accepts ``{"Profile": {...}, "Event": {...}}`` or a bare ``{...}`` of profile fields.
+        """
+        if not isinstance(data, Mapping):
+            raise InputError(f"a profile must be a JSON object, got {type(data).__name__}")
+        if "Profile" in data or "Event" in data:
+            fields_, event = data.get("Profile", {}), data.get("Event", {})
+            if isinstance(data.get("index"), int):
+                index = data["index"]
+            if isinstance(data.get("kind"), str):
+                kind = data["kind"]
+        else:
+            fields_, event = data, {}
+        if not isinstance(fields_, Mapping) or not isinstance(event, Mapping):
+            raise InputError("a profile's 'Profile' and 'Event' entries must be JSON objects")
+        return cls(index=index, kind=kind, fields=_plain(fields_), event=_plain(event))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _spec_problem(spec: PropertySpec) -> str | None:
+    """Why ``spec`` is unusable, or None; a function so both construction paths share it."""
+    bare = spec.name
+    if not isinstance(bare, str) or not bare.strip():
+        return "the property name is empty"
+    for ns in _NAMESPACES:
+        if bare.startswith(ns + "."):
+            bare = bare[len(ns) + 1 :]
+    for part in bare.split("."):
+        if not part:
+            return "the property name has an empty segment"
+        if len(part) > MAX_KEY_CHARS:
+            return f"CleverTap keys are at most {MAX_KEY_CHARS} characters"
+        bad = sorted(set(part) & _FORBIDDEN_KEY_CHARS)
+        if bad:
+            return f"CleverTap forbids {' '.join(bad)} in key names"
+    if spec.type not in PROPERTY_TYPES:
+        return f"type {spec.type!r} is not one of {', '.join(PROPERTY_TYPES)}"
+    if not isinstance(spec.always, bool):
+        return "always must be true or false"
+    if not isinstance(spec.values, tuple):
+        return "values must be a list"
+    if spec.type == "enum":
+        if not spec.values:
+            return "an enum needs a non-empty values list"
+        for v in spec.values:
+            if not isinstance(v, (str, int, float, bool)):
+                return f"enum value {v!r} is not a string, number or boolean"
+            if isinstance(v, str) and len(v) > MAX_VALUE_CHARS:
+                return f"enum value longer than {MAX_VALUE_CHARS} characters"
+            if isinstance(v, float) and not math.isfinite(v):
+                return f"enum value {v!r} is not a finite number"
+        if len({(type(v).__name__, v) for v in spec.values}) != len(spec.values):
+            return "enum values repeat"
+    elif spec.values:
+        return f"values only apply to type enum, not {spec.type}"
+    if spec.type == "pattern":
+        if not spec.pattern:
+            return "type pattern needs a non-empty pattern"
+        try:
+            re.compile(spec.pattern)
+        except re.error as exc:
+            return f"pattern {spec.pattern!r} does not compile: {exc}"
+        if not _pattern_edges(spec.pattern):
+            return (
+                f"cannot generate values matching {spec.pattern!r} "
+                "(lookarounds and backreferences are not supported)"
+            )
+    elif spec.pattern is not None:
+        return f"pattern only applies to type pattern, not {spec.type}"
+    return None

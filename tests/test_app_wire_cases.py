@@ -476,6 +476,7 @@ def test_in_process_call_answers_like_loopback(server: FakePostHog, client: http
     numbers = b'{"n": [' + b",".join([b"1e15"] * 100_000) + b"]}"
     grown = js(event(properties={"n": 0})).replace(b'{"n": 0}', numbers)
     over_wire_cap = js(event(properties={"blob": "x" * (20 * 1024 * 1024)}))
+    server.reset()
     for body in (js(event()), BIG_EVENT, grown, over_wire_cap, b"{not json"):
         http = client.post("/i/v0/e/", content=body)
         assert server.call("POST", "/i/v0/e/", body) == (http.status_code, http.text)

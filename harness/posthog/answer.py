@@ -23,8 +23,8 @@ JSON = "application/json"
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One decision. ``kind`` is the journal's routing label (see :class:`.journal.JournalEntry`);
-    ``payload`` is what the journal keeps as the body (parsed JSON when ``decoded``, else a text
-    preview, else ``None``: the journal previews the raw body itself)."""
+    ``payload`` is what the journal keeps as the body (the decoded JSON text when ``decoded``,
+    else a text preview, else ``None``: the journal previews the raw body itself)."""
 
     status: int
     body: str
@@ -33,5 +33,5 @@ class Answer:
     events: Sequence[dict[str, Any]] = ()
     token: str | None = None
     sent_at: datetime | None = None
-    payload: Any = None
+    payload: str | None = None
     decoded: bool = False

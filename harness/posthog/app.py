@@ -291,9 +291,9 @@ class CaptureApp:
     def _record(self, incoming: Incoming, now: datetime, answer: Answer, error: str | None) -> int:
         """Ingest what the answer accepted and journal the request, atomically."""
         ip = incoming.client_ip
-        headers = incoming.headers
+        headers = tuple(incoming.headers)
         body = answer.payload
-        if body is None and not answer.decoded:
+        if body is None:
             body = preview(incoming.data()) if answer.kind != "inspect" else ""
         stored = 0
         with self._lock:

@@ -49,7 +49,7 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
         shape_error: WireError | None = None
     except WireError as exc:
         if exc.status != 401:
-            return Answer(exc.status, exc.body, payload=decoded.payload, decoded=True)
+            return Answer(exc.status, exc.body, payload=decoded.text, decoded=True)
         batch, shape_error = None, exc
     # An uncompressed body bounds the JSON it holds (base64 and forms only add), unless it
     # has exponent numbers (see size_bound).
@@ -68,7 +68,7 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
     refusal = rejection(findings, batch, shape_error, keys, decoded)
     if refusal is not None:
         status, text = refusal
-        return Answer(status, text, payload=decoded.payload, decoded=True)
+        return Answer(status, text, payload=decoded.text, decoded=True)
     assert batch is not None
     return Answer(
         204 if decoded.beacon else 200,
@@ -77,6 +77,6 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
         events=batch.events,
         token=batch.token,
         sent_at=effective_sent_at(decoded, batch),
-        payload=decoded.payload,
+        payload=decoded.text,
         decoded=True,
     )

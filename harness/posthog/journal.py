@@ -11,6 +11,7 @@ Why it looks as it does:
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -84,16 +85,18 @@ class JournalEntry:
 class Record(NamedTuple):
     """The journal's raw, unredacted record; turned into a :class:`JournalEntry` on read.
 
-    A tuple rather than a dataclass: one is built per request, and a tuple is the cheapest
-    immutable record to build and to keep 10,000 of."""
+    A tuple of strings rather than a dataclass: one is built per request, and a tuple is the
+    cheapest immutable record to build and to keep 10,000 of. Decoded bodies are kept as their
+    JSON text and parsed on read: holding only atomic values, a record is soon untracked by
+    the garbage collector, whose full collections otherwise walked every journalled body."""
 
     seq: int
     received_at: datetime
     method: str
     path: str
     query: str
-    headers: list[tuple[str, str]]
-    body: Any
+    headers: tuple[tuple[str, str], ...]
+    body: str
     decoded: bool
     status: int
     response: str
@@ -110,7 +113,7 @@ class Record(NamedTuple):
             path=self.path,
             query=redact_text(self.query),
             headers={k: redact_text(v) for k, v in self.headers},
-            body=_redact_json(self.body) if self.decoded else redact_text(self.body),
+            body=_redact_json(json.loads(self.body)) if self.decoded else redact_text(self.body),
             status=self.status,
             response=redact_text(self.response),
             kind=self.kind,

@@ -50,7 +50,7 @@ _NO_PERSON_UPDATE = ("$exception", "$$heatmap")  # person-update.ts: never touch
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One ingested event as PostHog stores it.
 
@@ -69,7 +69,7 @@ class Event:
     token: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A person row: its ids, properties and the bookkeeping PostHog keeps for merges."""
 
@@ -81,7 +81,7 @@ class Person:
     version: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """A group written by ``$groupidentify``; ``index`` is its group type's slot (0-4)."""
 
@@ -91,7 +91,7 @@ class Group:
     index: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IngestionWarning:
     """An ingestion warning as PostHog names it (``type``), with its ``details`` payload."""
 
@@ -99,7 +99,7 @@ class IngestionWarning:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class _PersonRow:
     id: str
     distinct_ids: list[str]

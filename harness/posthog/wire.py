@@ -140,6 +140,9 @@ class Decoded:
     compression_hint: str
     compression: str
     base64_unwrapped: bool = False
+    text: str = ""
+    """The JSON text ``payload`` was parsed from (what the journal keeps: one string, not a
+    tree of containers for the garbage collector to walk on every full collection)."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,7 @@ def decode(
         compression_hint=hint,
         compression=used,
         base64_unwrapped=unwrapped_twice,
+        text=text,
     )
 
 

@@ -10,7 +10,16 @@ Rows, all in one run on the same generated campaigns:
   server's start) and leaves what each further profile costs;
 - plugin start-up: ``pytest -p ctph_harness --collect-only`` on a folder without templates
   against plain ``pytest --collect-only`` (target: <= 1.3x). Both run with plugin autoload off,
-  so the row measures ctph alone, not the other plugins this environment happens to have.
+  so the row measures ctph alone, not the other plugins this environment happens to have;
+- where ``-n 2`` starts to pay: the same 50 templates with 5x the profiles. xdist runs every
+  worker's start-up (interpreter, autoloaded plugins, imports, faker pools) again, so it only
+  wins once the work outweighs that; the row "xdist's own cost" measures that tax with one
+  empty test and no ctph at all.
+
+Every pytest here runs with a private bytecode cache (``PYTHONPYCACHEPREFIX``, warmed first) and
+``PYTHONDONTWRITEBYTECODE`` unset, as on a developer's machine: without a writable cache pytest
+re-rewrites the assertions of every autoloaded plugin's modules on every start (about 2 s here,
+paid once per xdist worker as well), which measures the environment, not ctph.
 
 Run: ``python bench/bench_plugin.py``.
 """
@@ -37,12 +46,12 @@ TEMPLATES = 50
 PROFILES = 200
 
 
-def make_suite(folder: Path, templates: int = TEMPLATES) -> None:
+def make_suite(folder: Path, templates: int = TEMPLATES, profiles: int = PROFILES) -> None:
     """Campaigns built from the bundled ones with renamed events, so every template parses and
     renders differently (no cache can make one template pay for another)."""
     sources = sorted(CAMPAIGNS.glob("*.liquid"))
     text = (CAMPAIGNS / "ctph.toml").read_text()
-    (folder / "ctph.toml").write_text(f"profiles = {PROFILES}\n" + text)
+    (folder / "ctph.toml").write_text(f"profiles = {profiles}\n" + text)
     for i in range(templates):
         source = sources[i % len(sources)].read_text()
         variant = source.replace('"event": "', f'"event": "v{i}_', 1)
@@ -78,24 +87,36 @@ def main() -> None:
     small_n = 10
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
-        suite, small = tmp / "suite", tmp / "small"
-        suite.mkdir()
-        small.mkdir()
+        suite, small, large = tmp / "suite", tmp / "small", tmp / "large"
+        for folder in (suite, small, large):
+            folder.mkdir()
         make_suite(suite)
         make_suite(small, small_n)
+        make_suite(large, profiles=5 * PROFILES)
         empty = tmp / "empty"
         empty.mkdir()
         (empty / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
 
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
         pytest_cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "ctph_harness"]
-        serial = wall([*pytest_cmd, str(suite)], suite)
-        serial_small = wall([*pytest_cmd, str(small)], small)
-        parallel = wall([*pytest_cmd, "-n", "2", str(suite)], suite)
+        wall([*pytest_cmd, "-n", "2", str(small)], small, env, repeat=1)  # warm the cache
+        serial = wall([*pytest_cmd, str(suite)], suite, env, repeat=3)
+        serial_small = wall([*pytest_cmd, str(small)], small, env, repeat=3)
+        parallel = wall([*pytest_cmd, "-n", "2", str(suite)], suite, env)
+        serial_large = wall([*pytest_cmd, str(large)], large, env)
+        parallel_large = wall([*pytest_cmd, "-n", "2", str(large)], large, env)
 
         bare_seconds(small)  # warm: imports, faker pools
-        bare = bare_seconds(suite) - bare_seconds(small)
+        bare = min(bare_seconds(suite) for _ in range(3)) - min(
+            bare_seconds(small) for _ in range(3)
+        )
 
-        quiet = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        plain_pytest = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        xdist_tax = wall([*plain_pytest, "-n", "2", str(empty)], empty, env, 3) - wall(
+            [*plain_pytest, str(empty)], empty, env, 3
+        )
+        quiet = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         plain_cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only"]
         plain = wall([*plain_cmd, str(empty)], empty, quiet, repeat=5)
         with_ctph = wall([*plain_cmd, "-p", "ctph_harness", str(empty)], empty, quiet, 5)
@@ -125,6 +146,24 @@ def main() -> None:
                     f"{harness * 1e6:.0f} us",
                     f"{harness / bare_per:.2f}x bare",
                     "<= 1.5x",
+                ],
+                [
+                    f"same 50 templates x {5 * PROFILES} profiles, serial",
+                    f"{serial_large:.1f} s",
+                    "baseline",
+                    "",
+                ],
+                [
+                    f"same 50 templates x {5 * PROFILES} profiles, -n 2",
+                    f"{parallel_large:.1f} s",
+                    f"{serial_large / parallel_large:.2f}x faster",
+                    "",
+                ],
+                [
+                    "xdist's own cost: -n 2 minus serial, one empty test, no ctph",
+                    f"{xdist_tax:.1f} s",
+                    "",
+                    "",
                 ],
                 ["plain pytest --collect-only (autoload off)", f"{plain:.2f} s", "baseline", ""],
                 [

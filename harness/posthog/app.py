@@ -278,7 +278,7 @@ class CaptureApp:
                 return Answer(fault.status, FAULT_BODIES[fault.status], kind="fault")
         if incoming.method == "OPTIONS":
             return Answer(200, OK_BODY, JSON)
-        return capture(incoming, now, self._keys)
+        return capture(incoming, self._keys)
 
     def _take_fault(self) -> Fault | None:
         if not self._faults:  # unlocked peek: the common case never waits for the lock

@@ -2,20 +2,20 @@
 
 Pure (no state is touched): :class:`.app.CaptureApp` runs it outside its lock and ingests what
 the returned :class:`.answer.Answer` accepted. It owns no rule of its own: :mod:`.wire` turns
-bytes into events the way capture does, :func:`.checker.check` (shared with the payload
-checker, so the two cannot drift) finds what PostHog refuses, and :mod:`.rejection` picks the
-refusal capture would answer first.
+bytes into events the way capture does, :func:`.checker.refusals` (the payload checker's
+rules, from capture's own contract ``event.json``, so the two cannot drift) finds what PostHog
+refuses, and :mod:`.rejection` picks the refusal capture would answer first. Nothing here
+depends on the clock: capture refuses no timestamp, ingestion corrects them later.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cache
 
 from ..contract import facts
 from ..findings import Finding
 from .answer import JSON, OK_BODY, Answer
-from .checker import check, size_bound
+from .checker import refusals, size_bound
 from .exchange import Incoming
 from .journal import preview
 from .rejection import rejection
@@ -34,7 +34,7 @@ def wire_cap() -> int:
     return int(facts()["limits"]["request_max_bytes"])
 
 
-def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> Answer:
+def capture(incoming: Incoming, keys: frozenset[str] | None) -> Answer:
     """PostHog's answer to one capture request, with the events to ingest when it is 200.
 
     ``keys`` is enforce mode's set of known project keys (``None``: any well-formed key)."""
@@ -58,13 +58,13 @@ def capture(incoming: Incoming, now: datetime, keys: frozenset[str] | None) -> A
     if batch is None or not batch.events or batch.filtered:
         # No events were read (a refused token), or some were filtered out: serde's refusals
         # for any event of the raw body still come first, so the body itself is judged too.
-        findings += check(decoded.payload, endpoint=path, now=now, size=size)
+        findings += refusals(decoded.payload, endpoint=path, size=size)
     if batch is not None and batch.events:
         # Per-event refusals judge the events as capture read them (``RawEvent``): that is
         # what process_single_event validates and ingestion is handed, and it is one check
         # per request in the common case.
         bound = size + _EVENT_SLACK * len(batch.events) if size is not None else None
-        findings += check(list(batch.events), endpoint=path, now=now, size=bound)
+        findings += refusals(list(batch.events), endpoint=path, size=bound)
     refusal = rejection(findings, batch, shape_error, keys, decoded)
     if refusal is not None:
         status, text = refusal

@@ -38,11 +38,13 @@ __all__ = [
     "check_many",
     "check_text",
     "event_items",
+    "refusals",
     "size_bound",
 ]
 
 DEFAULT_ENDPOINT = "/i/v0/e/"
 _ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
+_CAPTURE_SCHEMA = "https://ctph.invalid/contracts/schemas/event.json"
 _UTC = timezone.utc
 _BATCH_TOKENS = frozenset({"token", "api_key"})  # without one, capture reads a single event
 _BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "sent_at"})
@@ -52,16 +54,19 @@ _BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "s
 
 
 @cache
-def _contract() -> AnnotatedSchema:
-    """``advice.json`` (PostHog's contract plus its silent degradations), dereferenced."""
+def _annotated(schema_id: str) -> AnnotatedSchema:
+    """One contract schema, dereferenced, as an annotated validator."""
     import jsonschema_rs
 
     resources = schema_resources()
     registry = jsonschema_rs.Registry(list(resources.items()))
-    schema = jsonschema_rs.dereference(
-        resources[_ADVICE_SCHEMA], registry=registry, base_uri=_ADVICE_SCHEMA
-    )
+    schema = jsonschema_rs.dereference(resources[schema_id], registry=registry, base_uri=schema_id)
     return AnnotatedSchema(schema, fallback="CTPH131")
+
+
+def _contract() -> AnnotatedSchema:
+    """``advice.json``: PostHog's contract plus its silent degradations (the checker's)."""
+    return _annotated(_ADVICE_SCHEMA)
 
 
 # --------------------------------------------------------------------------- request shape
@@ -437,6 +442,25 @@ def _check_document(
         if type(event) is dict:
             found += _lint(event, prefix, when)
     found += _key_findings(events, batch_token, project_key)
+    if size is None or size > _event_limit():
+        found += _oversized(events, _event_limit())
+    return found
+
+
+def refusals(
+    payload: Any, *, endpoint: str = DEFAULT_ENDPOINT, size: int | None = None
+) -> list[Finding]:
+    """Only what capture refuses, each finding with its ``(status, body)``: the body's shape,
+    ``event.json`` (capture's own contract) and event sizes. The fake server's question: it
+    needs no advice, no clock, and no key rules (:func:`.wire.classify` resolves the key the
+    way capture does), so it skips their cost on every request. ``size`` as in :func:`check`.
+    """
+    events, _, found = _events(payload, endpoint)
+    found = [f for f in found if f.rejection is not None]
+    contract = _annotated(_CAPTURE_SCHEMA)
+    for prefix, event in events:
+        if not contract.validator.is_valid(event):
+            found += contract.findings(event, prefix)
     if size is None or size > _event_limit():
         found += _oversized(events, _event_limit())
     return found

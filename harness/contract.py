@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["facts", "load", "openapi", "schema_resources"]
+__all__ = ["facts", "limit", "load", "openapi", "schema_resources"]
 
 _PACKAGE = "ctph_harness.contracts"
 
@@ -41,6 +41,13 @@ def facts() -> dict[str, Any]:
     """PostHog constants shared by checker and server (limits, illegal ids, paths)."""
     data: dict[str, Any] = load("posthog.json")
     return data
+
+
+@cache
+def limit(name: str) -> int:
+    """One of PostHog's numeric limits (``facts()["limits"][name]``), looked up once: the
+    checker and the fake server read several per request."""
+    return int(facts()["limits"][name])
 
 
 @cache

@@ -10,9 +10,7 @@ depends on the clock: capture refuses no timestamp, ingestion corrects them late
 
 from __future__ import annotations
 
-from functools import cache
-
-from ..contract import facts
+from ..contract import limit as contract_limit
 from ..findings import Finding
 from .answer import JSON, OK_BODY, Answer
 from .checker import refusals, size_bound
@@ -21,17 +19,11 @@ from .journal import preview
 from .rejection import rejection
 from .wire import Batch, WireError, classify, decode, effective_sent_at
 
-__all__ = ["capture", "wire_cap"]
+__all__ = ["capture"]
 
 _EVENT_SLACK = 64
 """Bytes an event can gain when classify re-serialises it: ``"uuid":null,`` (12),
 ``"properties":{}`` (15), four hyphens of a canonical uuid, ``"event":"$identify",`` (20)."""
-
-
-@cache
-def wire_cap() -> int:
-    """``request_max_bytes``: the most body bytes read before answering 413 (per process)."""
-    return int(facts()["limits"]["request_max_bytes"])
 
 
 def capture(incoming: Incoming, keys: frozenset[str] | None) -> Answer:
@@ -39,7 +31,7 @@ def capture(incoming: Incoming, keys: frozenset[str] | None) -> Answer:
 
     ``keys`` is enforce mode's set of known project keys (``None``: any well-formed key)."""
     path = incoming.path
-    body = incoming.body(wire_cap())
+    body = incoming.body(contract_limit("request_max_bytes"))  # read before answering 413
     try:
         decoded = decode(incoming.method, path, incoming.args(), dict(incoming.headers), body)
     except WireError as exc:

@@ -24,6 +24,7 @@ from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from ..contract import facts, schema_resources
+from ..contract import limit as contract_limit
 from ..findings import Finding, Severity, finding
 from ..redact import redact
 from ..schemas import AnnotatedSchema, json_pointer, short_value
@@ -285,7 +286,7 @@ def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
                     severity=Severity.ERROR if merge else Severity.WARNING,
                 )
             )
-    limit = facts()["limits"]["distinct_id_max_bytes"]
+    limit = contract_limit("distinct_id_max_bytes")
     if len(value) > limit // 4 and len(value.encode("utf-8")) > limit:
         found.append(
             finding(
@@ -369,7 +370,8 @@ def check_text(
 ) -> Checked:
     """Parse and check one raw body (see :func:`check`)."""
     size = len(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
-    found: list[Finding] = [] if size <= _request_limit() else [_too_large(size)]
+    too_large = size > contract_limit("request_max_bytes")
+    found: list[Finding] = [_too_large(size)] if too_large else []
     try:
         doc: Any = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -392,16 +394,11 @@ def size_bound(text: str | bytes, size: int) -> int | None:
     return None if found else size
 
 
-@cache
-def _request_limit() -> int:
-    limit: int = facts()["limits"]["request_max_bytes"]
-    return limit
-
-
 def _too_large(size: int) -> Finding:
     return finding(
         "CTPH172",
-        f"the body is {size:,} bytes; PostHog accepts at most {_request_limit():,}",
+        f"the body is {size:,} bytes; PostHog accepts at most "
+        f"{contract_limit('request_max_bytes'):,}",
         rejection=(413, "maximum event size exceeded"),
     )
 
@@ -442,8 +439,8 @@ def _check_document(
         if type(event) is dict:
             found += _lint(event, prefix, when)
     found += _key_findings(events, batch_token, project_key)
-    if size is None or size > _event_limit():
-        found += _oversized(events, _event_limit())
+    if size is None or size > contract_limit("event_max_bytes"):
+        found += _oversized(events, contract_limit("event_max_bytes"))
     return found
 
 
@@ -461,15 +458,9 @@ def refusals(
     for prefix, event in events:
         if not contract.validator.is_valid(event):
             found += contract.findings(event, prefix)
-    if size is None or size > _event_limit():
-        found += _oversized(events, _event_limit())
+    if size is None or size > contract_limit("event_max_bytes"):
+        found += _oversized(events, contract_limit("event_max_bytes"))
     return found
-
-
-@cache
-def _event_limit() -> int:
-    limit: int = facts()["limits"]["event_max_bytes"]
-    return limit
 
 
 def _oversized(events: Sequence[tuple[str, Any]], limit: int) -> Iterator[Finding]:

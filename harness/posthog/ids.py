@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from ..contract import facts
+from ..contract import limit as contract_limit
 
 __all__ = ["DISTINCT_KEYS", "as_text", "is_illegal", "raw_distinct_id", "resolve_distinct_id"]
 
@@ -50,7 +51,7 @@ def resolve_distinct_id(event: Mapping[str, Any]) -> str | None:
     text = as_text(value).replace("\0", "\ufffd")
     if not text:
         return None
-    limit = int(facts()["limits"]["distinct_id_max_bytes"])
+    limit = contract_limit("distinct_id_max_bytes")
     if len(text.encode("utf-8")) > limit:
         text = text[:limit]
     return text

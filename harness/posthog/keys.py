@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..contract import facts
+from ..contract import limit as contract_limit
 
 __all__ = ["TOKEN_KEYS", "event_token", "is_placeholder", "token_problem", "trimmed"]
 
@@ -60,7 +60,7 @@ def token_problem(token: str) -> str | None:
     trimmed_token = trimmed(token)
     if not trimmed_token:
         return "empty"
-    if len(trimmed_token.encode("utf-8")) > facts()["limits"]["key_max_bytes"]:
+    if len(trimmed_token.encode("utf-8")) > contract_limit("key_max_bytes"):
         return "too_long"
     if not trimmed_token.isascii():
         return "not_ascii"

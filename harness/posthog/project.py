@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..contract import facts
+from ..contract import limit as contract_limit
 from .ids import is_illegal, resolve_distinct_id
 from .timestamps import parse_timestamp
 from .wire import parse_uuid
@@ -319,9 +320,7 @@ class Project:
         # validate-event-properties.ts
         if name == "$groupidentify":
             group_key = properties.get("$group_key")
-            if group_key and len(_js_string(group_key)) > int(
-                facts()["limits"]["group_key_max_chars"]
-            ):
+            if group_key and len(_js_string(group_key)) > contract_limit("group_key_max_chars"):
                 self._warn(
                     "group_key_too_long",
                     **base,
@@ -388,7 +387,7 @@ class Project:
     def _event_name(value: Any) -> str:
         """sanitizeEventName: non-strings JSON-stringified, then cut to 200 characters."""
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-        return text[: int(facts()["limits"]["event_name_max_chars"])]
+        return text[: contract_limit("event_name_max_chars")]
 
     @staticmethod
     def _event_uuid(value: Any, now: datetime) -> str | None:
@@ -436,7 +435,7 @@ class Project:
             result = now + (parsed - _utc(sent_at)) if sent_at is not None else parsed
         else:
             result = now
-        tolerance = timedelta(milliseconds=int(facts()["limits"]["future_tolerance_ms"]))
+        tolerance = timedelta(milliseconds=contract_limit("future_tolerance_ms"))
         if result - now > tolerance:
             self._warn(
                 "event_timestamp_in_future",
@@ -464,7 +463,7 @@ class Project:
         if not group_type or not group_key:
             return True  # nothing to write; the event itself is kept
         if group_type not in self._group_types:
-            if len(self._group_types) >= int(facts()["limits"]["max_group_types"]):
+            if len(self._group_types) >= contract_limit("max_group_types"):
                 return True  # no index left: the group is not written, the event is kept
             self._group_types.append(group_type)
         existing = self._groups.get((group_type, group_key))

@@ -33,10 +33,12 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..contract import facts
+from ..contract import limit as contract_limit
 from .ids import DISTINCT_KEYS
 from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
 
@@ -190,9 +192,8 @@ def decode(
     query), and still says "POST" in the form error text.
     """
     del method  # PostHog's pipeline does not branch on it (common.rs only logs it)
-    limits = facts()["limits"]
-    wire_cap = int(request_max_bytes or limits["request_max_bytes"])
-    cap = int(decompressed_max_bytes or limits["decompressed_max_bytes"])
+    wire_cap = request_max_bytes or contract_limit("request_max_bytes")
+    cap = decompressed_max_bytes or contract_limit("decompressed_max_bytes")
     lowered = {k.lower(): v for k, v in headers.items()}
 
     # axum's Query extractor runs before the body is streamed, so its errors come first.
@@ -443,8 +444,14 @@ def _lz64_to_text(data: bytes, cap: int) -> str:
 
 def _is_legacy_path(path: str) -> bool:
     """v0_request.rs ``path_is_legacy_endpoint``, from the contract's path lists."""
+    exact, prefixes = _legacy_paths()
+    return path in exact or path.startswith(prefixes)
+
+
+@cache
+def _legacy_paths() -> tuple[frozenset[str], tuple[str, ...]]:
     legacy = facts()["legacy_path_prefixes"]
-    return path in legacy["exact"] or path.startswith(tuple(legacy["prefix"]))
+    return frozenset(legacy["exact"]), tuple(legacy["prefix"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ctph_harness import Severity
-from ctph_harness.posthog.checker import check, check_many
+from ctph_harness.posthog.checker import check, check_many, size_bound
 
 KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -358,3 +358,18 @@ def test_exponent_numbers_grow_when_re_serialised_so_size_is_measured() -> None:
     assert len(grown.encode()) < 1_000_000 and len(plain) == len(grown)
     assert "CTPH171" in {f.code for f in check(grown, now=NOW)}
     assert "CTPH171" not in {f.code for f in check(plain, now=NOW)}
+
+
+@pytest.mark.parametrize(
+    ("text", "bounded"),
+    [
+        ('{"n": 1e5}', False),
+        ('{"n": [1, -2.5E3]}', False),
+        ('{"uuid": "018a981f-4b35-7c66-825e-8b0eeae65714", "n": 15}', True),
+        (b'{"n": 0.5}', True),
+    ],
+)
+def test_size_bound_refuses_only_bodies_with_exponent_numbers(
+    text: str | bytes, bounded: bool
+) -> None:
+    assert (size_bound(text, 100) == 100) is bounded

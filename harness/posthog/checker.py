@@ -381,15 +381,17 @@ def check_text(
     return Checked(doc, found)
 
 
-_EXPONENT = re.compile(r"[0-9][eE]")
-_EXPONENT_BYTES = re.compile(rb"[0-9][eE]")
+_EXPONENT_PATTERN = r"[:\[,][ \t\n\r]*-?[0-9]+(?:\.[0-9]+)?[eE]"
+_EXPONENT = re.compile(_EXPONENT_PATTERN)
+_EXPONENT_BYTES = re.compile(_EXPONENT_PATTERN.encode())
 
 
 def size_bound(text: str | bytes, size: int) -> int | None:
     """``size``, the byte count of ``text``, when it bounds every event's re-serialised size,
     else ``None``. Re-serialising JSON only shortens it (escapes, spacing, float digits) except
-    for exponent numbers: ``1e15`` comes back as ``1000000000000000.0``. So a text holding
-    digit-then-``e`` anywhere (conservatively, strings too) proves nothing."""
+    for exponent numbers: ``1e15`` comes back as ``1000000000000000.0``. So a text with what
+    looks like an exponent number where a value starts (conservatively, inside strings too)
+    proves nothing; a uuid's ``5e8b`` does not count."""
     found = _EXPONENT.search(text) if isinstance(text, str) else _EXPONENT_BYTES.search(text)
     return None if found else size
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ctph_harness import Severity
-from ctph_harness.posthog.checker import check, check_many, size_bound
+from ctph_harness.posthog.checker import check, check_many, refusals, size_bound
 
 KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -373,3 +373,18 @@ def test_size_bound_refuses_only_bodies_with_exponent_numbers(
     text: str | bytes, bounded: bool
 ) -> None:
     assert (size_bound(text, 100) == 100) is bounded
+
+
+@pytest.mark.parametrize("payload", [case[1] for case in CASES] + [case[2] for case in CASES])
+def test_refusals_are_the_checkers_refusals_without_the_key_rules(payload: Any) -> None:
+    """The fake server's narrower question: the same refusals the checker reports, except the
+    key rules (classify resolves the key as capture does), and nothing without a refusal."""
+    key_rules = {"CTPH101", "CTPH102", "CTPH103", "CTPH104", "CTPH105"}
+    wanted = {
+        (f.code, f.pointer, f.rejection)
+        for f in check(payload, now=NOW)
+        if f.rejection is not None and f.code not in key_rules
+    }
+    found = refusals(payload)
+    assert all(f.rejection is not None for f in found)
+    assert {(f.code, f.pointer, f.rejection) for f in found} == wanted

@@ -381,6 +381,7 @@ def check_text(
     return Checked(doc, found)
 
 
+_MAX_GROWTH = 5  # "1e15," -> "1000000000000000.0,": the most re-serialising adds (4.5x)
 _EXPONENT_PATTERN = r"[:\[,][ \t\n\r]*-?[0-9]+(?:\.[0-9]+)?[eE]"
 _EXPONENT = re.compile(_EXPONENT_PATTERN)
 _EXPONENT_BYTES = re.compile(_EXPONENT_PATTERN.encode())
@@ -389,9 +390,12 @@ _EXPONENT_BYTES = re.compile(_EXPONENT_PATTERN.encode())
 def size_bound(text: str | bytes, size: int) -> int | None:
     """``size``, the byte count of ``text``, when it bounds every event's re-serialised size,
     else ``None``. Re-serialising JSON only shortens it (escapes, spacing, float digits) except
-    for exponent numbers: ``1e15`` comes back as ``1000000000000000.0``. So a text with what
-    looks like an exponent number where a value starts (conservatively, inside strings too)
-    proves nothing; a uuid's ``5e8b`` does not count."""
+    for exponent numbers: ``1e15`` comes back as ``1000000000000000.0``, at most 4.5 times its
+    length. So a body a fifth of the event limit proves it without looking; a larger one only
+    when nothing in it looks like an exponent number where a value starts (conservatively,
+    inside strings too; a uuid's ``5e8b`` does not count)."""
+    if size * _MAX_GROWTH <= contract_limit("event_max_bytes"):
+        return size
     found = _EXPONENT.search(text) if isinstance(text, str) else _EXPONENT_BYTES.search(text)
     return None if found else size
 

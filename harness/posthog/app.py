@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from ..contract import facts
 from .answer import JSON, OK_BODY, Answer
 from .capture import capture
-from .exchange import Incoming, Outgoing, outgoing
+from .exchange import Incoming, Outgoing, has_body, outgoing
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
 from .inspection import PREFIX, inspect
 from .journal import RESPONSE_KEPT, Journal, JournalEntry, Record, preview
@@ -228,8 +228,8 @@ class CaptureApp:
                 environ[key] = value
             else:
                 environ["HTTP_" + key] = value
-        answer = self._answer(Incoming(environ, body=body))
-        return answer.code, answer.body.decode("utf-8", "replace")
+        answer = self._decide(Incoming(environ, body=body))
+        return answer.status, answer.body if has_body(answer.status, method.upper()) else ""
 
     def handle(self, request: Request) -> Response:
         """Answer one werkzeug request (what pytest-httpserver's ``dispatch`` calls)."""
@@ -243,6 +243,10 @@ class CaptureApp:
 
     def _answer(self, incoming: Incoming) -> Outgoing:
         """Route, ingest and journal one request; the answer to write back."""
+        return outgoing(incoming, self._decide(incoming))
+
+    def _decide(self, incoming: Incoming) -> Answer:
+        """Route, ingest and journal one request; what to answer."""
         now = self._clock()
         try:
             answer = self._route(incoming, now)
@@ -254,7 +258,7 @@ class CaptureApp:
                 500, "ctph: the fake PostHog failed on this request; see its check()", kind="error"
             )
             self._record(incoming, now, answer, traceback.format_exc())
-        return outgoing(incoming, answer)
+        return answer
 
     def _route(self, incoming: Incoming, now: datetime) -> Answer:
         path, method = incoming.path, incoming.method

@@ -23,7 +23,7 @@ from .cors import cors_headers
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-__all__ = ["Incoming", "Outgoing", "outgoing"]
+__all__ = ["Incoming", "Outgoing", "has_body", "outgoing"]
 
 _ENTITY_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _NOT_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
@@ -169,12 +169,11 @@ class Incoming:
 
 
 class Outgoing(NamedTuple):
-    """A written answer: WSGI status line, header list, body bytes, and the status code."""
+    """A written answer: WSGI status line, header list, body bytes."""
 
     status: str
     headers: list[tuple[str, str]]
     body: bytes
-    code: int
 
 
 @cache
@@ -198,6 +197,11 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
     else:
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(body)))]
     headers += cors_headers(incoming)
-    if status == 204 or (100 <= status < 200) or status == 304 or incoming.method == "HEAD":
+    if not has_body(status, incoming.method):
         body = b""
-    return Outgoing(_status_line(status), headers, body, status)
+    return Outgoing(_status_line(status), headers, body)
+
+
+def has_body(status: int, method: str) -> bool:
+    """Whether an answer carries its body: not on 1xx, 204 or 304, nor to a HEAD."""
+    return not (status == 204 or (100 <= status < 200) or status == 304 or method == "HEAD")

@@ -288,7 +288,12 @@ class Project:
             raise ValueError("event has no distinct_id; capture answers 400 for it")
         raw_props = event_dict.get("properties")
         properties: dict[str, Any] = (
-            {key: _json_copy(value) for key, value in raw_props.items()} if raw_props else {}
+            {
+                key: value if type(value) in _ATOMS else _json_copy(value)
+                for key, value in raw_props.items()
+            }
+            if raw_props
+            else {}
         )
 
         uuid_text = self._event_uuid(event_dict.get("uuid"), now)

@@ -361,7 +361,8 @@ def _looks_like_base64(payload: bytes, alphabet: frozenset[int]) -> bool:
 
 def _looks_like_form(payload: bytes) -> bool:
     """utils.rs ``is_likely_urlencoded_form``: a known key at the start or after ``&``."""
-    return _FORM_KEY_AT.search(payload[:_MAX_CHARS_TO_CHECK]) is not None
+    prefix = payload[:_MAX_CHARS_TO_CHECK]
+    return b"=" in prefix and _FORM_KEY_AT.search(prefix) is not None  # "in" is a fast scan
 
 
 def _b64decode(payload: bytes) -> bytes | None:

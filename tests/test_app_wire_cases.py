@@ -145,7 +145,7 @@ CASES = [
     ),
     Case("beacon-204", ONE, 204, "", path="/i/v0/e/?beacon=1", stored=1),
     Case("beacon-0-is-200", ONE, 200, OK, path="/i/v0/e/?beacon=0", stored=1),
-    Case("options", b"", 200, OK, method="OPTIONS", stored=0),
+    Case("options-is-the-cors-preflight", b"", 200, "", method="OPTIONS", stored=0),
     Case(
         "performance-events-only",
         js([{"event": "$performance_event", "distinct_id": "u1"}]),
@@ -382,11 +382,30 @@ def test_cors_mirrors_origin_and_headers(server: FakePostHog, client: httpx.Clie
             "Access-Control-Request-Headers": "content-type",
         },
     )
-    assert response.status_code == 200
+    assert (response.status_code, response.text) == (200, "")
+    assert "content-type" not in response.headers
     assert response.headers["access-control-allow-origin"] == "https://shop.example"
     assert response.headers["access-control-allow-credentials"] == "true"
     assert response.headers["access-control-allow-headers"] == "content-type"
-    assert "POST" in response.headers["access-control-allow-methods"]
+    assert response.headers["access-control-allow-methods"] == "GET,POST,OPTIONS"
+
+
+def test_cors_layer_wraps_every_answer_and_answers_every_options(
+    server: FakePostHog, client: httpx.Client
+) -> None:
+    """capture's CorsLayer (router.rs) wraps the whole router: credentials and Vary go on every
+    answer, Origin or not, and it answers any OPTIONS itself, even on a path with no route."""
+    server.reset()
+    plain = client.post("/i/v0/e/", content=ONE)
+    assert plain.headers["access-control-allow-credentials"] == "true"
+    assert plain.headers["vary"].startswith("origin")
+    assert "access-control-allow-origin" not in plain.headers
+    anywhere = client.options("/no/such/route")
+    assert (anywhere.status_code, anywhere.text) == (200, "")
+    assert anywhere.headers["access-control-allow-methods"] == "GET,POST,OPTIONS"
+    assert server.call("OPTIONS", "/batch/", b"") == (200, "")
+    assert server.app.problems() == []
+    assert [entry.kind for entry in server.journal()][-2:] == ["preflight", "preflight"]
 
 
 @pytest.mark.parametrize(

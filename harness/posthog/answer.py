@@ -23,6 +23,7 @@ JSON = "application/json"
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One decision. ``kind`` is the journal's routing label (see :class:`.journal.JournalEntry`);
+    an empty ``content_type`` sends no ``Content-Type`` (the CORS preflight's empty answer);
     ``payload`` is what the journal keeps as the body (the decoded JSON text when ``decoded``,
     else a text preview, else ``None``: the journal previews the raw body itself)."""
 

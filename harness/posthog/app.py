@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..contract import facts
-from .answer import JSON, OK_BODY, Answer
+from .answer import Answer
 from .capture import capture
 from .exchange import Incoming, Outgoing, has_body, outgoing
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
@@ -60,7 +60,7 @@ __all__ = [
 Clock = Callable[[], datetime]
 """The server clock: PostHog's ``now`` for clock-skew correction and arrival time."""
 
-_CAPTURE_METHODS = frozenset({"GET", "POST", "OPTIONS"})
+_CAPTURE_METHODS = frozenset({"GET", "POST"})
 _STATUS_ROUTES = {"/": "capture", "/_readiness": "capture", "/_liveness": "ok"}
 _LOCALHOST = "127.0.0.1"
 
@@ -262,6 +262,11 @@ class CaptureApp:
 
     def _route(self, incoming: Incoming, now: datetime) -> Answer:
         path, method = incoming.path, incoming.method
+        if method == "OPTIONS":
+            # capture's CorsLayer wraps the whole router and answers every OPTIONS itself
+            # (200, empty body) before any route or handler sees it: router.rs, tower-http
+            # cors/mod.rs. Routes' own options handlers never run.
+            return Answer(200, "", "", kind="preflight")
         if path in self._capture_paths and method in _CAPTURE_METHODS:
             return self._capture_or_fault(incoming, now)
         if path.startswith(PREFIX):
@@ -271,7 +276,7 @@ class CaptureApp:
         return Answer(405 if path in self._capture_paths else 404, "", kind="unexpected")
 
     def _capture_or_fault(self, incoming: Incoming, now: datetime) -> Answer:
-        fault = self._take_fault() if incoming.method != "OPTIONS" else None
+        fault = self._take_fault()
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
@@ -280,8 +285,6 @@ class CaptureApp:
                 drop_connection(incoming.environ)
             if fault.status is not None:
                 return Answer(fault.status, FAULT_BODIES[fault.status], kind="fault")
-        if incoming.method == "OPTIONS":
-            return Answer(200, OK_BODY, JSON)
         return capture(incoming, self._keys)
 
     def _take_fault(self) -> Fault | None:

@@ -2,6 +2,8 @@
 
 Browsers' SDKs send capture requests cross-origin; the fake must mirror the origin and the
 requested headers and allow credentials, or a browser-side test fails where production works.
+Upstream: ``rust/capture/src/router.rs`` (PostHog/posthog) configures the layer around the whole
+router; ``tower-http/src/cors/mod.rs`` (tower-rs/tower-http) says what it sends.
 """
 
 from __future__ import annotations
@@ -17,19 +19,17 @@ _VARY = "origin, access-control-request-method, access-control-request-headers"
 
 
 def cors_headers(incoming: Incoming) -> list[tuple[str, str]]:
-    """The CORS headers for this request (none without an ``Origin``): origin and headers
-    mirrored, credentials allowed, GET/POST/OPTIONS."""
+    """The headers capture's CorsLayer adds to every answer: credentials allowed and ``Vary``
+    always, the origin mirrored when there is one; on OPTIONS also the methods and the
+    mirrored request headers. (tower-http sends ``Allow-Credentials`` and ``Vary`` whether or
+    not the request has an ``Origin``.)"""
     origin = incoming.header("Origin")
-    if origin is None:
-        return []
-    headers = [
-        ("Access-Control-Allow-Origin", origin),
-        ("Access-Control-Allow-Credentials", "true"),
-    ]
+    headers = [("Access-Control-Allow-Credentials", "true"), ("Vary", _VARY)]
     if incoming.method == "OPTIONS":
         headers.append(("Access-Control-Allow-Methods", "GET,POST,OPTIONS"))
         asked = incoming.header("Access-Control-Request-Headers")
         if asked:
             headers.append(("Access-Control-Allow-Headers", asked))
-    headers.append(("Vary", _VARY))
+    if origin is not None:
+        headers.append(("Access-Control-Allow-Origin", origin))
     return headers

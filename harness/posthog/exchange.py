@@ -194,6 +194,8 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
     headers: list[tuple[str, str]]
     if status == 204:
         headers = []
+    elif not answer.content_type:  # an empty answer with no type (the CORS preflight)
+        headers = [("Content-Length", str(len(body)))]
     else:
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(body)))]
     headers += cors_headers(incoming)

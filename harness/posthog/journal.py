@@ -34,7 +34,8 @@ PROBLEM_KINDS = frozenset({"unexpected", "error"})
 class JournalEntry:
     """One request as the fake server saw and answered it; keys in it are redacted.
 
-    ``kind`` says how it was routed: ``capture`` (a capture route), ``fault`` (an injected
+    ``kind`` says how it was routed: ``capture`` (a capture route), ``preflight`` (an OPTIONS,
+    which capture's CORS layer answers on any path), ``fault`` (an injected
     fault answered it), ``inspect`` (``/_ctph/...``), ``status`` (``/``, ``/_readiness``),
     ``unexpected`` (no such route or method) or ``error`` (the handler raised; ``error`` holds
     the traceback). ``body`` is the decoded JSON when the capture pipeline could decode it,

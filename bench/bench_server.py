@@ -70,12 +70,22 @@ def main() -> None:
     bare, bare_url = bare_server()
     with FakePostHog(journal_size=1_000) as fake, httpx.Client(base_url=bare_url) as to_bare:
         with httpx.Client(base_url=fake.url) as to_fake:
-            bare_rate = rate(
-                lambda: to_bare.post("/i/v0/e/", content=ONE, headers=HEADERS), 1, calls
-            )
-            full_rate = rate(
-                lambda: to_fake.post("/i/v0/e/", content=ONE, headers=HEADERS), 1, calls
-            )
+            # Alternated rounds, best of each: a loopback round trip here is ~1.7 ms and the
+            # machine's noise is of that order, so back-to-back blocks drift apart.
+            bare_rate = full_rate = 0.0
+            for _ in range(5):
+                bare_rate = max(
+                    bare_rate,
+                    rate(
+                        lambda: to_bare.post("/i/v0/e/", content=ONE, headers=HEADERS), 1, calls, 1
+                    ),
+                )
+                full_rate = max(
+                    full_rate,
+                    rate(
+                        lambda: to_fake.post("/i/v0/e/", content=ONE, headers=HEADERS), 1, calls, 1
+                    ),
+                )
             fake.reset()
             batch_rate = rate(
                 lambda: to_fake.post("/batch/", content=BATCH, headers=HEADERS), 100, 40

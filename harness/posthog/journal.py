@@ -86,10 +86,10 @@ class JournalEntry:
 class Record(NamedTuple):
     """The journal's raw, unredacted record; turned into a :class:`JournalEntry` on read.
 
-    A tuple of strings rather than a dataclass: one is built per request, and a tuple is the
-    cheapest immutable record to build and to keep 10,000 of. Decoded bodies are kept as their
-    JSON text and parsed on read: holding only atomic values, a record is soon untracked by
-    the garbage collector, whose full collections otherwise walked every journalled body."""
+    A tuple rather than a dataclass: one is built per request, and a tuple is the cheapest
+    immutable record to build and to keep 10,000 of. Decoded bodies are kept as their JSON text
+    and parsed on read: holding only atomic values, a record is soon untracked by the garbage
+    collector, whose full collections otherwise walked every journalled body."""
 
     seq: int
     received_at: datetime

@@ -65,6 +65,7 @@ def _annotated(schema_id: str) -> AnnotatedSchema:
     return AnnotatedSchema(schema, fallback="CTPH131")
 
 
+@cache
 def _contract() -> AnnotatedSchema:
     """``advice.json``: PostHog's contract plus its silent degradations (the checker's)."""
     return _annotated(_ADVICE_SCHEMA)

@@ -18,7 +18,7 @@ from typing import Any
 
 from .findings import Finding, Severity, finding
 
-__all__ = ["AnnotatedSchema", "json_pointer", "short_value"]
+__all__ = ["AnnotatedSchema", "json_pointer", "json_type", "short_value"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,19 @@ class _Annotation:
 def json_pointer(parts: Iterable[str | int]) -> str:
     """RFC 6901 pointer for path segments."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed JSON value (``bool`` is not a number here)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
 
 
 def short_value(value: Any, limit: int = 60) -> str:

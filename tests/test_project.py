@@ -133,6 +133,15 @@ def test_non_string_anon_id_drops_the_event() -> None:
     assert send(p, "$identify", "u", properties={"$anon_distinct_id": 5}) is None
     assert types(p) == ["invalid_anon_distinct_id"]
     assert p.events() == []
+    for value in ({"id": 1}, ["a"], True):
+        send(p, "$create_alias", "u", properties={"alias": value})
+    # validate-event-properties.ts names an array as such, anything else by its typeof
+    assert [w.details["receivedType"] for w in p.warnings()] == [
+        "number",
+        "object",
+        "array",
+        "boolean",
+    ]
 
 
 # -- person properties -------------------------------------------------------------------------

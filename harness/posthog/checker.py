@@ -27,7 +27,7 @@ from ..contract import facts, schema_resources
 from ..contract import limit as contract_limit
 from ..findings import Finding, Severity, finding
 from ..redact import redact
-from ..schemas import AnnotatedSchema, json_pointer, short_value
+from ..schemas import AnnotatedSchema, json_pointer, json_type, short_value
 from . import keys
 from .ids import as_text, is_illegal, raw_distinct_id
 from .timestamps import read_timestamp
@@ -500,25 +500,13 @@ def _not_json(exc: Exception) -> Finding:
 # --------------------------------------------------------------------------- many profiles
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "null"
-
-
 def _leaves(values: Mapping[str, Any], pointer: str) -> Iterator[tuple[str, str]]:
     for key, value in values.items():
         where = pointer + json_pointer([key])
         if isinstance(value, dict) and not key.startswith("$"):
             yield from _leaves(value, where)
         elif value is not None:
-            yield where, _json_type(value)
+            yield where, json_type(value)
 
 
 def _first_event(doc: Any) -> dict[str, Any] | None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from ..contract import facts
 from ..contract import limit as contract_limit
+from ..schemas import json_type
 from .ids import is_illegal, resolve_distinct_id
 from .timestamps import parse_timestamp
 from .wire import parse_uuid
@@ -341,8 +342,8 @@ class Project:
             ):
                 value = properties.get(prop)
                 if value is not None and not isinstance(value, str):
-                    kind = "array" if isinstance(value, list) else _js_type(value)
-                    self._warn(warning, **base, receivedType=kind)
+                    # Node reports an array as such, anything else by its typeof (never null here)
+                    self._warn(warning, **base, receivedType=json_type(value))
                     return None
 
         # normalizeProcessPerson
@@ -627,14 +628,3 @@ class Project:
 
     def _warn(self, kind: str, **details: Any) -> None:
         self._warnings.append(IngestionWarning(kind, details))
-
-
-def _js_type(value: Any) -> str:
-    """JavaScript ``typeof`` for a JSON value."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "object"

@@ -17,6 +17,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from liquid import BoundTemplate, Node, RenderContext
@@ -150,6 +151,20 @@ class TemplateFacts:
     def event_paths(self) -> tuple[tuple[Segment, ...], ...]:
         """Distinct ``Event`` paths without the root, in first-read order."""
         return _distinct(r.segments[1:] for r in self.event_reads if len(r.segments) > 1)
+
+    @cached_property
+    def printed_properties(self) -> tuple[OutputFact, ...]:
+        """Outputs that print a profile or event property as it is (no filter but
+        ``default``): what :func:`multi_value_findings` looks at for every profile, so it is
+        worked out once per template."""
+        return tuple(
+            out
+            for out in self.outputs
+            if out.root in PROPERTY_ROOTS
+            and out.path is not None
+            and not out.dynamic
+            and all(name == "default" for name in out.filters)
+        )
 
     def output_at(self, index: int) -> OutputFact | None:
         """The output statement starting at template offset ``index``."""
@@ -443,11 +458,8 @@ def multi_value_findings(
     """
     roots: dict[str, Mapping[str, Any] | None] = {"Profile": profile, "Event": event}
     found: list[Finding] = []
-    for out in facts.outputs:
-        if out.root not in PROPERTY_ROOTS or out.path is None or out.dynamic:
-            continue
-        if any(name != "default" for name in out.filters):
-            continue
+    for out in facts.printed_properties:
+        assert out.path is not None and out.root is not None
         value = _resolve(roots[out.root], out.path[1:])
         if out.has_default and not value:
             continue  # `default` replaces an empty list or object: nothing odd is printed

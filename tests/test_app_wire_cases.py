@@ -501,3 +501,19 @@ def test_in_process_call_answers_like_loopback(server: FakePostHog, client: http
         assert server.call("POST", "/i/v0/e/", body) == (http.status_code, http.text)
     assert server.call("POST", "/i/v0/e/", grown) == (413, "maximum event size exceeded")
     assert server.event_count() == len(server.events()) == 2
+
+
+def test_a_dropped_performance_event_does_not_shift_which_refusal_wins(
+    server: FakePostHog, client: httpx.Client
+) -> None:
+    """Capture answers the first refused event; a ``$performance_event`` before it is read and
+    dropped, so the events after it keep their places (no renumbering)."""
+    no_id = {"event": "a", "api_key": KEY, "properties": {}}
+    no_name = event(event="")
+    performance = event(event="$performance_event")
+    for body in ([no_id, no_name], [performance, no_id, no_name]):
+        response = client.post("/batch/", content=js(body))
+        assert (response.status_code, response.text) == (
+            400,
+            "event submitted without a distinct_id",
+        )

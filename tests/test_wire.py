@@ -19,7 +19,6 @@ import pytest
 from ctph_harness.contract import facts
 from ctph_harness.posthog.ids import resolve_distinct_id
 from ctph_harness.posthog.wire import (
-    Batch,
     WireError,
     classify,
     decode,
@@ -407,7 +406,9 @@ def test_events_reserialised_like_raw_event() -> None:
 
 
 def test_performance_events_are_dropped_before_the_token_check() -> None:
-    assert classify([{"event": "$performance_event"}], "/e") == Batch("array", (), None, filtered=1)
+    only = classify([{"event": "$performance_event"}], "/e")
+    assert (only.shape, only.events, only.token, only.filtered) == ("array", (), None, 1)
+    assert only.skipped == frozenset({0}) and [p for p, _ in only.read] == ["/0"]
     mixed = classify(
         [{"event": "$performance_event", "token": "x"}, {"event": "e", "token": TOKEN}], "/e"
     )

@@ -11,9 +11,8 @@ depends on the clock: capture refuses no timestamp, ingestion corrects them late
 from __future__ import annotations
 
 from ..contract import limit as contract_limit
-from ..findings import Finding
 from .answer import JSON, OK_BODY, Answer
-from .checker import refusals, size_bound
+from .checker import event_refusals, refusals, size_bound
 from .exchange import Incoming
 from .journal import preview
 from .rejection import rejection
@@ -46,18 +45,16 @@ def capture(incoming: Incoming, keys: frozenset[str] | None) -> Answer:
     # An uncompressed body bounds the JSON it holds (base64 and forms only add), unless it
     # has exponent numbers (see size_bound).
     size = size_bound(body, len(body)) if decoded.compression == "none" else None
-    findings: list[Finding] = []
-    if batch is None or not batch.events or batch.filtered:
-        # No events were read (a refused token), or some were filtered out: serde's refusals
-        # for any event of the raw body still come first, so the body itself is judged too.
-        findings += refusals(decoded.payload, endpoint=path, size=size)
-    if batch is not None and batch.events:
-        # Per-event refusals judge the events as capture read them (``RawEvent``): that is
-        # what process_single_event validates and ingestion is handed, and it is one check
-        # per request in the common case.
-        bound = size + _EVENT_SLACK * len(batch.events) if size is not None else None
-        findings += refusals(list(batch.events), endpoint=path, size=bound)
-    refusal = rejection(findings, batch, shape_error, keys, decoded)
+    if batch is None:
+        # The key was refused, so no events were read: serde's refusals for any event of
+        # the body still come first, so the body itself is judged.
+        findings = refusals(decoded.payload, endpoint=path, size=size)
+    else:
+        # Every event as capture read it (RawEvent), $performance_event ones included, since
+        # serde reads them before they are dropped; rejection() skips their later checks.
+        bound = size + _EVENT_SLACK * len(batch.read) if size is not None else None
+        findings = event_refusals(batch.read, size=bound)
+    refusal = rejection(findings, batch, shape_error, keys)
     if refusal is not None:
         status, text = refusal
         return Answer(status, text, payload=decoded.text, decoded=True)

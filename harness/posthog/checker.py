@@ -39,6 +39,7 @@ __all__ = [
     "check_many",
     "check_text",
     "event_items",
+    "event_refusals",
     "refusals",
     "size_bound",
 ]
@@ -460,7 +461,12 @@ def refusals(
     way capture does), so it skips their cost on every request. ``size`` as in :func:`check`.
     """
     events, _, found = _events(payload, endpoint)
-    found = [f for f in found if f.rejection is not None]
+    return [f for f in found if f.rejection is not None] + event_refusals(events, size=size)
+
+
+def event_refusals(events: Sequence[tuple[str, Any]], *, size: int | None = None) -> list[Finding]:
+    """:func:`refusals` for events already split out of a request, as ``(pointer, event)``."""
+    found: list[Finding] = []
     contract = _annotated(_CAPTURE_SCHEMA)
     for prefix, event in events:
         if not contract.validator.is_valid(event):

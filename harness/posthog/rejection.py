@@ -11,10 +11,9 @@ Kafka send (research §3-§6).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from ..findings import Finding
-from .wire import Batch, Decoded, WireError
+from .wire import Batch, WireError
 
 __all__ = ["ENFORCE_BODY", "rejection"]
 
@@ -51,24 +50,11 @@ def _event_index(pointer: str) -> int:
     return 0
 
 
-def _filtered_indexes(payload: Any) -> frozenset[int]:
-    """Indexes of ``$performance_event`` events, which capture drops before checking them."""
-    items = payload.get("batch") if isinstance(payload, dict) else payload
-    if not isinstance(items, list):
-        items = [payload]
-    return frozenset(
-        i
-        for i, item in enumerate(items)
-        if isinstance(item, dict) and item.get("event") == "$performance_event"
-    )
-
-
 def rejection(
     findings: Sequence[Finding],
     batch: Batch | None,
     shape_error: WireError | None,
     keys: frozenset[str] | None,
-    decoded: Decoded,
 ) -> tuple[int, str] | None:
     """The one ``(status, body)`` PostHog answers, or ``None`` for 200.
 
@@ -89,7 +75,6 @@ def rejection(
         return None  # every event was a $performance_event: 200, nothing checked
     if keys is not None and batch.token not in keys:
         return 401, ENFORCE_BODY
-    skipped = _filtered_indexes(decoded.payload) if batch.filtered else frozenset()
     later: list[tuple[int, int, int, tuple[int, str]]] = []
     for order, item in enumerate(ranked):
         refusal = item.rejection
@@ -98,7 +83,7 @@ def rejection(
         if phase < 2:
             continue  # 401s: classify already resolved and validated the token
         index = _event_index(item.pointer)
-        if index in skipped:
+        if index in batch.skipped:
             continue
         rank = (
             _EVENT_CHECK_ORDER.index(refusal[1])

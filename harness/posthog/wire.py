@@ -76,6 +76,7 @@ _COMPRESSIONS = {
 }
 
 _BATCH_TOKEN_KEYS = ("token", "api_key")  # BatchedRequest.token and its alias
+_PERFORMANCE = "$performance_event"  # events.rs: dropped right after parsing, never checked
 _NO_VARIANT = "failed to parse request: data did not match any variant of untagged enum RawRequest"
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
@@ -157,7 +158,9 @@ class Batch:
     ``uuid`` is always present (``None`` when absent or empty) because ``RawEvent`` serialises it
     without ``skip_serializing_if``. ``token`` is the validated, trimmed project token; it is
     ``None`` only when every event was a ``$performance_event`` (PostHog then answers 200 before
-    looking at tokens). ``filtered`` counts those dropped ``$performance_event`` events.
+    looking at tokens). ``read`` is every event as capture read it, before that filter, with its
+    JSON pointer in the request body (what serde and then process_single_event judge);
+    ``skipped`` holds the indexes of the ``$performance_event`` events left out of ``events``.
     """
 
     shape: str
@@ -165,7 +168,13 @@ class Batch:
     token: str | None
     historical_migration: bool = False
     sent_at: datetime | None = None
-    filtered: int = 0
+    read: tuple[tuple[str, dict[str, Any]], ...] = ()
+    skipped: frozenset[int] = frozenset()
+
+    @property
+    def filtered(self) -> int:
+        """How many ``$performance_event`` events capture dropped."""
+        return len(self.skipped)
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,10 +685,12 @@ def classify(payload: Any, path: str) -> Batch:
     if not items:
         raise WireError(400, "request holds no event")
     events = [_raw_event_data(item, name) for item in items]
-    kept = [event for event in events if event["event"] != "$performance_event"]
-    filtered = len(events) - len(kept)
+    where = "/{}" if shape == "array" else "/batch/{}" if shape == "batch" else ""
+    read = tuple((where.format(i), event) for i, event in enumerate(events))
+    skipped = frozenset(i for i, event in enumerate(events) if event["event"] == _PERFORMANCE)
+    kept = [event for i, event in enumerate(events) if i not in skipped]
     if not kept:
-        return Batch(shape, (), None, historical, sent_at, filtered)
+        return Batch(shape, (), None, historical, sent_at, read, skipped)
 
     if batch_token is not None:
         token = batch_token
@@ -695,7 +706,7 @@ def classify(payload: Any, path: str) -> Batch:
         if len(present) > 1:
             raise WireError(401, "batch submitted with inconsistent api_key values")
         token = present.pop()
-    return Batch(shape, tuple(kept), validate_token(token), historical, sent_at, filtered)
+    return Batch(shape, tuple(kept), validate_token(token), historical, sent_at, read, skipped)
 
 
 def effective_sent_at(decoded: Decoded, batch: Batch) -> datetime | None:

@@ -127,3 +127,19 @@ def test_ctph_verify_delivers_and_reports(tmp_path: Path) -> None:
     code = main(["verify", "--format", "json", str(tmp_path)], out=out)
     assert code == 0, out.getvalue()
     assert json.loads(out.getvalue())["templates"][0]["status"] == "pass"
+
+
+def test_dropped_performance_events_are_not_reported_as_lost(tmp_path: Path) -> None:
+    """Capture drops ``$performance_event`` events after a 200; delivery counts what capture
+    forwards, so a batch holding one is not "accepted but not stored" (CTPH301)."""
+    template = (
+        '[{"api_key": "' + KEY + '", "event": "$performance_event", "distinct_id": "p",'
+        ' "properties": {}}, {"api_key": "' + KEY + '", "event": "Purchase",'
+        ' "distinct_id": "u-{{ Profile.Identity | default: "anon" }}", "properties": {}}]'
+    )
+    (tmp_path / "batch.json.liquid").write_text(template)
+    (tmp_path / "ctph.toml").write_text("profiles = 5\n")
+    out = io.StringIO()
+    main(["verify", "--format", "json", str(tmp_path)], out=out)
+    codes = [f["code"] for f in json.loads(out.getvalue())["templates"][0]["findings"]]
+    assert "CTPH301" not in codes, codes

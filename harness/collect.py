@@ -30,10 +30,9 @@ __all__ = ["CampaignFailed", "CampaignFile", "CampaignItem", "apply_marker", "de
 class CampaignFailed(Exception):
     """A template has failing findings (raised by :class:`CampaignItem`, never shown raw)."""
 
-    def __init__(self, result: TemplateResult, strict: bool) -> None:
+    def __init__(self, result: TemplateResult) -> None:
         super().__init__(result.path)
         self.result = result
-        self.strict = strict
 
 
 class CampaignInputError(Exception):
@@ -66,8 +65,9 @@ class CampaignItem(pytest.Item):
         except (InputError, OSError) as exc:
             raise CampaignInputError(str(exc)) from None
         self.stash[RESULT_KEY] = result
+        self.stash[SETTINGS_KEY] = config
         if not passed(result.findings, strict=config.strict):
-            raise CampaignFailed(result, config.strict)
+            raise CampaignFailed(result)
 
     def _display_path(self) -> str:
         try:
@@ -79,10 +79,10 @@ class CampaignItem(pytest.Item):
         self, excinfo: ExceptionInfo[BaseException], style: Any = None
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, CampaignFailed):
-            from .plugin import harness_config
-
-            seed = harness_config(self.config).seed
-            return describe_failure(excinfo.value.result, seed=seed, strict=excinfo.value.strict)
+            settings = self.stash[SETTINGS_KEY]  # the template's own, marker and overrides in
+            return describe_failure(
+                excinfo.value.result, seed=settings.seed, strict=settings.strict
+            )
         if isinstance(excinfo.value, CampaignInputError):
             return f"ctph: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
@@ -92,6 +92,8 @@ class CampaignItem(pytest.Item):
 
 
 RESULT_KEY = pytest.StashKey["TemplateResult"]()
+SETTINGS_KEY = pytest.StashKey["HarnessConfig"]()
+"""The settings the template was judged with, for its failure text and report entry."""
 
 
 def apply_marker(item: pytest.Item, config: HarnessConfig) -> HarnessConfig:

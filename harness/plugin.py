@@ -214,10 +214,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     an xdist worker to the controller, which writes the report file."""
     report = yield
     if call.when == "call" and _collecting(item.config):
-        from .collect import RESULT_KEY, CampaignItem
+        from .collect import RESULT_KEY, SETTINGS_KEY, CampaignItem
 
         if isinstance(item, CampaignItem) and RESULT_KEY in item.stash:
-            strict = harness_config(item.config).strict
+            strict = item.stash[SETTINGS_KEY].strict  # the template's own, not the run's
             payload = item.stash[RESULT_KEY].item(strict=strict).to_dict()
             report.user_properties.append(("ctph", payload))
     return report

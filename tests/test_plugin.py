@@ -76,6 +76,23 @@ def test_strict_makes_warnings_fail(pytester: pytest.Pytester) -> None:
     assert "CTPH161 warning" in strict.stdout.str()
 
 
+def test_report_and_failure_text_use_the_templates_own_settings(
+    pytester: pytest.Pytester,
+) -> None:
+    """A per-template ``strict`` judges the item; the report file must say what the item was
+    judged with, not the run's default."""
+    warned = GOOD.replace('"signup"', '"signup", "properties": {"n": "5"}')
+    (pytester.path / "warned.json.liquid").write_text(warned)
+    (pytester.path / "ctph.toml").write_text(
+        'profiles = 20\n[overrides."warned*"]\nstrict = true\n'
+    )
+    result = pytester.runpytest("-p", "ctph_harness", "--ctph-report", "report.json")
+    result.assert_outcomes(failed=1)
+    assert "CTPH161 warning" in result.stdout.str()
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert [t["status"] for t in report["templates"]] == ["fail"]
+
+
 def test_report_file_and_xdist_give_identical_results(campaigns: pytest.Pytester) -> None:
     serial = campaigns.runpytest_subprocess(
         "-p", "ctph_harness", "--ctph-profiles", "30", "--ctph-report", "serial.json"

@@ -2,10 +2,10 @@
 
 A :class:`RunReport` is built once from results; each writer is a pure ``RunReport -> str``. Only
 the CLI and the pytest plugin touch files or the terminal. Every writer's output passes through
-:func:`~ctph_harness.report_common.final` (which masks keys with
-:func:`~ctph_harness.redact.redact_text`), so no report can leak a key even if a message or a
-rendered profile carries one. ``text`` and ``json`` live here; ``junit``, ``markdown`` and
-``html`` have a module each (``report_junit``, ``report_markdown``, ``report_html``).
+:func:`~ctph_harness.redact.printable` (keys masked, lone surrogates escaped), so no report can
+leak a key even if a message or a rendered profile carries one. ``text`` and ``json`` live here;
+``junit``, ``markdown`` and ``html`` have a module each (``report_junit``, ``report_markdown``,
+``report_html``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import PurePath
 from typing import Any
 
 from .findings import Finding
-from .report_common import SEVERITY_RANK, final, finding_lines
+from .redact import printable
+from .report_common import SEVERITY_RANK, finding_lines
 from .report_html import to_html
 from .report_junit import to_junit
 from .report_markdown import to_markdown
@@ -90,12 +91,8 @@ class RunReport:
         return out
 
 
-_final = final
-"""Kept under its old name: every writer passes its output through it."""
-
-
 def to_json(report: RunReport) -> str:
-    return _final(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
+    return printable(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
 
 
 def to_text(report: RunReport) -> str:
@@ -112,7 +109,7 @@ def to_text(report: RunReport) -> str:
         f"{summary['passed']} of {len(report.items)} {report.kind} pass; "
         f"{summary['errors']} errors, {summary['warnings']} warnings"
     )
-    return _final("\n".join(lines)) + "\n"
+    return printable("\n".join(lines)) + "\n"
 
 
 def sorted_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:

@@ -8,7 +8,6 @@ particular output format.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 
 from .findings import Finding, Severity
@@ -17,7 +16,6 @@ from .redact import redact_text
 
 __all__ = [
     "SEVERITY_RANK",
-    "final",
     "finding_lines",
     "first_failing",
     "profile_json",
@@ -26,15 +24,6 @@ __all__ = [
 
 SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 """Errors first: the order every report lists findings and codes in."""
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def final(text: str) -> str:
-    """Every writer's last step: keys masked, and lone UTF-16 surrogates (half an emoji, which
-    CleverTap profiles can hold) written as ``\\udXXX`` so the text can be encoded at all."""
-    text = redact_text(text)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def where(item: Finding) -> str:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .findings import Finding, Rule, Severity, catalogue
-from .report_common import SEVERITY_RANK, final, profile_json, where
+from .redact import printable
+from .report_common import SEVERITY_RANK, profile_json, where
 
 if TYPE_CHECKING:
     from .report import ItemReport, RunReport
@@ -371,4 +372,4 @@ requests.</footer>
 </body>
 </html>
 """
-    return final(page)
+    return printable(page)

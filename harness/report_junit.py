@@ -13,7 +13,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from .findings import Severity
-from .report_common import final, finding_lines, first_failing
+from .redact import printable
+from .report_common import finding_lines, first_failing
 
 if TYPE_CHECKING:
     from .report import ItemReport, RunReport
@@ -83,4 +84,4 @@ def to_junit(report: RunReport) -> str:
         suite.append(_testcase(item, report.strict))
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
-    return final('<?xml version="1.0" encoding="UTF-8"?>\n' + body) + "\n"
+    return printable('<?xml version="1.0" encoding="UTF-8"?>\n' + body) + "\n"

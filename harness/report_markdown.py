@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .findings import Finding, Severity
-from .redact import redact_text
-from .report_common import final, where
+from .redact import printable, redact_text
+from .report_common import where
 
 if TYPE_CHECKING:
     from .report import ItemReport, RunReport
@@ -135,4 +135,4 @@ def to_markdown(report: RunReport) -> str:
     if passing:
         lines += ["", f"### Passing {report.kind}", ""]
         lines += [_passing_line(item) for item in passing]
-    return final("\n".join(lines)) + "\n"
+    return printable("\n".join(lines)) + "\n"

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["facts", "limit", "load", "openapi", "schema_resources"]
+__all__ = ["capture_paths", "facts", "limit", "load", "openapi", "schema_resources"]
 
 _PACKAGE = "ctph_harness.contracts"
 
@@ -48,6 +48,15 @@ def limit(name: str) -> int:
     """One of PostHog's numeric limits (``facts()["limits"][name]``), looked up once: the
     checker and the fake server read several per request."""
     return int(facts()["limits"][name])
+
+
+@cache
+def capture_paths() -> frozenset[str]:
+    """Every path capture answers events on (``/i/v0/e``, ``/batch`` ...), with and without the
+    trailing slash: what the fake server routes and what a webhook URL must end in."""
+    paths = facts()["capture_paths"]
+    bases = [*paths["event"], *paths["batch"]]
+    return frozenset([*bases, *(path + "/" for path in bases)])
 
 
 @cache

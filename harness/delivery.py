@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .contract import facts
+from .contract import capture_paths
 from .findings import Finding, finding
 from .posthog.checker import event_items
 
@@ -49,11 +49,6 @@ class Reply:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _capture_paths() -> set[str]:
-    paths = facts()["capture_paths"]
-    return {p + end for p in [*paths["event"], *paths["batch"]] for end in ("", "/")}
-
-
 def webhook_findings(config: HarnessConfig) -> list[Finding]:
     """CTPH302 when the configured webhook URL cannot be a PostHog capture endpoint.
 
@@ -67,7 +62,7 @@ def webhook_findings(config: HarnessConfig) -> list[Finding]:
         problems.append(f"scheme {parts.scheme or '(none)'!r} is not http(s)")
     if not parts.netloc:
         problems.append("it names no host")
-    if (parts.path or "/") not in _capture_paths():
+    if (parts.path or "/") not in capture_paths():
         problems.append(
             f"path {parts.path or '/'!r} is not a capture endpoint (/i/v0/e/, /batch/…)"
         )

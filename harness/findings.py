@@ -9,12 +9,12 @@ that no checker hard-codes a severity.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from .contract import load
 
 __all__ = [
     "Catalogue",
@@ -105,9 +105,8 @@ class Catalogue(Mapping[str, Rule]):
 @cache
 def catalogue() -> Catalogue:
     """The finding catalogue shipped in ``ctph_harness.contracts``; loaded once per process."""
-    text = resources.files("ctph_harness.contracts").joinpath("rules.json").read_text("utf-8")
     rules = {}
-    for raw in json.loads(text)["rules"]:
+    for raw in load("rules.json")["rules"]:
         rule = Rule(**{**raw, "severity": Severity(raw["severity"])})
         rules[rule.code] = rule
     return Catalogue(rules)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..contract import facts
+from ..contract import capture_paths
 from .answer import Answer
 from .capture import capture
 from .exchange import Incoming, Outgoing, has_body, outgoing
@@ -94,9 +94,7 @@ class CaptureApp:
         self._faults = FaultQueue()
         self._clock = clock
         self._keys = frozenset(k.strip() for k in project_keys) if project_keys else None
-        paths = facts()["capture_paths"]
-        bases = [*paths["event"], *paths["batch"]]
-        self._capture_paths = frozenset([*bases, *(p + "/" for p in bases)])
+        self._capture_paths = capture_paths()
 
     # -- configuration ------------------------------------------------------------------------
 

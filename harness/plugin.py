@@ -199,7 +199,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if not _collecting(parent.config):
         return None
-    patterns = template_config(parent.config, file_path).templates
+    # which files are templates is a folder setting (never per template): no overrides merge
+    patterns = _settings(parent.config, lambda finder: finder.near(file_path.parent)).templates
     if not any(fnmatch(file_path.name, pattern) for pattern in patterns):
         return None
     from .collect import CampaignFile

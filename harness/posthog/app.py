@@ -293,7 +293,7 @@ class CaptureApp:
 
     # -- journal ------------------------------------------------------------------------------
 
-    def _record(self, incoming: Incoming, now: datetime, answer: Answer, error: str | None) -> int:
+    def _record(self, incoming: Incoming, now: datetime, answer: Answer, error: str | None) -> None:
         """Ingest what the answer accepted and journal the request, atomically."""
         ip = incoming.client_ip
         headers = tuple(incoming.headers)
@@ -323,7 +323,6 @@ class CaptureApp:
                 error,
             )
             self._journal.append(record)
-        return stored
 
 
 def _event_ip(event: Mapping[str, Any], ip: str | None) -> str | None:

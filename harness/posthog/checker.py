@@ -113,9 +113,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
             )
         key = "token" if "token" in doc else "api_key"
         token = (f"/{key}", doc[key]) if doc.get(key) is not None else None
-        unknown = sorted(
-            set(doc) - {"batch", "token", "api_key", "historical_migration", "sent_at"}
-        )
+        unknown = sorted(set(doc) - _BATCH_KEYS)
         for key in unknown:
             problems.append(
                 finding(

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["capture_paths", "facts", "limit", "load", "openapi", "schema_resources"]
+__all__ = ["capture_paths", "facts", "limit", "load", "merge_events", "openapi", "schema_resources"]
 
 _PACKAGE = "ctph_harness.contracts"
 
@@ -57,6 +57,13 @@ def capture_paths() -> frozenset[str]:
     paths = facts()["capture_paths"]
     bases = [*paths["event"], *paths["batch"]]
     return frozenset([*bases, *(path + "/" for path in bases)])
+
+
+@cache
+def merge_events() -> frozenset[str]:
+    """The events that merge two persons (``$identify``, ``$create_alias``,
+    ``$merge_dangerously``)."""
+    return frozenset(facts()["merge_events"])
 
 
 @cache

@@ -19,18 +19,18 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
-from ..contract import facts, schema_resources
 from ..contract import limit as contract_limit
+from ..contract import merge_events, schema_resources
 from ..findings import Finding, Severity, finding
 from ..redact import redact
 from ..schemas import AnnotatedSchema, json_pointer, json_type, short_value
 from . import keys
 from .ids import as_text, is_illegal, raw_distinct_id
-from .timestamps import read_timestamp
+from .timestamps import future_tolerance, read_timestamp
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -230,15 +230,10 @@ def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[
 # --------------------------------------------------------------------------- lints
 
 
-@cache
-def _merge_events() -> frozenset[str]:
-    return frozenset(facts()["merge_events"])
-
-
 def _merge_ids(event: dict[str, Any], name: Any) -> list[tuple[str, str, str]]:
     """``(pointer, id, label)`` of the other ids a merge event names ($anon_distinct_id, alias)."""
     props = event.get("properties")
-    if not isinstance(name, str) or name not in _merge_events() or not isinstance(props, dict):
+    if not isinstance(name, str) or name not in merge_events() or not isinstance(props, dict):
         return []
     if name == "$identify":
         anon = props.get("$anon_distinct_id")
@@ -267,12 +262,12 @@ def _id_findings(event: dict[str, Any], prefix: str) -> list[Finding]:
     name = event.get("event")
     value = raw if type(raw) is str else as_text(raw)
     candidates = [("", value, "distinct_id")]
-    if type(name) is str and name in _merge_events():
+    if type(name) is str and name in merge_events():
         candidates += _merge_ids(event, name)
     found: list[Finding] = []
     for where, candidate, label in candidates:
         if candidate.strip() and is_illegal(candidate):
-            merge = isinstance(name, str) and name in _merge_events()
+            merge = isinstance(name, str) and name in merge_events()
             consequence = (
                 "PostHog refuses the merge (cannot_merge_with_illegal_distinct_id)"
                 if merge
@@ -314,18 +309,13 @@ def _timestamp_findings(value: str, pointer: str, now: datetime) -> Iterator[Fin
             f"`timestamp` {short_value(value)} has no timezone: PostHog reads it as UTC",
             pointer=pointer,
         )
-    if parsed > now + _future_tolerance():
+    if parsed > now + future_tolerance():
         yield finding(
             "CTPH143",
             f"`timestamp` {short_value(value)} is more than 23 h in the future: PostHog clamps it "
             "to the time it arrives",
             pointer=pointer,
         )
-
-
-@cache
-def _future_tolerance() -> timedelta:
-    return timedelta(milliseconds=facts()["limits"]["future_tolerance_ms"])
 
 
 def _person_updates(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..contract import facts
+from ..contract import facts, merge_events
 from ..contract import limit as contract_limit
 from ..schemas import json_type
 from .ids import is_illegal, resolve_distinct_id
-from .timestamps import parse_timestamp
+from .serialise import iso
+from .timestamps import future_tolerance, parse_timestamp
 from .wire import parse_uuid
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "uuid7",
 ]
 
-_MERGE_EVENTS = ("$identify", "$create_alias", "$merge_dangerously")
 _NO_PERSON_UPDATE = ("$exception", "$$heatmap")  # person-update.ts: never touch persons
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -200,10 +200,6 @@ def _utc(moment: datetime) -> datetime:
     )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 # --------------------------------------------------------------------------------------------
 # the project
 
@@ -318,7 +314,7 @@ class Project:
         if ip is not None and not properties.get("$ip"):
             properties["$ip"] = ip
         if sent_at is not None:
-            properties["$sent_at"] = _iso(_utc(sent_at))
+            properties["$sent_at"] = iso(_utc(sent_at))
 
         timestamp = self._timestamp(event_dict, properties, now, sent_at, uuid_text, name)
         base = {"eventUuid": uuid_text, "event": name, "distinctId": distinct_id}
@@ -332,10 +328,10 @@ class Project:
                     **base,
                     groupKey=group_key,
                     groupKeyLength=len(_js_string(group_key)),
-                    maxLength=400,
+                    maxLength=contract_limit("group_key_max_chars"),
                 )
                 return None
-        if name in _MERGE_EVENTS:
+        if name in merge_events():
             for prop, warning in (
                 ("$anon_distinct_id", "invalid_anon_distinct_id"),
                 ("alias", "invalid_alias"),
@@ -441,15 +437,15 @@ class Project:
             result = now + (parsed - _utc(sent_at)) if sent_at is not None else parsed
         else:
             result = now
-        tolerance = timedelta(milliseconds=contract_limit("future_tolerance_ms"))
+        tolerance = future_tolerance()
         if result - now > tolerance:
             self._warn(
                 "event_timestamp_in_future",
                 timestamp=raw,
-                sentAt=_iso(sent_at) if sent_at is not None else None,
+                sentAt=iso(sent_at) if sent_at is not None else None,
                 offset=offset,
-                now=_iso(now),
-                result=_iso(result),
+                now=iso(now),
+                result=iso(result),
                 eventUuid=event_uuid,
                 eventName=name,
             )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 
-__all__ = ["parse_timestamp", "read_timestamp"]
+from ..contract import limit
+
+__all__ = ["future_tolerance", "parse_timestamp", "read_timestamp"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -64,6 +66,12 @@ def read_timestamp(text: str) -> tuple[datetime | None, bool]:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc), False
     return parsed.astimezone(timezone.utc), True
+
+
+@cache
+def future_tolerance() -> timedelta:
+    """How far ahead of its arrival an event's time may be before ingestion clamps it."""
+    return timedelta(milliseconds=limit("future_tolerance_ms"))
 
 
 def parse_timestamp(text: str) -> datetime | None:

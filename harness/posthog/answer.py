@@ -13,11 +13,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["JSON", "OK_BODY", "TEXT", "Answer"]
+__all__ = [
+    "INVALID_KEY",
+    "JSON",
+    "MIXED_KEYS",
+    "NO_EVENT",
+    "NO_KEY",
+    "NO_VARIANT",
+    "OK_BODY",
+    "TEXT",
+    "Answer",
+]
 
 OK_BODY = '{"status":"Ok"}'
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
+
+# capture's refusal texts (rust/capture/src/api.rs CaptureError), shared by the checker, which
+# predicts them, and the wire layer, which answers them
+NO_VARIANT = "failed to parse request: data did not match any variant of untagged enum RawRequest"
+NO_EVENT = "request holds no event"
+NO_KEY = "event submitted without an api_key"
+MIXED_KEYS = "batch submitted with inconsistent api_key values"
+INVALID_KEY = "API key is not valid: {}"
 
 
 @dataclass(frozen=True, slots=True)

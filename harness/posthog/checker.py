@@ -29,6 +29,7 @@ from ..findings import Finding, Severity, finding
 from ..redact import redact
 from ..schemas import AnnotatedSchema, json_pointer, json_type, short_value
 from . import keys
+from .answer import INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT
 from .ids import as_text, is_illegal, raw_distinct_id
 from .timestamps import future_tolerance, read_timestamp
 
@@ -88,7 +89,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
                 finding(
                     "CTPH131",
                     "the request is an empty list: it holds no event",
-                    rejection=(400, "request holds no event"),
+                    rejection=(400, NO_EVENT),
                 )
             )
         return [(f"/{i}", e) for i, e in enumerate(doc)], None, problems
@@ -100,7 +101,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
                     "CTPH131",
                     "`batch` is empty: the request holds no event",
                     pointer="/batch",
-                    rejection=(400, "request holds no event"),
+                    rejection=(400, NO_EVENT),
                 )
             )
         if "token" in doc and "api_key" in doc:
@@ -108,7 +109,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
                 finding(
                     "CTPH133",
                     "the batch has both `token` and `api_key`",
-                    rejection=(400, _parse_error()),
+                    rejection=(400, NO_VARIANT),
                 )
             )
         key = "token" if "token" in doc else "api_key"
@@ -131,11 +132,6 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
 def event_items(doc: Any, endpoint: str = DEFAULT_ENDPOINT) -> list[tuple[str, Any]]:
     """The ``(JSON pointer, event)`` pairs of a body, split the way capture splits it."""
     return _events(doc, endpoint)[0]
-
-
-@cache
-def _parse_error() -> str:
-    return "failed to parse request: data did not match any variant of untagged enum RawRequest"
 
 
 # --------------------------------------------------------------------------- keys
@@ -166,7 +162,7 @@ def _key_findings(
                 "CTPH101",
                 'no project key: add "api_key" (or token) with your project API key',
                 pointer="/api_key",
-                rejection=(401, "event submitted without an api_key"),
+                rejection=(401, NO_KEY),
             ),
         )
     pointer, token = tokens[0]
@@ -180,7 +176,7 @@ def _key_findings(
     mixed = finding(
         "CTPH105",
         f"one request carries {len(distinct)} different keys ({shown})",
-        rejection=(401, "batch submitted with inconsistent api_key values"),
+        rejection=(401, MIXED_KEYS),
     )
     return (mixed, *verdict)
 
@@ -196,7 +192,7 @@ def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[
                 "CTPH103",
                 f"the key {shown} is a personal API key: a leaked secret, and PostHog answers 401",
                 pointer=pointer,
-                rejection=(401, "API key is not valid: personal_api_key"),
+                rejection=(401, INVALID_KEY.format("personal_api_key")),
             ),
         )
     if problem is not None:
@@ -205,7 +201,7 @@ def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[
                 "CTPH104",
                 f"the key {shown or '(empty)'} is not a valid key: {problem.replace('_', ' ')}",
                 pointer=pointer,
-                rejection=(401, f"API key is not valid: {problem}"),
+                rejection=(401, INVALID_KEY.format(problem)),
             ),
         )
     if keys.is_placeholder(token):

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..findings import Finding
+from .answer import INVALID_KEY
 from .wire import Batch, WireError
 
 __all__ = ["ENFORCE_BODY", "rejection"]
 
-ENFORCE_BODY = "API key is not valid: not a known project API key"
+ENFORCE_BODY = INVALID_KEY.format("not a known project API key")
 """Upstream (``known_tokens.rs``, enforce mode) is only pinned by a test asserting the body
 contains "project API key"; the rest of the wording is ours."""
 

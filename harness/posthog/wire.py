@@ -39,6 +39,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..contract import facts
 from ..contract import limit as contract_limit
+from .answer import INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT
 from .ids import DISTINCT_KEYS
 from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
 
@@ -77,7 +78,6 @@ _COMPRESSIONS = {
 
 _BATCH_TOKEN_KEYS = ("token", "api_key")  # BatchedRequest.token and its alias
 _PERFORMANCE = "$performance_event"  # events.rs: dropped right after parsing, never checked
-_NO_VARIANT = "failed to parse request: data did not match any variant of untagged enum RawRequest"
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 
@@ -661,7 +661,7 @@ def classify(payload: Any, path: str) -> Batch:
     sent_at: datetime | None = None
     if isinstance(payload, list):
         if not all(_is_raw_event(item) for item in payload):
-            raise WireError(400, _NO_VARIANT)
+            raise WireError(400, NO_VARIANT)
         shape, items, name = "array", list(payload), None
     elif isinstance(payload, dict) and _is_batch(payload):
         shape, items, name = "batch", list(payload["batch"]), None
@@ -680,10 +680,10 @@ def classify(payload: Any, path: str) -> Batch:
             )
         shape, items, name = "engage", [payload], "$identify"
     else:
-        raise WireError(400, _NO_VARIANT)
+        raise WireError(400, NO_VARIANT)
 
     if not items:
-        raise WireError(400, "request holds no event")
+        raise WireError(400, NO_EVENT)
     events = [_raw_event_data(item, name) for item in items]
     where = "/{}" if shape == "array" else "/batch/{}" if shape == "batch" else ""
     read = tuple((where.format(i), event) for i, event in enumerate(events))
@@ -697,14 +697,14 @@ def classify(payload: Any, path: str) -> Batch:
     elif len(kept) == 1:
         single = _event_token(kept[0])
         if single is None:
-            raise WireError(401, "event submitted without an api_key")
+            raise WireError(401, NO_KEY)
         token = single
     else:
         present = {t for t in (_event_token(event) for event in kept) if t is not None}
         if not present:
-            raise WireError(401, "event submitted without an api_key")
+            raise WireError(401, NO_KEY)
         if len(present) > 1:
-            raise WireError(401, "batch submitted with inconsistent api_key values")
+            raise WireError(401, MIXED_KEYS)
         token = present.pop()
     return Batch(shape, tuple(kept), validate_token(token), historical, sent_at, read, skipped)
 
@@ -719,7 +719,7 @@ def validate_token(token: str) -> str:
     with, or the 401 it answers."""
     reason = token_problem(token)
     if reason is not None:
-        raise WireError(401, f"API key is not valid: {reason}")
+        raise WireError(401, INVALID_KEY.format(reason))
     return trimmed(token)
 
 

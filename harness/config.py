@@ -50,6 +50,7 @@ class HarnessConfig:
     missing: str = "blank"
     escaping: str = "none"
     ignore: tuple[str, ...] = ()
+    """Finding codes to leave out, upper-cased however they were given (file, marker, code)."""
     properties: Mapping[str, Any] = field(default_factory=dict)
     event: str | None = None
     """The event name a template must send (usually set per template, in ``overrides``)."""
@@ -70,6 +71,9 @@ class HarnessConfig:
     """Per-template settings: ``(glob, table)`` pairs from ``[overrides."glob"]``, in order."""
     source: str | None = None
     """The file the settings came from, for messages (``None``: defaults only)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ignore", tuple(code.upper() for code in self.ignore))
 
     @property
     def capture_path(self) -> str:
@@ -179,8 +183,6 @@ def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
             key, value = "project_key", os.environ[value]
         _check(key, value, where)
         values[key] = value
-    if "ignore" in values:
-        values["ignore"] = tuple(code.upper() for code in values["ignore"])
     if "properties" in values:
         _check_properties(values["properties"], where)
     if values.get("plan"):

@@ -251,9 +251,8 @@ def verify_template(
         tally.add(outcome)
     found: list[Finding] = list(static)
     bodies: dict[tuple[str, str, int | None, int | None], str] = {}
-    ignored = {code.upper() for code in config.ignore}
     for key, (item, profile, _) in tally.first.items():
-        if item.code in ignored:
+        if item.code in config.ignore:  # not shrunk: kept() drops it below
             continue
         item, profile, body = _shrunk(template, config, when, item, profile, reads, planned)
         found.append(replace(item, count=tally.count[key], profile=profile_dict(profile)))

@@ -18,8 +18,9 @@ EXIT_USAGE = 2
 
 
 def kept(findings: Iterable[Finding], ignore: Collection[str] = ()) -> list[Finding]:
-    """Findings minus the codes the user chose to ignore (codes compare case-insensitively)."""
-    ignored = {code.upper() for code in ignore}
+    """Findings minus the codes the user chose to ignore (:attr:`HarnessConfig.ignore`, which
+    is upper-cased already)."""
+    ignored = frozenset(ignore)
     return [f for f in findings if f.code not in ignored]
 
 

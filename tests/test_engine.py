@@ -174,6 +174,10 @@ def test_ignore_list_drops_codes() -> None:
     source = body('"properties": {"v": "{{ Profile.score | default: "0" }}"}')
     config = CONFIG.with_overrides(ignore=("CTPH161", "CTPH005"))
     assert not {"CTPH161", "CTPH005"} & set(codes(source, config))
+    # however they are given (marker, code, file), codes compare upper-cased
+    lower = CONFIG.with_overrides(ignore=("ctph161", "Ctph005"))
+    assert lower.ignore == ("CTPH161", "CTPH005")
+    assert not {"CTPH161", "CTPH005"} & set(codes(source, lower))
 
 
 # --------------------------------------------------------------------------- bad input

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatch
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from .errors import UsageError
@@ -28,8 +28,12 @@ else:  # pragma: no cover - exercised on the py310 tox env
 
 __all__ = ["ConfigFinder", "HarnessConfig", "find_config_file", "load_config"]
 
-_MISSING_MODES = ("blank", "error")
-_ESCAPING_MODES = ("none", "json")
+Missing = Literal["blank", "error"]
+"""How a missing property without ``default`` renders (CleverTap's docs leave it open)."""
+Escaping = Literal["none", "json"]
+"""Whether values inserted into the body are JSON-escaped (CleverTap's docs leave it open)."""
+_MISSING_MODES: tuple[str, ...] = get_args(Missing)
+_ESCAPING_MODES: tuple[str, ...] = get_args(Escaping)
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,8 @@ class HarnessConfig:
     strict: bool = False
     project_key: str | None = None
     endpoint: str = "/i/v0/e/"
-    missing: str = "blank"
-    escaping: str = "none"
+    missing: Missing = "blank"
+    escaping: Escaping = "none"
     ignore: tuple[str, ...] = ()
     """Finding codes to leave out, upper-cased however they were given (file, marker, code)."""
     properties: Mapping[str, Any] = field(default_factory=dict)

@@ -107,7 +107,7 @@ def property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
 
 
 def _settings(config: HarnessConfig) -> DialectSettings:
-    return DialectSettings(missing=config.missing, escaping=config.escaping)  # type: ignore[arg-type]
+    return DialectSettings(missing=config.missing, escaping=config.escaping)
 
 
 def run_profile(

@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from liquid import Environment, FalsyStrictUndefined, Undefined, is_undefined
 from liquid.builtin.content import ContentNode
@@ -37,6 +37,7 @@ from liquid.exceptions import FilterArgumentError
 from liquid.filter import with_environment
 from liquid.stringify import to_liquid_string
 
+from ..config import Escaping, Missing
 from ..errors import UsageError
 from .tags import AbortTag, UnknownTag
 
@@ -64,8 +65,6 @@ __all__ = [
     "value_kind",
 ]
 
-Missing = Literal["blank", "error"]
-Escaping = Literal["none", "json"]
 
 DOCUMENTED_TAGS = frozenset(
     {
@@ -185,10 +184,11 @@ class DialectSettings:
     escaping: Escaping = "none"
 
     def __post_init__(self) -> None:
-        if self.missing not in ("blank", "error"):
-            raise UsageError(f"setting `missing` must be 'blank' or 'error', not {self.missing!r}")
-        if self.escaping not in ("none", "json"):
-            raise UsageError(f"setting `escaping` must be 'none' or 'json', not {self.escaping!r}")
+        for name, allowed in (("missing", get_args(Missing)), ("escaping", get_args(Escaping))):
+            value = getattr(self, name)
+            if value not in allowed:
+                choices = " or ".join(repr(a) for a in allowed)
+                raise UsageError(f"setting `{name}` must be {choices}, not {value!r}")
 
 
 DEFAULT_SETTINGS = DialectSettings()

@@ -53,16 +53,17 @@ class CampaignItem(pytest.Item):
         from .delivery import delivering
         from .engine import verify_template
         from .errors import InputError
+        from .files import read_bytes
         from .outcome import passed
         from .plugin import delivery_options, fake_posthog, template_config
 
         config = apply_marker(self, template_config(self.config, self.path))
         server = fake_posthog(self.config)
         try:
-            source = self.path.read_bytes()
+            source = read_bytes(self.path)
             with delivering(server=server, **delivery_options(self.config)) as make:
                 result = verify_template(source, self._display_path(), config, deliver=make(config))
-        except (InputError, OSError) as exc:
+        except InputError as exc:
             raise CampaignInputError(str(exc)) from None
         self.stash[RESULT_KEY] = result
         self.stash[SETTINGS_KEY] = config

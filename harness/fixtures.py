@@ -88,7 +88,7 @@ class Campaign:
     """One campaign template for a hand-written test: render it for a profile (the offline
     Preview & Test), deliver it like CleverTap would, or verify it whole."""
 
-    def __init__(self, source: str, name: str, config: HarnessConfig, server: FakePostHog):
+    def __init__(self, source: str | bytes, name: str, config: HarnessConfig, server: FakePostHog):
         self.source = source
         self.name = name
         self.config = config
@@ -128,6 +128,7 @@ def ctph_campaign(
     """``ctph_campaign(path_or_source)``: a :class:`Campaign` on the test's clean fake
     PostHog. A ``Path`` (or an existing file name) is read; other strings are the template."""
     from .collect import apply_marker
+    from .files import read_bytes
     from .plugin import template_config
 
     settings = _settings(request)
@@ -135,9 +136,8 @@ def ctph_campaign(
     def load(template: str | Path) -> Campaign:
         path = Path(template) if not isinstance(template, Path) else template
         if isinstance(template, Path) or (len(str(template)) < 4096 and path.is_file()):
-            text = path.read_text("utf-8")
             near = apply_marker(request.node, template_config(request.config, path))
-            return Campaign(text, str(path), near, fake_posthog)
+            return Campaign(read_bytes(path), str(path), near, fake_posthog)
         return Campaign(str(template), "<template>", settings, fake_posthog)
 
     return load

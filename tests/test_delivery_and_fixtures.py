@@ -143,3 +143,16 @@ def test_dropped_performance_events_are_not_reported_as_lost(tmp_path: Path) -> 
     main(["verify", "--format", "json", str(tmp_path)], out=out)
     codes = [f["code"] for f in json.loads(out.getvalue())["templates"][0]["findings"]]
     assert "CTPH301" not in codes, codes
+
+
+def test_campaign_fixture_names_a_template_that_is_not_utf8(project: pytest.Pytester) -> None:
+    (project.path / "latin1.json.liquid").write_bytes(b'{"event": "caf\xe9"}')
+    project.makepyfile(
+        test_latin="def test_load(ctph_campaign):\n"
+        "    ctph_campaign('latin1.json.liquid').render({})\n"
+    )
+    result = project.runpytest("-p", "ctph_harness", "test_latin.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*InputError: latin1.json.liquid: not a UTF-8 text file (byte 14 is 0xe9)*"]
+    )

@@ -91,19 +91,21 @@ class TemplateResult:
 
 
 @cache
-def _specs(properties_json: str) -> dict[str, PropertySpec]:
+def _specs(properties_json: str, required: tuple[str, ...]) -> dict[str, PropertySpec]:
     declared = json.loads(properties_json)
-    return {name: PropertySpec.from_config(name, value) for name, value in declared.items()}
+    specs = {name: PropertySpec.from_config(name, value) for name, value in declared.items()}
+    for name in required:  # undeclared: a plain string
+        specs[name] = replace(
+            specs.get(name) or PropertySpec.from_config(name, "string"), always=True
+        )
+    return dict(sorted(specs.items()))
 
 
 def property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
-    """Declared properties, plus the ``require``d ones made always present."""
-    declared: dict[str, Any] = dict(config.properties)
-    for name in config.require:
-        spec = declared.get(name, {"type": "string"})
-        spec = {"type": spec} if isinstance(spec, str) else dict(spec)
-        declared[name] = {**spec, "always": True}
-    return _specs(json.dumps(declared, sort_keys=True, default=str))
+    """Declared properties, plus the ``require``d ones made always present; built once per
+    distinct declaration."""
+    declared = json.dumps(dict(config.properties), sort_keys=True, default=str)
+    return _specs(declared, tuple(config.require))
 
 
 def _settings(config: HarnessConfig) -> DialectSettings:

@@ -100,6 +100,16 @@ class HarnessConfig:
                 merged = replace(merged, **changes)
         return merged
 
+    def for_file(self, path: Path) -> HarnessConfig:
+        """:meth:`for_template` for a template file: its path relative to the config file's
+        folder (the working directory when the settings came from no file)."""
+        base = Path(self.source).parent if self.source else Path.cwd()
+        try:
+            relative = str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            relative = str(path)
+        return self.for_template(relative)
+
     def with_overrides(self, **overrides: Any) -> HarnessConfig:
         """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped."""
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -300,10 +310,4 @@ class ConfigFinder:
 
     def template(self, path: Path) -> HarnessConfig:
         """The settings for one template file."""
-        config = self.near(path.parent)
-        base = Path(config.source).parent if config.source else path.parent
-        try:
-            relative = str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            relative = path.name
-        return config.for_template(relative)
+        return self.near(path.parent).for_file(path)

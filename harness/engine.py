@@ -306,13 +306,6 @@ def _abort_findings(aborted: int, total: int) -> list[Finding]:
     ]
 
 
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def verify(
     paths: Iterable[str],
     config: HarnessConfig | ConfigFinder,
@@ -333,15 +326,10 @@ def verify(
     assert isinstance(run, HarnessConfig)
     now = datetime.now(timezone.utc)
     items = []
-    base = Path(run.source).parent if run.source else Path.cwd()
     templates = collect(paths, run.templates, "templates")
     with delivering(enabled=deliver) as make:
         for done, path in enumerate(templates, 1):
-            settings = (
-                finder.template(path)
-                if finder is not None
-                else run.for_template(_relative(path, base))
-            )
+            settings = finder.template(path) if finder is not None else run.for_file(path)
             result = verify_template(
                 read_bytes(path), str(path), settings, now=now, deliver=make(settings)
             )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ctph_harness import Severity, UsageError
-from ctph_harness.config import HarnessConfig, load_config
+from ctph_harness.config import ConfigFinder, HarnessConfig, load_config
 from ctph_harness.engine import verify, verify_template
 
 KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"
@@ -109,3 +109,11 @@ def test_bad_plan_or_override_names_the_key(tmp_path: Path, toml: str, named: st
     (tmp_path / "ctph.toml").write_text(toml)
     with pytest.raises(UsageError, match=named):
         load_config(tmp_path / "ctph.toml")
+
+
+def test_for_file_matches_globs_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "ctph.toml").write_text('[overrides."sub/*.liquid"]\nignore = ["ctph161"]\n')
+    config = load_config(tmp_path / "ctph.toml")
+    assert config.for_file(tmp_path / "sub" / "a.liquid").ignore == ("CTPH161",)
+    assert config.for_file(tmp_path / "a.liquid").ignore == ()
+    assert ConfigFinder().template(tmp_path / "sub" / "a.liquid").ignore == ("CTPH161",)

@@ -12,7 +12,6 @@ contributes only its *path* (the fake server answers on it), and a live send nee
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -165,7 +164,7 @@ def _rejected(status: int | None, text: str, group: Sequence[ProfileOutcome]) ->
     from .engine import profile_dict
 
     what = f"answered {status} {text!r}" if status is not None else f"could not be reached: {text}"
-    smallest = min(group, key=lambda o: len(json.dumps(o.profile.to_json(), default=str)))
+    smallest = min(group, key=lambda o: o.profile.size())
     return replace(
         finding("CTPH301", f"the fake PostHog {what}"),
         count=len(group),

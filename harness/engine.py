@@ -150,10 +150,6 @@ def _key(item: Finding) -> tuple[str, str, int | None, int | None]:
     return (item.code, item.pointer, item.line, item.column)
 
 
-def _size(profile: Profile) -> int:
-    return len(json.dumps(profile.to_json(), default=str, ensure_ascii=False))
-
-
 class _Tally:
     """Per-profile findings grouped by code and location, counting the profiles affected and
     keeping the smallest profile seen for each (a profile's size is measured once)."""
@@ -165,7 +161,7 @@ class _Tally:
     def add(self, outcome: ProfileOutcome) -> None:
         if not outcome.findings:
             return
-        size = _size(outcome.profile)
+        size = outcome.profile.size()
         for item in outcome.findings:
             key = _key(item)
             self.count[key] = self.count.get(key, 0) + 1

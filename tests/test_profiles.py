@@ -468,3 +468,13 @@ def test_generation_is_not_a_bottleneck() -> None:
     n = 5000
     seconds = min(timeit.repeat(lambda: generate(reads, n, seed=16), number=1, repeat=3))
     assert n / seconds > 2000  # ~30,000/s measured; this only catches a 10x regression
+
+
+def test_profile_size_counts_what_a_report_shows() -> None:
+    """The smallest profile is the one with the least data, whatever its index or origin."""
+    from ctph_harness.clevertap.profiles import Profile
+
+    empty_edge = Profile(7, "edge:all-missing:Profile.Email")
+    empty_random = Profile(123456, "random")
+    assert empty_edge.size() == empty_random.size()
+    assert Profile(0, "random", {"Name": '"'}).size() < Profile(0, "random", {"Name": "Ann"}).size()

@@ -6,6 +6,7 @@ and as clearly as one read from ``[tool.ctph.properties]``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -163,6 +164,10 @@ class Profile:
     def context(self) -> dict[str, Any]:
         """The Liquid render context: ``{"Profile": ..., "Event": ...}``."""
         return {"Profile": self.fields, "Event": self.event}
+
+    def size(self) -> int:
+        """What "the smallest profile" compares: the JSON length of its fields and event."""
+        return len(json.dumps([self.fields, self.event], default=str, ensure_ascii=False))
 
     def to_json(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict for reports (deep copies; nothing shared)."""

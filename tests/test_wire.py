@@ -377,6 +377,13 @@ def test_shapes_and_engage() -> None:
     )
     assert (batch.shape, batch.token, batch.historical_migration) == ("batch", TOKEN, True)
     assert batch.sent_at == datetime(2024, 4, 17, 14, 40, 56, 900000, tzinfo=timezone.utc)
+    for stamp, want in (
+        ("2024-04-17T20:10:56+05:30", datetime(2024, 4, 17, 14, 40, 56, tzinfo=timezone.utc)),
+        ("2024-04-17T06:40:56-0800", datetime(2024, 4, 17, 14, 40, 56, tzinfo=timezone.utc)),
+        ("2024-04-17T14:40:56", None),  # the time crate's ISO-8601 needs an offset
+    ):
+        body = {"api_key": TOKEN, "sent_at": stamp, "batch": [{"event": "e", "distinct_id": "d"}]}
+        assert classify(body, "/batch").sent_at == want
 
 
 def test_events_reserialised_like_raw_event() -> None:

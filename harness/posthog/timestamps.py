@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 
 from ..contract import limit
 
-__all__ = ["future_tolerance", "parse_timestamp", "read_timestamp"]
+__all__ = ["future_tolerance", "parse_timestamp", "read_timestamp", "zone"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -24,7 +24,8 @@ _RFC3339 = re.compile(
 _SLASHED = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
-def _zone(text: str | None) -> timezone:
+def zone(text: str | None) -> timezone:
+    """The zone an ISO-8601 suffix names (``Z``, ``UTC``, ``+05:30``, ``-0800``); none is UTC."""
     if text is None or text in ("Z", "z", "UTC"):
         return timezone.utc
     sign = -1 if text[0] == "-" else 1
@@ -50,7 +51,7 @@ def read_timestamp(text: str) -> tuple[datetime | None, bool]:
             year, month, day = (int(match.group(i)) for i in (1, 2, 3))
             hour, minute, second = (int(match.group(i) or 0) for i in (4, 5, 6))
             micros = int((match.group(7) or "0")[:6].ljust(6, "0"))
-            moment = datetime(year, month, day, hour, minute, second, micros, _zone(match.group(8)))
+            moment = datetime(year, month, day, hour, minute, second, micros, zone(match.group(8)))
             return moment.astimezone(timezone.utc), match.group(8) is not None
         match = _SLASHED.fullmatch(text)
         if match:

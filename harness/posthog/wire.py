@@ -42,6 +42,7 @@ from ..contract import limit as contract_limit
 from .answer import INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT
 from .ids import DISTINCT_KEYS
 from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
+from .timestamps import zone
 
 __all__ = [
     "Batch",
@@ -835,15 +836,8 @@ def _parse_iso8601(text: str) -> datetime | None:
     year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
     second = int(match.group(6) or 0)
     micros = int((match.group(7) or "0").ljust(6, "0")[:6])
-    zone = match.group(8)
     try:
-        if zone in ("Z", "z"):
-            tz = timezone.utc
-        else:
-            sign = -1 if zone[0] == "-" else 1
-            digits = zone[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-            tz = timezone(sign * offset)
+        tz = zone(match.group(8))
         return datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
     except ValueError:
         return None

@@ -30,7 +30,7 @@ from .files import collect, read_bytes
 from .findings import Finding, Severity, finding
 from .outcome import kept, passed
 from .plan import check_events, plan_checker
-from .posthog.checker import check_many, check_text, event_items
+from .posthog.checker import check_many, check_text
 from .report import ItemReport, RunReport, sorted_findings
 from .schemas import AnnotatedSchema
 
@@ -142,7 +142,7 @@ def run_profile(
         ]
     found_list += multi_value_findings(template.facts, profile.fields, profile.event)
     if planned is not None and checked.document is not None:
-        found_list += check_events(planned, event_items(checked.document, config.capture_path))
+        found_list += check_events(planned, checked.events)
     return ProfileOutcome(profile, rendered.body, checked.document, False, tuple(found_list))
 
 

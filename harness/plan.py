@@ -18,7 +18,7 @@ and properties (``$identify``, ``$set``, ...) are outside the plan unless it nam
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -213,7 +213,7 @@ def plan_checker(
     return _compiled(json.dumps(plan or {}, sort_keys=True, default=str), expected_event)
 
 
-def check_events(checker: AnnotatedSchema, events: list[tuple[str, Any]]) -> list[Finding]:
+def check_events(checker: AnnotatedSchema, events: Sequence[tuple[str, Any]]) -> list[Finding]:
     """Plan findings for the events of one payload (``(pointer, event)`` pairs)."""
     found: list[Finding] = []
     for prefix, event in events:

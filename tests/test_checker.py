@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ctph_harness import Severity
-from ctph_harness.posthog.checker import check, check_many, refusals, size_bound
+from ctph_harness.posthog.checker import check, check_many, check_text, refusals, size_bound
 
 KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -391,3 +391,13 @@ def test_refusals_are_the_checkers_refusals_without_the_key_rules(payload: Any) 
     found = refusals(payload)
     assert all(f.rejection is not None for f in found)
     assert {(f.code, f.pointer, f.rejection) for f in found} == wanted
+
+
+def test_check_text_returns_the_events_it_split() -> None:
+    """The tracking plan reuses the checker's split of a body instead of splitting it again."""
+    batch = json.dumps({"api_key": KEY, "batch": [ev(), ev(event="Second")]})
+    assert [(p, e["event"]) for p, e in check_text(batch, now=NOW).events] == [
+        ("/batch/0", "purchase"),
+        ("/batch/1", "Second"),
+    ]
+    assert check_text("{not json", now=NOW).events == ()

@@ -338,13 +338,15 @@ def _lint(event: dict[str, Any], prefix: str, now: datetime) -> list[Finding]:
 
 
 class Checked(NamedTuple):
-    """A body read the way capture reads it: the parsed document (``None`` when it is not JSON)
-    and every finding. Lets callers that need the document (cross-profile checks, delivery)
-    avoid parsing twice. (A NamedTuple: as immutable as a frozen dataclass, and built once per
-    profile on the hot path, where a frozen dataclass's ``__init__`` showed up.)"""
+    """A body read the way capture reads it: the parsed document (``None`` when it is not JSON),
+    every finding, and its events as ``(pointer, event)``. Lets callers that need the document
+    or the events (cross-profile checks, the tracking plan) avoid parsing or splitting twice.
+    (A NamedTuple: as immutable as a frozen dataclass, and built once per profile on the hot
+    path, where a frozen dataclass's ``__init__`` showed up.)"""
 
     document: Any
     findings: list[Finding]
+    events: Sequence[tuple[str, Any]] = ()
 
 
 def check_text(
@@ -363,8 +365,8 @@ def check_text(
     except (ValueError, RecursionError) as exc:
         found.append(_not_json(exc))
         return Checked(None, found)
-    found += _check_document(doc, size_bound(text, size), endpoint, project_key, now)
-    return Checked(doc, found)
+    events, more = _check_document(doc, size_bound(text, size), endpoint, project_key, now)
+    return Checked(doc, found + more, events)
 
 
 _MAX_GROWTH = 5  # "1e15," -> "1000000000000000.0,": the most re-serialising adds (4.5x)
@@ -413,14 +415,14 @@ def check(
     """
     if isinstance(payload, (str, bytes)):
         return check_text(payload, endpoint=endpoint, project_key=project_key, now=now).findings
-    return _check_document(payload, size, endpoint, project_key, now)
+    return _check_document(payload, size, endpoint, project_key, now)[1]
 
 
 def _check_document(
     doc: Any, size: int | None, endpoint: str, project_key: str | None, now: datetime | None
-) -> list[Finding]:
-    """``size`` is the raw body's byte count when known: under 1,000,000 it proves no event is
-    too large without serialising any."""
+) -> tuple[list[tuple[str, Any]], list[Finding]]:
+    """The body's events and their findings. ``size`` is the raw body's byte count when known:
+    under 1,000,000 it proves no event is too large without serialising any."""
     events, batch_token, found = _events(doc, endpoint)
     when = now or datetime.now(_UTC)
     contract = _contract()
@@ -433,7 +435,7 @@ def _check_document(
     found += _key_findings(events, batch_token, project_key)
     if size is None or size > contract_limit("event_max_bytes"):
         found += _oversized(events, contract_limit("event_max_bytes"))
-    return found
+    return events, found
 
 
 def refusals(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .findings import Finding, Severity
+from .findings import Finding, Severity, catalogue
 from .report import SUFFIXES, WRITERS, ItemReport, RunReport, format_for
 
 __all__ = ["finding_from_dict", "item_from_dict", "report_format", "write_report_file"]
@@ -28,8 +28,6 @@ def report_format(path: Path) -> str:
 
 
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:
-    from .findings import catalogue
-
     profile = data.get("profile")
     return Finding(
         code=data["code"],

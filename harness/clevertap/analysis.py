@@ -375,23 +375,18 @@ def _dialect_findings(facts: TemplateFacts) -> Iterator[Finding]:
     for use in facts.filters:
         if use.name in DOCUMENTED_FILTERS:
             continue
-        if use.name in SHOPIFY_FILTERS:
-            yield finding(
-                "CTPH002",
-                f"filter `{use.name}` is standard Shopify Liquid but CleverTap does not document "
-                f"it (line {use.line} col {use.column}); it may not work in CleverTap",
-                line=use.line,
-                column=use.column,
-                severity=Severity.WARNING,
-            )
-        else:
-            yield finding(
-                "CTPH002",
-                f"filter `{use.name}` is not in CleverTap's documented Liquid dialect "
-                f"(line {use.line} col {use.column})",
-                line=use.line,
-                column=use.column,
-            )
+        shopify = use.name in SHOPIFY_FILTERS  # standard Liquid: only a warning
+        where = f"(line {use.line} col {use.column})"
+        yield finding(
+            "CTPH002",
+            f"filter `{use.name}` is standard Shopify Liquid but CleverTap does not document it "
+            f"{where}; it may not work in CleverTap"
+            if shopify
+            else f"filter `{use.name}` is not in CleverTap's documented Liquid dialect {where}",
+            line=use.line,
+            column=use.column,
+            severity=Severity.WARNING if shopify else None,
+        )
     for read in facts.reads:
         if read.root in OBJECTS:
             continue

@@ -23,6 +23,7 @@ from .errors import HarnessError, InputError, UsageError
 from .files import collect, read_bytes
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
+from .redact import printable
 from .report import WRITERS, ItemReport, RunReport, sorted_findings
 from .results import report_format
 
@@ -207,16 +208,16 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
         index=args.index,
         event=event,
     )
-    err = sys.stderr
-    err.write(f"profile: {json.dumps(result.profile, ensure_ascii=False)}\n")
+    err = sys.stderr  # everything below is shown to a person: keys masked (printable)
+    err.write(printable(f"profile: {json.dumps(result.profile, ensure_ascii=False)}\n"))
     if result.aborted:
         err.write("{% abort %}: CleverTap sends nothing for this profile\n")
     if result.body is not None:
-        out.write(result.body if result.body.endswith("\n") else result.body + "\n")
+        out.write(printable(result.body if result.body.endswith("\n") else result.body + "\n"))
     for item in result.findings:
         where = f" at {item.pointer}" if item.pointer else ""
         line = f" (line {item.line}:{item.column})" if item.line else ""
-        err.write(f"{item.code} {item.severity.value}: {item.message}{where}{line}\n")
+        err.write(printable(f"{item.code} {item.severity.value}: {item.message}{where}{line}\n"))
     return EXIT_OK if passed(result.findings) else EXIT_FAIL
 
 

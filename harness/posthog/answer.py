@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "BAD_UTF8",
     "INVALID_KEY",
     "JSON",
     "MIXED_KEYS",
+    "NOT_ENGAGE",
     "NO_EVENT",
     "NO_KEY",
     "NO_VARIANT",
@@ -32,6 +34,10 @@ JSON = "application/json"
 # capture's refusal texts (rust/capture/src/api.rs CaptureError), shared by the checker, which
 # predicts them, and the wire layer, which answers them
 NO_VARIANT = "failed to parse request: data did not match any variant of untagged enum RawRequest"
+BAD_UTF8 = "failed to decode request: invalid UTF8 in request payload"
+NOT_ENGAGE = (
+    "failed to hydrate events from request: non-engage request missing event name attribute"
+)
 NO_EVENT = "request holds no event"
 NO_KEY = "event submitted without an api_key"
 MIXED_KEYS = "batch submitted with inconsistent api_key values"

@@ -26,11 +26,21 @@ from typing import Any, NamedTuple
 from ..contract import limit as contract_limit
 from ..contract import merge_events, schema_resources
 from ..findings import Finding, Severity, finding
-from ..redact import redact
+from ..redact import redact, redact_text
 from ..schemas import AnnotatedSchema, json_pointer, json_type, short_value
 from . import keys
-from .answer import INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT
+from .answer import BAD_UTF8, INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT, NOT_ENGAGE
 from .ids import as_text, is_illegal, raw_distinct_id
+from .serde import (
+    BATCH_FIELDS,
+    BATCH_TOKEN_KEYS,
+    ENGAGE_FIELDS,
+    EVENT_FIELDS,
+    NotSerdeJson,
+    Repeated,
+    read,
+    variant,
+)
 from .timestamps import future_tolerance, read_timestamp
 
 __all__ = [
@@ -49,8 +59,8 @@ DEFAULT_ENDPOINT = "/i/v0/e/"
 _ADVICE_SCHEMA = "https://ctph.invalid/contracts/schemas/advice.json"
 _CAPTURE_SCHEMA = "https://ctph.invalid/contracts/schemas/event.json"
 _UTC = timezone.utc
-_BATCH_TOKENS = frozenset({"token", "api_key"})  # without one, capture reads a single event
-_BATCH_KEYS = frozenset({"batch", "token", "api_key", "historical_migration", "sent_at"})
+_BATCH_TOKENS = frozenset(BATCH_TOKEN_KEYS)  # without one, capture reads a single event
+_BATCH_KEYS = frozenset(name for names in BATCH_FIELDS for name in names)
 
 
 # --------------------------------------------------------------------------- schema side
@@ -82,7 +92,7 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
     Returns the batch-level token too (``None`` when the body is not a batch object)."""
     if type(doc) is dict and "event" in doc and "batch" not in doc:
         return [("", doc)], None, []  # the common case: one named event
-    problems: list[Finding] = []
+    problems: list[Finding] = _repeated_fields(doc, endpoint)
     if isinstance(doc, list):
         if not doc:
             problems.append(
@@ -129,6 +139,46 @@ def _events(doc: Any, endpoint: str) -> tuple[list[tuple[str, Any]], Any, list[F
     return [("", doc)], None, problems
 
 
+def _repeated_fields(doc: Any, endpoint: str) -> list[Finding]:
+    """CTPH133 for a field given twice in one object (two ``{% if %}`` where ``{% elsif %}`` was
+    meant): Python keeps the last value, but capture's derived structs refuse the object, so
+    serde tries the next body shape (:func:`.serde.variant`) and usually finds none. Only the
+    struct levels count: ``properties`` and ``$set`` are maps, which keep the last value."""
+    if isinstance(doc, list):
+        structs = [(f"/{i}", item, EVENT_FIELDS) for i, item in enumerate(doc)]
+    elif not isinstance(doc, dict):
+        return []
+    elif isinstance(doc.get("batch"), list) and _BATCH_TOKENS & doc.keys():
+        structs = [("", doc, BATCH_FIELDS)]
+        structs += [(f"/batch/{i}", item, EVENT_FIELDS) for i, item in enumerate(doc["batch"])]
+    else:
+        structs = [("", doc, EVENT_FIELDS if "event" in doc else ENGAGE_FIELDS)]
+    found: list[Finding] = []
+    for prefix, obj, fields in structs:
+        if type(obj) is not Repeated:
+            continue  # a field and its alias (token + api_key) are event.json's CTPH133
+        name = next((n for names in fields for n in names if n in obj.repeated), None)
+        if name is None:
+            continue  # only keys the struct ignores repeat, which serde ignores too
+        shape = variant(doc)
+        if shape is None:
+            effect, rejection = "answers 400", (400, NO_VARIANT)
+        elif not endpoint.startswith("/engage"):
+            effect, rejection = "sees a nameless /engage update and answers 400", (400, NOT_ENGAGE)
+        else:
+            effect, rejection = "reads the body as a nameless /engage update ($identify)", None
+        found.append(
+            finding(
+                "CTPH133",
+                f"`{name}` is given twice in one object: PostHog's JSON parser (serde) refuses "
+                f"a repeated field, so PostHog {effect}",
+                pointer=prefix + json_pointer([name]),
+                rejection=rejection,
+            )
+        )
+    return found
+
+
 def event_items(doc: Any, endpoint: str = DEFAULT_ENDPOINT) -> list[tuple[str, Any]]:
     """The ``(JSON pointer, event)`` pairs of a body, split the way capture splits it."""
     return _events(doc, endpoint)[0]
@@ -141,7 +191,7 @@ def _key_findings(
     events: Sequence[tuple[str, Any]], batch_token: tuple[str, Any] | None, project_key: str | None
 ) -> Sequence[Finding]:
     """CTPH101-105 on the one token capture resolves for the request (see keys.py)."""
-    if batch_token is None and len(events) == 1 and type(events[0][1]) is dict:
+    if batch_token is None and len(events) == 1 and isinstance(events[0][1], dict):
         found = keys.event_token(events[0][1])  # the common case: one event, one key
         if found is not None:
             pointer = events[0][0] + found[0]
@@ -151,7 +201,7 @@ def _key_findings(
         tokens.append(batch_token)
     else:
         for prefix, event in events:
-            found = keys.event_token(event) if type(event) is dict else None
+            found = keys.event_token(event) if isinstance(event, dict) else None
             if found is not None:
                 tokens.append((prefix + found[0], found[1]))
     if not tokens:
@@ -361,11 +411,17 @@ def check_text(
     too_large = size > contract_limit("request_max_bytes")
     found: list[Finding] = [_too_large(size)] if too_large else []
     try:
-        doc: Any = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        found.append(_not_json(exc))
+        body = text if isinstance(text, str) else text.decode("utf-8")
+        doc: Any = read(body)
+    except UnicodeDecodeError:
+        found.append(_not_json("invalid UTF-8", BAD_UTF8))
         return Checked(None, found)
-    events, more = _check_document(doc, size_bound(text, size), endpoint, project_key, now)
+    except NotSerdeJson as exc:
+        found.append(_not_json(exc.detail, f"failed to parse request: {exc.detail}"))
+        return Checked(None, found)
+    secrets = "phx_" in body or "\\u" in body  # where a personal key can hide after parsing
+    bound = size_bound(body, size)
+    events, more = _check_document(doc, bound, endpoint, project_key, now, secrets)
     return Checked(doc, found + more, events)
 
 
@@ -419,10 +475,16 @@ def check(
 
 
 def _check_document(
-    doc: Any, size: int | None, endpoint: str, project_key: str | None, now: datetime | None
+    doc: Any,
+    size: int | None,
+    endpoint: str,
+    project_key: str | None,
+    now: datetime | None,
+    secrets: bool = True,
 ) -> tuple[list[tuple[str, Any]], list[Finding]]:
     """The body's events and their findings. ``size`` is the raw body's byte count when known:
-    under 1,000,000 it proves no event is too large without serialising any."""
+    under 1,000,000 it proves no event is too large without serialising any. ``secrets=False``
+    skips the walk for personal keys, for a caller whose raw text already shows none."""
     events, batch_token, found = _events(doc, endpoint)
     when = now or datetime.now(_UTC)
     contract = _contract()
@@ -430,12 +492,53 @@ def _check_document(
     for prefix, event in events:
         if not valid(event):  # the one Rust call a clean event costs
             found += contract.findings(event, prefix)
-        if type(event) is dict:
+        if isinstance(event, dict):
             found += _lint(event, prefix, when)
-    found += _key_findings(events, batch_token, project_key)
+    keyed = _key_findings(events, batch_token, project_key)
+    found += keyed
+    if secrets:
+        reported = {f.pointer for f in keyed if f.code == "CTPH103"}
+        found += [f for f in _personal_keys(doc) if f.pointer not in reported]
     if size is None or size > contract_limit("event_max_bytes"):
         found += _oversized(events, contract_limit("event_max_bytes"))
     return events, found
+
+
+_PERSONAL_KEY = re.compile(r"phx_[A-Za-z0-9_\-]{6,}")
+
+
+def _personal_keys(doc: Any) -> list[Finding]:
+    """CTPH103 for a personal API key anywhere in the body, in a value or a property name. Where
+    it is not the request's key, PostHog accepts it and stores it with the event: a leaked
+    secret that everyone with access to the project can read."""
+    found: list[Finding] = []
+    stack: list[tuple[list[str | int], Any]] = [([], doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack.append(([*path, key], item))
+                if "phx_" in key:  # the pointer names the key: it shows masked
+                    found += _personal_key(key, [*path, redact_text(key)])
+        elif isinstance(value, list):
+            stack.extend(([*path, i], item) for i, item in enumerate(value))
+        elif isinstance(value, str) and "phx_" in value:
+            found += _personal_key(value, path)
+    return sorted(found, key=lambda f: f.pointer)
+
+
+def _personal_key(text: str, path: list[str | int]) -> list[Finding]:
+    match = _PERSONAL_KEY.search(text)
+    if match is None:
+        return []
+    return [
+        finding(
+            "CTPH103",
+            f"a personal API key ({redact(match.group(0))}) is in the body: PostHog stores it "
+            "with the event, where everyone with access to the project can read it",
+            pointer=json_pointer(path),
+        )
+    ]
 
 
 def refusals(
@@ -474,19 +577,10 @@ def _oversized(events: Sequence[tuple[str, Any]], limit: int) -> Iterator[Findin
             )
 
 
-def _not_json(exc: Exception) -> Finding:
-    if isinstance(exc, json.JSONDecodeError):
-        where = f" at line {exc.lineno} column {exc.colno}"
-        message = f"the body is not valid JSON{where}: {exc.msg}"
-    elif isinstance(exc, RecursionError):
-        message = "the body nests too deeply to parse"
-    else:
-        message = f"the body is not valid JSON: {exc}"
-    return finding(
-        "CTPH004",
-        message,
-        rejection=(400, "failed to parse request: " + message.removeprefix("the body is ")),
-    )
+def _not_json(detail: str, refusal: str) -> Finding:
+    """CTPH004 in the words of capture's own parser (:mod:`.serde`), which is what PostHog
+    answers: Python's ``json`` would pass ``NaN``, ``1e400`` or a BOM that PostHog refuses."""
+    return finding("CTPH004", f"the body is not valid JSON: {detail}", rejection=(400, refusal))
 
 
 # --------------------------------------------------------------------------- many profiles

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import zlib
 from collections.abc import Mapping
@@ -39,9 +38,10 @@ from urllib.parse import unquote_to_bytes
 
 from ..contract import facts
 from ..contract import limit as contract_limit
-from .answer import INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT
+from .answer import BAD_UTF8, INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT, NOT_ENGAGE
 from .ids import DISTINCT_KEYS
 from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
+from .serde import BATCH_TOKEN_KEYS, NotSerdeJson, read, variant
 from .timestamps import zone
 
 __all__ = [
@@ -77,7 +77,6 @@ _COMPRESSIONS = {
     "b64": "base64",
 }
 
-_BATCH_TOKEN_KEYS = ("token", "api_key")  # BatchedRequest.token and its alias
 _PERFORMANCE = "$performance_event"  # events.rs: dropped right after parsing, never checked
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
@@ -257,7 +256,7 @@ def decode(
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise _decoding("invalid UTF8 in request payload") from None
+            raise WireError(400, BAD_UTF8) from None
         if len(data) > cap:
             raise _too_big(f"Uncompressed payload size limit {cap} exceeded: {len(data)}")
         used = "none"
@@ -562,85 +561,11 @@ def lz_decompress_from_base64(text: str, *, max_units: int | None = None) -> str
             num_bits += 1
 
 
-# --------------------------------------------------------------------------------------------
-# JSON
-
-
-class _BadJson(Exception):
-    """A value serde_json refuses but Python's json accepts (NaN, Infinity, lone surrogates)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise _BadJson("expected value")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _BadJson("number out of range")
-    return value
-
-
-_SERDE_MESSAGES = (
-    ("Expecting value", "expected value"),
-    ("Extra data", "trailing characters"),
-    ("Expecting property name enclosed in double quotes", "key must be a string"),
-    ("Expecting ':' delimiter", "expected `:`"),
-    ("Expecting ',' delimiter", "expected `,` or `}`"),
-    ("Unterminated string starting at", "EOF while parsing a string"),
-    ("Invalid control character at", "control character (\\u0000-\\u001F) found while parsing"),
-    ("Invalid \\escape", "invalid escape"),
-    ("Invalid \\uXXXX escape", "invalid escape"),
-    ("Unexpected UTF-8 BOM", "expected value"),
-)
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
-"""Built once: ``json.loads`` with hooks builds a decoder (and its scanner) on every call."""
-
-
 def _parse_json(text: str) -> Any:
-    """serde_json's acceptance rules on top of Python's parser; errors in serde's words.
-
-    The detail after "failed to parse request: " follows serde_json's message family with
-    Python's line/column; exact columns can differ by one from serde's in rare cases.
-    """
     try:
-        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM", text, 0)
-        value = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        message = next((s for p, s in _SERDE_MESSAGES if exc.msg.startswith(p)), exc.msg)
-        raise WireError(
-            400, f"failed to parse request: {message} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except _BadJson as exc:
-        raise WireError(400, f"failed to parse request: {exc}") from None
-    except RecursionError:
-        raise WireError(400, "failed to parse request: recursion limit exceeded") from None
-    # Text decoded from UTF-8 holds no surrogate itself; one can only come from a \uD800-\uDFFF
-    # escape, so the walk runs only when the text has such an escape.
-    if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
-        raise WireError(400, "failed to parse request: lone leading surrogate in hex escape")
-    return value
-
-
-def _has_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+        return read(text)
+    except NotSerdeJson as exc:
+        raise WireError(400, f"failed to parse request: {exc.detail}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -651,8 +576,9 @@ def classify(payload: Any, path: str) -> Batch:
     """Sort parsed JSON into PostHog's four body shapes and resolve the project token.
 
     The shapes are tried in ``RawRequest``'s order (array, batch object, single event, engage);
-    an object without a string ``event`` is an engage payload, accepted only on ``/engage*``
-    paths, where its name becomes ``$identify``. Then, as ``events(path)`` and
+    an object without a string ``event`` (or one that names a field twice, see
+    :mod:`.serde`) is an engage payload, accepted only on ``/engage*`` paths, where its name
+    becomes ``$identify``. Then, as ``events(path)`` and
     ``extract_and_verify_token`` do: an empty list is 400, ``$performance_event`` events are
     removed (all removed: a silent 200, so no token check), and the token comes from the batch
     object or from the events (see :func:`event_token`) and must pass :func:`validate_token`.
@@ -660,26 +586,21 @@ def classify(payload: Any, path: str) -> Batch:
     batch_token: str | None = None
     historical = False
     sent_at: datetime | None = None
-    if isinstance(payload, list):
-        if not all(_is_raw_event(item) for item in payload):
-            raise WireError(400, NO_VARIANT)
-        shape, items, name = "array", list(payload), None
-    elif isinstance(payload, dict) and _is_batch(payload):
-        shape, items, name = "batch", list(payload["batch"]), None
-        batch_token = next(payload[k] for k in _BATCH_TOKEN_KEYS if k in payload)
+    shape = variant(payload)
+    if shape == "array":
+        items, name = list(payload), None
+    elif shape == "batch":
+        items, name = list(payload["batch"]), None
+        batch_token = next(payload[k] for k in BATCH_TOKEN_KEYS if k in payload)
         historical = payload.get("historical_migration") is True
         raw_sent = payload.get("sent_at")
         sent_at = _parse_iso8601(raw_sent) if isinstance(raw_sent, str) else None
-    elif isinstance(payload, dict) and _is_raw_event(payload):
-        shape, items, name = "one", [payload], None
-    elif isinstance(payload, dict) and _is_engage(payload):
+    elif shape == "one":
+        items, name = [payload], None
+    elif shape == "engage":
         if not path.startswith("/engage"):
-            raise WireError(
-                400,
-                "failed to hydrate events from request: "
-                "non-engage request missing event name attribute",
-            )
-        shape, items, name = "engage", [payload], "$identify"
+            raise WireError(400, NOT_ENGAGE)
+        items, name = [payload], "$identify"
     else:
         raise WireError(400, NO_VARIANT)
 
@@ -747,55 +668,6 @@ def parse_uuid(text: str) -> str | None:
         return None
     digits = (match.group("h") or match.group("b") or match.group("s")).replace("-", "").lower()
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-def _aliases_ok(obj: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
-    """serde rejects a field given twice under alias names ("duplicate field")."""
-    seen = False
-    for key in keys:
-        if key in obj:
-            if seen:
-                return False
-            seen = True
-    return True
-
-
-def _token_type_ok(obj: Mapping[str, Any]) -> bool:
-    for key in TOKEN_KEYS:
-        value = obj.get(key)
-        if value is not None and not isinstance(value, str):
-            return False
-    return True
-
-
-def _is_engage(obj: Any) -> bool:
-    """``RawEngageEvent``: any object whose token (if any) is a string; ``event`` is ignored."""
-    return (
-        isinstance(obj, dict)
-        and _aliases_ok(obj, TOKEN_KEYS)
-        and _aliases_ok(obj, DISTINCT_KEYS)
-        and _token_type_ok(obj)
-    )
-
-
-def _is_raw_event(obj: Any) -> bool:
-    """``RawEvent`` needs a string ``event``; other field types are the checker's business."""
-    return _is_engage(obj) and isinstance(obj.get("event"), str)
-
-
-def _is_batch(obj: dict[str, Any]) -> bool:
-    """``BatchedRequest``: one string ``token``/``api_key``, a list ``batch`` of events."""
-    keys = [key for key in _BATCH_TOKEN_KEYS if key in obj]
-    if len(keys) != 1 or not isinstance(obj[keys[0]], str):
-        return False
-    batch = obj.get("batch")
-    if not isinstance(batch, list) or not all(_is_raw_event(item) for item in batch):
-        return False
-    if obj.get("historical_migration") is not None and not isinstance(
-        obj["historical_migration"], bool
-    ):
-        return False
-    return obj.get("sent_at") is None or isinstance(obj["sent_at"], str)
 
 
 def _raw_event_data(obj: Mapping[str, Any], name: str | None) -> dict[str, Any]:

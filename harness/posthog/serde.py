@@ -1,0 +1,245 @@
+"""How capture's JSON parser reads a body: what it accepts, and which body shape it picks.
+
+Capture parses every body with ``serde_json::from_str::<RawRequest>``
+(``PostHog/posthog rust/capture/src/v0_request.rs``). Two parts of that differ from Python's
+``json`` and decide whether PostHog answers 400:
+
+* **what is JSON at all**: serde_json refuses ``NaN``/``Infinity``, numbers out of ``f64`` range,
+  a byte-order mark and lone surrogate escapes, all of which Python accepts;
+* **which struct the object is**: ``RawRequest`` is an untagged enum (``Array``, ``Batch``,
+  ``One``, ``Engage``) tried in that order, each variant a derived struct
+  (``rust/common/types/src/event.rs`` ``RawEvent``, ``RawEngageEvent``; ``BatchedRequest``).
+  A derived struct refuses a field given twice, literally or under two of its alias names
+  (serde's ``duplicate field``), while a map (``properties``, ``$set``) keeps the last value, as
+  Python does. When no variant fits, the answer is ``data did not match any variant``.
+
+The checker, which predicts PostHog's answer, and the fake server, which gives it, both read
+bodies here, so they cannot disagree about either part.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from .ids import DISTINCT_KEYS
+from .keys import TOKEN_KEYS
+
+__all__ = [
+    "BATCH_FIELDS",
+    "BATCH_TOKEN_KEYS",
+    "ENGAGE_FIELDS",
+    "EVENT_FIELDS",
+    "NotSerdeJson",
+    "Repeated",
+    "duplicate_field",
+    "is_batch",
+    "is_engage",
+    "is_event",
+    "read",
+    "variant",
+]
+
+Fields = tuple[tuple[str, ...], ...]
+"""A derived struct's fields, each as its name followed by its serde aliases."""
+
+EVENT_FIELDS: Final[Fields] = (
+    TOKEN_KEYS,
+    DISTINCT_KEYS,
+    ("uuid",),
+    ("event",),
+    ("properties",),
+    ("timestamp",),
+    ("offset",),
+    ("$set",),
+    ("$set_once",),
+)
+ENGAGE_FIELDS: Final[Fields] = tuple(f for f in EVENT_FIELDS if f != ("event",))
+"""``RawEngageEvent``: ``RawEvent`` without the event name, which /engage fills in."""
+BATCH_TOKEN_KEYS: Final = ("token", "api_key")
+"""``BatchedRequest.token`` and its alias."""
+BATCH_FIELDS: Final[Fields] = (
+    BATCH_TOKEN_KEYS,
+    ("historical_migration",),
+    ("sent_at",),
+    ("batch",),
+)
+
+
+class NotSerdeJson(ValueError):
+    """A body serde_json refuses. ``detail`` is serde's message, as capture puts it after
+    ``failed to parse request: ``."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Repeated(dict[str, Any]):
+    """A JSON object that names a key more than once: the value is the last one (as serde_json's
+    map and Python keep it), and ``repeated`` names the keys given twice, which a derived struct
+    refuses. Only such objects get this type, so every other object stays a plain ``dict``."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, pairs: Sequence[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counts = Counter(key for key, _ in pairs)
+        self.repeated = frozenset(key for key, n in counts.items() if n > 1)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else Repeated(pairs)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Refused("expected value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Refused("number out of range")
+    return value
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite_float
+)
+"""Built once: ``json.loads`` with hooks builds a decoder (and its scanner) on every call."""
+
+_SERDE_MESSAGES: Final = (
+    ("Expecting value", "expected value"),
+    ("Extra data", "trailing characters"),
+    ("Expecting property name enclosed in double quotes", "key must be a string"),
+    ("Expecting ':' delimiter", "expected `:`"),
+    ("Expecting ',' delimiter", "expected `,` or `}`"),
+    ("Unterminated string starting at", "EOF while parsing a string"),
+    ("Invalid control character at", "control character (\\u0000-\\u001F) found while parsing"),
+    ("Invalid \\escape", "invalid escape"),
+    ("Invalid \\uXXXX escape", "invalid escape"),
+    ("Unexpected UTF-8 BOM", "expected value"),
+)
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def read(text: str) -> Any:
+    """The JSON value serde_json reads from ``text``, or :class:`NotSerdeJson`.
+
+    The detail follows serde_json's message family with Python's line/column; exact columns can
+    differ by one from serde's in rare cases. Objects that repeat a key come back as
+    :class:`Repeated`.
+    """
+    try:
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM", text, 0)
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        message = next((s for p, s in _SERDE_MESSAGES if exc.msg.startswith(p)), exc.msg)
+        raise NotSerdeJson(f"{message} at line {exc.lineno} column {exc.colno}") from None
+    except _Refused as exc:
+        raise NotSerdeJson(str(exc)) from None
+    except RecursionError:
+        raise NotSerdeJson("recursion limit exceeded") from None
+    # Text decoded from UTF-8 holds no surrogate itself; one can only come from a \uD800-\uDFFF
+    # escape, so the walk runs only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
+        raise NotSerdeJson("lone leading surrogate in hex escape")
+    return value
+
+
+def _has_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def duplicate_field(obj: Mapping[str, Any], fields: Fields) -> str | None:
+    """The field a derived struct refuses as ``duplicate field``, or ``None``: one named twice,
+    literally or under two of its names (``token`` and ``api_key``). Keys the struct does not
+    know are ignored however often they repeat, as serde ignores unknown fields."""
+    repeated = obj.repeated if type(obj) is Repeated else frozenset()
+    for names in fields:
+        if len(names) == 1:
+            if names[0] in repeated:
+                return names[0]
+            continue
+        present = [name for name in names if name in obj]
+        if len(present) > 1 or (present and present[0] in repeated):
+            return names[0]
+    return None
+
+
+def _token_type_ok(obj: Mapping[str, Any]) -> bool:
+    for key in TOKEN_KEYS:
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            return False
+    return True
+
+
+def is_engage(obj: Any) -> bool:
+    """``RawEngageEvent``: any object whose token (if any) is a string, no field repeated."""
+    return (
+        isinstance(obj, dict)
+        and _token_type_ok(obj)
+        and duplicate_field(obj, ENGAGE_FIELDS) is None
+    )
+
+
+def is_event(obj: Any) -> bool:
+    """``RawEvent`` needs a string ``event`` too; other field types are the checker's business
+    (its contract carries capture's refusal for each)."""
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("event"), str)
+        and _token_type_ok(obj)
+        and duplicate_field(obj, EVENT_FIELDS) is None
+    )
+
+
+def is_batch(obj: Any) -> bool:
+    """``BatchedRequest``: one string ``token``/``api_key``, a list ``batch`` of events."""
+    if not isinstance(obj, dict) or duplicate_field(obj, BATCH_FIELDS) is not None:
+        return False
+    token = obj.get("token", obj.get("api_key"))
+    batch = obj.get("batch")
+    if not isinstance(token, str) or not isinstance(batch, list):
+        return False
+    if not all(is_event(item) for item in batch):
+        return False
+    if obj.get("historical_migration") is not None and not isinstance(
+        obj["historical_migration"], bool
+    ):
+        return False
+    return obj.get("sent_at") is None or isinstance(obj["sent_at"], str)
+
+
+def variant(doc: Any) -> str | None:
+    """The ``RawRequest`` variant serde picks for ``doc``, in the enum's order: ``"array"``,
+    ``"batch"``, ``"one"``, ``"engage"``, or ``None`` when no variant fits."""
+    if isinstance(doc, list):
+        return "array" if all(is_event(item) for item in doc) else None
+    if is_batch(doc):
+        return "batch"
+    if is_event(doc):
+        return "one"
+    return "engage" if is_engage(doc) else None

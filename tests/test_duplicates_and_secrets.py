@@ -219,3 +219,16 @@ def test_ctph_render_masks_the_personal_key(capsys: pytest.CaptureFixture[str]) 
     assert f'"token": "phx_…{PERSONAL[-4:]}"' in shown.out
     assert "CTPH103" in shown.err
     assert PERSONAL not in shown.out + shown.err
+
+
+def test_a_performance_event_is_judged_only_as_serde_reads_it(fake: FakePostHog) -> None:
+    """Capture drops ``$performance_event`` right after parsing: a missing distinct_id on one is
+    no refusal (found by the verdicts suite: the checker predicted 400, the fake answered 200)."""
+    first = {"event": "$performance_event", "properties": {}}
+    text = json.dumps({"api_key": KEY, "batch": [first, json.loads(ONE)]})
+    assert httpx.post(fake.url + "/batch/", content=text.encode()).status_code == 200
+    assert [f.code for f in check(text, endpoint="/batch/")] == []
+    broken = text.replace('"properties": {}', '"properties": []', 1)  # serde still reads it
+    reply = httpx.post(fake.url + "/batch/", content=broken.encode())
+    predicted = {f.rejection for f in check(broken, endpoint="/batch/")}
+    assert predicted == {(reply.status_code, reply.text)} == {(400, NO_VARIANT)}

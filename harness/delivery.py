@@ -135,17 +135,21 @@ class Deliverer:
         """Send every sent profile's body (the template's first over loopback HTTP), then
         compare the server's answers and stored events with the checker's predictions."""
         stored_before = self.server.event_count()  # no reset: faults a test injected stay
-        unexplained: dict[tuple[int | None, str], list[ProfileOutcome]] = {}
+        unexplained: dict[tuple[Reply, str], list[ProfileOutcome]] = {}
         accepted: list[Any] = []
         for number, outcome in enumerate(o for o in outcomes if o.body is not None):
             assert outcome.body is not None
             reply = self.send(outcome.body, socket=number == 0)
-            predicted = {f.rejection[0] for f in outcome.findings if f.rejection}
-            if reply.ok and not any(f.code in _DROPPED_LATER for f in outcome.findings):
-                accepted.append(outcome.document)
-            elif reply.status not in predicted:
-                unexplained.setdefault((reply.status, reply.text[:300]), []).append(outcome)
-        found = [_rejected(status, text, group) for (status, text), group in unexplained.items()]
+            refusals = _refusals(outcome)
+            if reply.ok and not refusals:
+                if not any(f.code in _DROPPED_LATER for f in outcome.findings):
+                    accepted.append(outcome.document)
+            elif reply.status not in {status for status, _ in refusals}:
+                shown = replace(reply, text=reply.text[:300])
+                unexplained.setdefault((shown, _prediction(refusals)), []).append(outcome)
+        found = [
+            _rejected(reply, predicted, group) for (reply, predicted), group in unexplained.items()
+        ]
         stored = self.server.event_count() - stored_before
         expected_events = self._forwarded(accepted, stored)
         if stored < expected_events:
@@ -153,17 +157,55 @@ class Deliverer:
             found.append(
                 finding(
                     "CTPH301",
-                    f"the fake PostHog accepted {expected_events} events but stored {stored} "
-                    f"(ingestion warnings: {warnings})",
+                    f"the fake PostHog stored {stored} of the {expected_events} events it "
+                    f"accepted (ingestion warnings: {warnings}), but the contract check "
+                    "predicted it would store all of them",
                 )
             )
         return found
 
 
-def _rejected(status: int | None, text: str, group: Sequence[ProfileOutcome]) -> Finding:
+def _refusals(outcome: ProfileOutcome) -> dict[tuple[int, str], list[str]]:
+    """The refusals the contract check predicted for one body, each with the codes behind it
+    (none: it predicted PostHog accepts the body)."""
+    refusals: dict[tuple[int, str], list[str]] = {}
+    for item in outcome.findings:
+        if item.rejection is not None:
+            refusals.setdefault(item.rejection, []).append(item.code)
+    return refusals
+
+
+def _prediction(refusals: dict[tuple[int, str], list[str]]) -> str:
+    if not refusals:
+        return "200 (accepted)"
+    return " or ".join(
+        f"{status} {text!r} ({', '.join(codes)})" for (status, text), codes in refusals.items()
+    )
+
+
+def _rejected(reply: Reply, predicted: str, group: Sequence[ProfileOutcome]) -> Finding:
+    """CTPH301 for bodies the fake PostHog answered otherwise than the contract check
+    predicted: what happened, and what was expected, so the reader can tell a broken template
+    from a fault the test injected."""
     from .engine import profile_dict
 
-    what = f"answered {status} {text!r}" if status is not None else f"could not be reached: {text}"
+    tries = f"{reply.attempts} attempt{'s' if reply.attempts != 1 else ''}"
+    if reply.status is None:
+        what = (
+            f"could not be reached (after {tries}: {reply.text}); the contract check "
+            f"predicted {predicted}"
+        )
+    elif reply.ok:
+        what = (
+            f"accepted this body ({reply.status} {reply.text!r}) but the contract check "
+            f"predicted {predicted}"
+        )
+    else:
+        retried = f" (after {tries})" if reply.attempts > 1 else ""
+        what = (
+            f"refused this body: {reply.status} {reply.text!r}{retried}, which the contract "
+            f"check did not predict (it predicted {predicted})"
+        )
     smallest = min(group, key=lambda o: o.profile.size())
     return replace(
         finding("CTPH301", f"the fake PostHog {what}"),

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .clevertap.dialect import DialectSettings
+from .clevertap.analysis import PROPERTY_ROOTS
+from .clevertap.dialect import DialectSettings, shifted_clock
 from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.template import CampaignTemplate, load_template
@@ -39,6 +40,7 @@ __all__ = [
     "Preview",
     "ProfileOutcome",
     "TemplateResult",
+    "always_present",
     "preview",
     "verify",
     "verify_template",
@@ -108,6 +110,21 @@ def property_specs(config: HarnessConfig) -> Mapping[str, PropertySpec]:
     return _specs(declared, tuple(config.require))
 
 
+def always_present(config: HarnessConfig) -> frozenset[tuple[str, ...]]:
+    """The paths (root first) the account guarantees on every profile, declared ``always`` or
+    ``require``d, so outputting them needs no ``default``. An unqualified name holds in both
+    namespaces, as it does for profile generation."""
+    paths: set[tuple[str, ...]] = set()
+    for name, spec in property_specs(config).items():
+        if spec.always:
+            parts = tuple(name.split("."))  # CleverTap keys cannot hold a dot
+            if parts[0] in PROPERTY_ROOTS:
+                paths.add(parts)
+            else:
+                paths.update((root, *parts) for root in PROPERTY_ROOTS)
+    return frozenset(paths)
+
+
 def _settings(config: HarnessConfig) -> DialectSettings:
     return DialectSettings(missing=config.missing, escaping=config.escaping)
 
@@ -135,7 +152,11 @@ def run_profile(
     found_list = checked.findings
     if checked.document is None:  # name the output expression that broke the JSON
         found_list = [
-            explain_json_failure(template, profile.fields, profile.event, CAMPAIGN)
+            # keeping the checker's predicted 400, which delivery compares with the fake's answer
+            replace(
+                explain_json_failure(template, profile.fields, profile.event, CAMPAIGN),
+                rejection=f.rejection,
+            )
             if f.code == "CTPH004"
             else f
             for f in found_list
@@ -236,7 +257,7 @@ def verify_template(
     :class:`InputError` for input that is not a template at all (binary, not UTF-8, too large)."""
     when = now or datetime.now(timezone.utc)
     template = load_template(source, name, _settings(config))
-    static = [*template.findings, *webhook_findings(config)]
+    static = [*template.findings_given(always_present(config)), *webhook_findings(config)]
     if template.parsed is None:
         findings = sorted_findings(kept(static, config.ignore))
         return TemplateResult(name, template.source, findings, 0, 0, 0, None)
@@ -257,11 +278,12 @@ def verify_template(
         if body is not None:
             bodies[_key(item)] = body
     sent = [o for o in outcomes if o.document is not None]
-    found += check_many(
+    cross = check_many(
         [o.document for o in sent],
         typed=[o.profile.kind == "random" for o in sent],
         examples=_Examples(sent),
     )
+    found += _judge_constant_timestamp(cross, template, sent, config, when)
     aborted = sum(o.aborted for o in outcomes)
     found += _abort_findings(aborted, len(outcomes))
     if deliver is not None:
@@ -272,6 +294,36 @@ def verify_template(
     return TemplateResult(
         name, template.source, findings, len(outcomes), len(sent), aborted, example, bodies
     )
+
+
+_LATER = timedelta(days=367, hours=1, minutes=1, seconds=1)
+"""How far the clock moves to tell a timestamp built from ``"now"`` from a hard-coded one: past
+a leap year, so the year, the day, the hour, the minute and the second all change, whichever of
+them the template's date format prints."""
+
+
+def _judge_constant_timestamp(
+    cross: list[Finding],
+    template: CampaignTemplate,
+    sent: Sequence[ProfileOutcome],
+    config: HarnessConfig,
+    now: datetime,
+) -> list[Finding]:
+    """``cross`` without CTPH144 when the shared timestamp follows the clock.
+
+    One run renders every profile within the same clock second, so a timestamp from ``"now"``
+    looks constant here though CleverTap renders it anew for every send. Rendering one profile
+    again with the clock moved tells the two apart by the template's intent; it costs one render,
+    and only when CTPH144 fired."""
+    if not any(f.code == "CTPH144" for f in cross):
+        return cross
+    first = sent[0]
+    with shifted_clock(_LATER):
+        later = run_profile(template, first.profile, config, now, planned=None)
+    again = check_many([first.document, later.document], users=[0, 0])
+    if any(f.code == "CTPH144" for f in again):
+        return cross
+    return [f for f in cross if f.code != "CTPH144"]
 
 
 def _abort_findings(aborted: int, total: int) -> list[Finding]:

@@ -39,7 +39,7 @@ def test_unexplained_rejection_is_ctph301_after_cleverTaps_retry(project: pytest
     result = project.runpytest()
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
-    assert "CTPH301 error: the fake PostHog answered 503" in text
+    assert "CTPH301 error: the fake PostHog refused this body: 503" in text
     assert "transient error, please retry" in text
 
 

@@ -35,12 +35,14 @@ from ..findings import Finding, Severity, finding
 from .dialect import (
     DOCUMENTED_FILTERS,
     DOCUMENTED_TAGS,
+    NEVER_BLANK_FILTERS,
     OBJECTS,
     SHOPIFY_FILTERS,
 )
 from .tags import AbortNode
 
 __all__ = [
+    "PROPERTY_ROOTS",
     "LineIndex",
     "NameUse",
     "OutputFact",
@@ -350,11 +352,17 @@ def _output_fact(
     )
 
 
-def static_findings(facts: TemplateFacts) -> tuple[Finding, ...]:
-    """CTPH002 and CTPH005, in template order."""
+def static_findings(
+    facts: TemplateFacts, always: frozenset[tuple[Segment, ...]] = frozenset()
+) -> tuple[Finding, ...]:
+    """CTPH002 and CTPH005, in template order.
+
+    ``always`` holds the paths (root first, e.g. ``("Profile", "Tier")``) the account
+    guarantees on every profile: outputting one needs no ``default``. Only the account's
+    configuration knows them, so they are passed in rather than looked up."""
     found: list[Finding] = []
     found.extend(_dialect_findings(facts))
-    found.extend(_missing_default_findings(facts))
+    found.extend(_missing_default_findings(facts, always))
     return tuple(sorted(found, key=lambda f: (f.line or 0, f.column or 0, f.code)))
 
 
@@ -401,12 +409,21 @@ def _dialect_findings(facts: TemplateFacts) -> Iterator[Finding]:
         )
 
 
-def _missing_default_findings(facts: TemplateFacts) -> Iterator[Finding]:
+def _guaranteed(path: tuple[Segment, ...], always: frozenset[tuple[Segment, ...]]) -> bool:
+    # `Profile.Address.City` is there only when `Address` is too.
+    return all(path[:end] in always for end in range(2, len(path) + 1))
+
+
+def _missing_default_findings(
+    facts: TemplateFacts, always: frozenset[tuple[Segment, ...]]
+) -> Iterator[Finding]:
     for out in facts.outputs:
         if out.root not in PROPERTY_ROOTS or out.has_default or out.guarded or out.dynamic:
             continue
-        if out.path is None or len(out.path) < 2:
+        if out.path is None or len(out.path) < 2 or _guaranteed(out.path, always):
             continue
+        if out.filters and out.filters[-1] in NEVER_BLANK_FILTERS:
+            continue  # `{{ Event.Items | size }}` renders 0 for a missing list
         where = "inside a JSON string" if out.in_json_string else "as a bare JSON value"
         effect = "an empty string" if out.in_json_string else "nothing, which breaks the JSON"
         yield finding(

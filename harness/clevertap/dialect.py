@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
@@ -50,6 +54,7 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "DOCUMENTED_FILTERS",
     "DOCUMENTED_TAGS",
+    "NEVER_BLANK_FILTERS",
     "OBJECTS",
     "OUT_CLOSE",
     "OUT_OPEN",
@@ -61,6 +66,7 @@ __all__ = [
     "environment",
     "json_escape",
     "normalise_source",
+    "shifted_clock",
     "traced_environment",
     "value_kind",
 ]
@@ -153,6 +159,27 @@ SHOPIFY_FILTERS = frozenset(
 probably work, but nobody has promised). python-liquid's own additions (``escapejs``, ``safe``,
 ``squish``, ...) are not in this set and are errors."""
 
+NEVER_BLANK_FILTERS = frozenset(
+    {
+        "abs",
+        "at_least",
+        "at_most",
+        "ceil",
+        "divided_by",
+        "floor",
+        "minus",
+        "modulo",
+        "plus",
+        "round",
+        "size",
+        "sum",
+        "times",
+    }
+)
+"""Filters that render a value even for a missing or nil input (python-liquid: ``size`` of nil
+is 0, the math filters read nil as 0), so an output ending in one cannot render blank and needs
+no ``default`` (CTPH005). ``upcase``, ``date`` and the rest pass a blank through."""
+
 OBJECTS = frozenset({"Profile", "Event", "Linked", "Catalog", "Campaign"})
 """Root objects CleverTap provides; names are case-sensitive (``profile`` is not ``Profile``)."""
 
@@ -228,6 +255,25 @@ def normalise_source(source: str) -> str:
     )
 
 
+_CLOCK_SHIFT: ContextVar[timedelta] = ContextVar("ctph_clock_shift", default=timedelta(0))
+_NOW = ("now", "today")
+
+
+@contextmanager
+def shifted_clock(by: timedelta) -> Iterator[None]:
+    """Render ``"now"``/``"today"`` as if ``by`` later, in this context only.
+
+    Every render of one run sees the same clock second, so a timestamp built from ``"now"``
+    looks constant across profiles though it differs per send in CleverTap; rendering again
+    with a shifted clock tells the two apart (CTPH144).
+    """
+    token = _CLOCK_SHIFT.set(by)
+    try:
+        yield
+    finally:
+        _CLOCK_SHIFT.reset(token)
+
+
 @with_environment
 def clevertap_date(value: Any, fmt: Any, *, environment: Environment) -> str:
     """``date`` that fails as a Liquid filter error instead of a bare ``ValueError``.
@@ -235,8 +281,11 @@ def clevertap_date(value: Any, fmt: Any, *, environment: Environment) -> str:
     python-liquid reads an integer as epoch *seconds*; CleverTap data often carries
     milliseconds, for which ``fromtimestamp`` raises ``ValueError``/``OverflowError`` outside any
     Liquid error handling. Raised as ``FilterArgumentError``, python-liquid attaches the filter's
-    position, so the render finding (CTPH003) can point at it.
+    position, so the render finding (CTPH003) can point at it. ``"now"``/``"today"`` read the
+    clock :func:`shifted_clock` can move (python-liquid's own ``date`` reads the real one).
     """
+    if isinstance(value, str) and value in _NOW and not is_undefined(fmt):
+        value = datetime.now() + _CLOCK_SHIFT.get()
     try:
         return str(liquid_date(value, fmt, environment=environment))
     except (ValueError, OverflowError, OSError) as err:

@@ -60,6 +60,14 @@ class CampaignTemplate:
         """True when the template parsed and can be rendered."""
         return self.parsed is not None
 
+    def findings_given(self, always: frozenset[tuple[str | int, ...]]) -> tuple[Finding, ...]:
+        """The static findings for an account that guarantees the ``always`` paths (no CTPH005
+        for them). Loading is cached per text and settings, without the account's config, so
+        this is the one step that depends on it."""
+        if not always or self.parsed is None:
+            return self.findings
+        return static_findings(self.facts, always)
+
 
 def load_template(
     source: str | bytes, name: str, settings: DialectSettings = DEFAULT_SETTINGS

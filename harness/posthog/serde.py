@@ -33,6 +33,7 @@ __all__ = [
     "BATCH_TOKEN_KEYS",
     "ENGAGE_FIELDS",
     "EVENT_FIELDS",
+    "MAX_DEPTH",
     "NotSerdeJson",
     "Repeated",
     "duplicate_field",
@@ -111,8 +112,26 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _integer(text: str) -> int | float:
+    """serde_json reads an integer as ``u64``/``i64``, and one out of their range as ``f64``,
+    refusing it past f64's range (309 digits on). Python would keep any integer exactly and
+    refuse one of 4,300 digits with a ``ValueError`` of its own."""
+    if len(text) < 19:  # the common case: within i64, no conversion
+        return int(text)
+    if len(text) > 320:  # past f64's range whatever the digits (and before int()'s limit)
+        raise _Refused("number out of range")
+    value = int(text)
+    return value if _I64_MIN <= value <= _U64_MAX else _finite_float(text)
+
+
+_I64_MIN: Final = -(2**63)
+_U64_MAX: Final = 2**64 - 1
+
 _DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite_float
+    object_pairs_hook=_object,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+    parse_int=_integer,
 )
 """Built once: ``json.loads`` with hooks builds a decoder (and its scanner) on every call."""
 
@@ -142,19 +161,42 @@ def read(text: str) -> Any:
     try:
         if text.startswith("\ufeff"):  # what json.loads refuses before decoding
             raise json.JSONDecodeError("Unexpected UTF-8 BOM", text, 0)
+        if text.count("[") + text.count("{") >= MAX_DEPTH and _depth(text) >= MAX_DEPTH:
+            raise _Refused("recursion limit exceeded")
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         message = next((s for p, s in _SERDE_MESSAGES if exc.msg.startswith(p)), exc.msg)
         raise NotSerdeJson(f"{message} at line {exc.lineno} column {exc.colno}") from None
     except _Refused as exc:
         raise NotSerdeJson(str(exc)) from None
-    except RecursionError:
-        raise NotSerdeJson("recursion limit exceeded") from None
     # Text decoded from UTF-8 holds no surrogate itself; one can only come from a \uD800-\uDFFF
     # escape, so the walk runs only when the text has such an escape.
     if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
         raise NotSerdeJson("lone leading surrogate in hex escape")
     return value
+
+
+MAX_DEPTH: Final = 128
+"""serde_json's ``remaining_depth``: the 128th nested array or object is refused, so no value
+that reaches Python nests deeper than 127 and nothing downstream recurses past that."""
+_STRING_OR_BRACKET: Final = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of ``text`` outside strings (enough of it to compare with
+    :data:`MAX_DEPTH`; malformed text is the decoder's to refuse)."""
+    depth = deepest = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        char = match.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest >= MAX_DEPTH:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _has_surrogate(value: Any) -> bool:

@@ -10,7 +10,9 @@ import re
 
 __all__ = ["printable", "redact", "redact_text"]
 
-_KEYLIKE = re.compile(r"\bph[cxs]_[A-Za-z0-9_\-]{6,}")
+# No word boundary before the prefix: a key glued to a word (`user_phc_…`), to an escape
+# (`\\nphx_…`) or to URL encoding (`%3Dphx_…`) is still a key.
+_KEYLIKE = re.compile(r"ph[cxs]_[A-Za-z0-9_\-]{6,}")
 
 
 def redact(key: str) -> str:

@@ -10,7 +10,12 @@ produces two kinds of profiles for the paths a template reads (``("Profile", "Em
   *format* fields (Email, Phone, Identity, Gender, DOB, MSG-*) only ever hold values CleverTap would
   accept for that format, so a finding on them is a real finding, not an impossible profile.
 * **random profiles**: realistic faker values with realistic gaps (anonymous users have no
-  Identity, many users have no Email or Phone).
+  Identity, many users have no Email or Phone). A declared property is as varied as its
+  declaration (each profile draws its own match of a pattern), and a ``unique`` one never
+  repeats within a run.
+
+Standard fields are recognised by their exact name only, because Liquid reads keys exactly:
+``Profile.identity`` is a custom property, free text that may break the body, not an Identity.
 
 Everything is a pure function of ``(seed, index, reads, specs)``: a per-index seed is derived with
 hashlib (never ``hash()``, never global random state), and faker only fills value *pools* once per

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, TypeAlias
 
 from ...errors import UsageError
-from .kinds import _MISSING, _PERSONA_CUTS, _Gen, _Kind, _List, _Object
+from .kinds import _MISSING, _PERSONA_CUTS, _Gen, _Kind, _List, _Object, _Taken
 from .plan import _NO_SPECS, _Plan, _plan_for
 from .pools import _derive, _mix, _Pools, _pools, _Rng
 from .spec import Path, Profile, PropertySpec
@@ -67,10 +67,10 @@ def _persona(rng: _Rng) -> int:
     return 0 if r < _PERSONA_CUTS[0] else 1 if r < _PERSONA_CUTS[1] else 2
 
 
-def _random_profile(plan: _Plan, pools: _Pools, seed: int, index: int) -> Profile:
+def _random_profile(plan: _Plan, pools: _Pools, seed: int, index: int, taken: _Taken) -> Profile:
     rng = _rng(seed, index)
     persona = _persona(rng)
-    g = _Gen(rng, pools, index, persona, clean=False)
+    g = _Gen(rng, pools, index, persona, clean=False, taken=taken)
     rand = rng.random
     fields = {
         k: kind.sample(g)
@@ -105,10 +105,12 @@ def _set_at(root: dict[str, Any], rest: Path, value: Any) -> None:
             node[last] = copy.deepcopy(value)
 
 
-def _edge_profile(plan: _Plan, pools: _Pools, seed: int, index: int, edge: _EdgeDef) -> Profile:
+def _edge_profile(
+    plan: _Plan, pools: _Pools, seed: int, index: int, edge: _EdgeDef, taken: _Taken
+) -> Profile:
     label, ns, rest, value = edge
     rng = _rng(seed, index)
-    g = _Gen(rng, pools, index, 0, clean=True)
+    g = _Gen(rng, pools, index, 0, clean=True, taken=taken)
     fields = {k: kind.sample(g) for k, kind in plan.profile}
     event = {k: kind.sample(g) for k, kind in plan.event}
     if ns is None:
@@ -131,6 +133,11 @@ def generate(
     ``(seed, i, reads, specs)`` (and the installed faker version), never on the process, the
     order of ``reads`` or ``PYTHONHASHSEED``. ``specs`` maps a property name (``"Tier"``,
     ``"Profile.Tier"``, ``"Event.Amount"``) to what the account declares about it.
+
+    Profiles are made in index order because a ``unique`` property's value must differ from
+    every earlier profile's; that keeps profile ``i`` a function of the same inputs, and a
+    shorter run a prefix of a longer one. Raises :class:`UsageError` when a ``unique``
+    declaration runs out of values.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise UsageError(f"the number of profiles must be a non-negative integer, got {n!r}")
@@ -139,6 +146,9 @@ def generate(
     plan = _plan_for(reads, specs)
     pools = _pools(seed)
     edges = _edge_defs(plan, seed)
-    out = [_edge_profile(plan, pools, seed, i, edge) for i, edge in enumerate(edges)]
-    out.extend(_random_profile(plan, pools, seed, i) for i in range(len(edges), max(n, len(edges))))
+    taken: _Taken = {}
+    out = [_edge_profile(plan, pools, seed, i, edge, taken) for i, edge in enumerate(edges)]
+    out.extend(
+        _random_profile(plan, pools, seed, i, taken) for i in range(len(edges), max(n, len(edges)))
+    )
     return out

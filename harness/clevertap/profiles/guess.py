@@ -1,4 +1,9 @@
-"""Which kind a path gets: CleverTap's standard fields, declared specs, or a guess from the name."""
+"""Which kind a path gets: CleverTap's standard fields, declared specs, or a guess from the name.
+
+Names match exactly, as Liquid reads them: ``Profile.identity`` is not ``Profile.Identity``, so
+in a real account it is some custom property (free text, or missing), and it gets the undeclared
+treatment with every adversarial edge, not the clean ids of CleverTap's Identity.
+"""
 
 from __future__ import annotations
 
@@ -29,16 +34,13 @@ from .kinds import (
     _Phone,
     _Pooled,
     _Text,
+    _Unique,
     _Url,
 )
 from .spec import Path, PropertySpec
 
 # The reference instant for dates: a constant, never "now", so output does not drift with time.
 _EPOCH_2025: Final = 1_735_689_600
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name).lower()
 
 
 _EDUCATION: Final = ("School", "Graduate", "Post Graduate", "Doctorate", "Diploma")
@@ -50,11 +52,12 @@ _P_KNOWN_ID: Final[Presence] = (0.98, 0.0, 0.5)
 _P_LOCATION: Final[Presence] = (0.9, 0.85, 0.6)
 _P_FLAG: Final[Presence] = (0.95, 0.8, 0.6)
 _DOB_RANGE: Final = (-946_771_200, 1_262_304_000)  # 1940..2010
+_MAX_SAFE_ID: Final = 10**15 - 1  # 15 digits: every such integer survives a JSON double
 _YN: Final = ("Y", "N")
 
 
-def _standard_kinds() -> dict[str, tuple[str, _Kind]]:
-    kinds: dict[str, _Kind] = {
+def _standard_kinds() -> dict[str, _Kind]:
+    return {
         "Name": _Text("names", (0.95, 0.1, 0.5)),
         "Email": _Email((0.9, 0.03, 0.5)),
         "Identity": _Identity(_P_KNOWN_ID),
@@ -87,25 +90,29 @@ def _standard_kinds() -> dict[str, tuple[str, _Kind]]:
             -180, 180, 6, _P_LOCATION, edges=(("zero", 0.0), ("min", -180.0), ("max", 180.0))
         ),
     }
-    return {_norm(name): (name, kind) for name, kind in kinds.items()}
 
 
 _STANDARD: Final = _standard_kinds()
-STANDARD_FIELDS: Final[tuple[str, ...]] = tuple(name for name, _ in _STANDARD.values())
+STANDARD_FIELDS: Final[tuple[str, ...]] = tuple(_STANDARD)
 """CleverTap's standard profile fields (A3), plus the location fields webhooks carry."""
 
 
 def _item_kinds() -> dict[str, _Kind]:
+    """Keys of a Charged event's items, as CleverTap's SDK docs spell them (both ways where the
+    docs themselves differ)."""
+    product = _Text("products", _P_NESTED)
+    sku = _Ident("SKU", _P_NESTED)
     return {
-        "category": _Text(_CATEGORIES, _P_NESTED, spice=0.0),
-        "productname": _Text("products", _P_NESTED),
-        "bookname": _Text("products", _P_NESTED),
-        "name": _Text("products", _P_NESTED),
-        "quantity": _Number(1, 5, None, _P_NESTED),
-        "price": _Number(1, 500, 2, _P_NESTED),
-        "productid": _Ident("SKU", _P_NESTED),
-        "id": _Ident("SKU", _P_NESTED),
-        "sku": _Ident("SKU", _P_NESTED),
+        "Category": _Text(_CATEGORIES, _P_NESTED, spice=0.0),
+        "Product name": product,
+        "Product Name": product,
+        "Book name": product,
+        "Name": product,
+        "Quantity": _Number(1, 5, None, _P_NESTED),
+        "Price": _Number(1, 500, 2, _P_NESTED),
+        "Product ID": sku,
+        "ID": sku,
+        "SKU": sku,
     }
 
 
@@ -114,14 +121,17 @@ _ITEMS_DEFAULT: Final = ("Category", "Product name", "Quantity", "Price")
 
 
 def _event_kinds() -> dict[str, _Kind]:
-    item = _Object(tuple((k, _ITEM[_norm(k)]) for k in _ITEMS_DEFAULT), _P_EVENT)
+    """The Charged event's own keys, spelled as CleverTap's docs spell them."""
+    item = _Object(tuple((k, _ITEM[k]) for k in _ITEMS_DEFAULT), _P_EVENT)
+    payment = _Text(_PAYMENT_MODES, _P_EVENT, spice=0.0)
     return {
-        "amount": _Number(1, 5000, 2, _P_EVENT),
-        "currency": _Choice(_CURRENCIES, _P_EVENT),
-        "paymentmode": _Text(_PAYMENT_MODES, _P_EVENT, spice=0.0),
-        "chargedid": _Ident("ORD", _P_EVENT),
-        "deliveryby": _Date(_EPOCH_2025, _EPOCH_2025 + 30 * 86400, _P_EVENT),
-        "items": _List(item, (), _P_EVENT),
+        "Amount": _Number(1, 5000, 2, _P_EVENT),
+        "Currency": _Choice(_CURRENCIES, _P_EVENT),
+        "Payment mode": payment,
+        "Payment Mode": payment,
+        "Charged ID": _Ident("ORD", _P_EVENT),
+        "Delivery By": _Date(_EPOCH_2025, _EPOCH_2025 + 30 * 86400, _P_EVENT),
+        "Items": _List(item, (), _P_EVENT),
     }
 
 
@@ -175,11 +185,11 @@ def _spec_kind(spec: PropertySpec, presence: Presence) -> _Kind:
     p = _P_ALWAYS if always else presence
     kind: _Kind
     if spec.type == "string":
-        kind = _Text("words", p)
+        kind = _Text("words", p, numbered=spec.unique)
     elif spec.type == "number":
         kind = _Number(0, 10_000, 2, p, always)
     elif spec.type == "integer":
-        kind = _Number(0, 1_000, None, p, always)
+        kind = _Number(0, _MAX_SAFE_ID, None, p, always, spread=True)
     elif spec.type == "boolean":
         kind = _Bool(p, always)
     elif spec.type == "date":
@@ -191,7 +201,7 @@ def _spec_kind(spec: PropertySpec, presence: Presence) -> _Kind:
     else:
         kind = _Pattern(cast(str, spec.pattern), p, always)
     kind.always = always
-    return kind
+    return _Unique(kind, spec.name) if spec.unique else kind
 
 
 def _find_spec(
@@ -207,20 +217,20 @@ def _leaf_kind(ns: str, rest: Path, specs: Mapping[str, PropertySpec]) -> _Kind:
     spec = _find_spec(ns, keys, specs)
     nested = len(rest) > 1
     presence = _P_NESTED if nested else _P_EVENT if ns == "Event" else _P_CUSTOM
-    last = _norm(keys[-1]) if keys else ""
+    last = keys[-1] if keys else ""
     known: _Kind | None = None
-    if ns == "Profile" and not nested and last in _STANDARD:
-        known = _STANDARD[last][1]
-    elif ns == "Event" and not nested and last in _EVENT:
-        known = _EVENT[last]
-    elif ns == "Event" and nested and _norm(keys[0]) == "items" and last in _ITEM:
-        known = _ITEM[last]
+    if ns == "Profile" and not nested:
+        known = _STANDARD.get(last)
+    elif ns == "Event" and not nested:
+        known = _EVENT.get(last)
+    elif ns == "Event" and keys[0:1] == ["Items"]:
+        known = _ITEM.get(last)
     if spec is not None and (known is None or spec.type != "string"):
         return _spec_kind(spec, presence)
-    if known is not None and spec is not None and spec.always:
+    if known is None:
+        return _Any(_guess_kind(keys[-1] if keys else "value", presence), presence)
+    if spec is not None and spec.always:
         # `Email = {always = true}`: still an email, now on every profile
         known = copy.copy(known)
         known.always, known.presence = True, _P_ALWAYS
-    if known is not None:
-        return known
-    return _Any(_guess_kind(keys[-1] if keys else "value", presence), presence)
+    return _Unique(known, spec.name) if spec is not None and spec.unique else known

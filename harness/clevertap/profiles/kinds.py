@@ -5,15 +5,14 @@ Hypothesis is imported inside the ``strategy`` methods only, so building kinds s
 
 from __future__ import annotations
 
-import random
 import string
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
+from ...errors import UsageError
 from .limits import MAX_LIST_ITEMS, MAX_VALUE_CHARS
-from .pools import _derive, _Pools, _Rng, _unique
-from .regex import _pattern_edges, _regex_sample
+from .pools import _Pools, _Rng, _unique
+from .regex import _pattern_edges, _program
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -71,17 +70,25 @@ _SPICES: Final[tuple[Callable[[str], str], ...]] = (
 )
 
 
+_Taken: TypeAlias = "dict[_Kind, set[tuple[str, Any]]]"
+"""Per run: the values each ``unique`` property has handed out so far."""
+
+
 class _Gen:
-    """Per-profile generation state: the RNG and what kind of user this is."""
+    """Per-profile generation state: the RNG, what kind of user this is, and the run's
+    ``unique`` values so far."""
 
-    __slots__ = ("clean", "index", "persona", "pools", "rng")
+    __slots__ = ("clean", "index", "persona", "pools", "rng", "taken")
 
-    def __init__(self, rng: _Rng, pools: _Pools, index: int, persona: int, clean: bool) -> None:
+    def __init__(
+        self, rng: _Rng, pools: _Pools, index: int, persona: int, clean: bool, taken: _Taken
+    ) -> None:
         self.rng = rng
         self.pools = pools
         self.index = index
         self.persona = persona
         self.clean = clean
+        self.taken = taken
 
 
 class _Kind:
@@ -149,16 +156,25 @@ class _Text(_Kind):
 
     free = True
 
-    def __init__(self, pool: str | tuple[str, ...], presence: Presence, spice: float = 0.04):
+    def __init__(
+        self,
+        pool: str | tuple[str, ...],
+        presence: Presence,
+        spice: float = 0.04,
+        numbered: bool = False,
+    ):
         self.pool = pool
         self.presence = presence
         self.spice = spice
+        self.numbered = numbered  # a unique string: the profile index makes it a handle
 
     def _values(self, pools: _Pools) -> tuple[str, ...]:
         return pools.get(self.pool) if isinstance(self.pool, str) else self.pool
 
     def sample(self, g: _Gen) -> Any:
         text = g.rng.choice(self._values(g.pools))
+        if self.numbered:
+            text = f"{text}{g.index}"
         if not g.clean and g.rng.random() < self.spice:
             text = g.rng.choice(_SPICES)(text)
         return text[:MAX_VALUE_CHARS]
@@ -389,7 +405,9 @@ class _Date(_Kind):
 
 
 class _Number(_Kind):
-    """A number: ``decimals=None`` for integers."""
+    """A number: ``decimals=None`` for integers. ``spread`` draws integers with a uniformly
+    random number of digits, up to ``hi``'s: a declared integer may be a count or an id, so it
+    gets both small values and id-sized ones, which rarely repeat."""
 
     def __init__(
         self,
@@ -399,13 +417,19 @@ class _Number(_Kind):
         presence: Presence,
         always: bool = False,
         edges: tuple[tuple[str, Any], ...] | None = None,
+        spread: bool = False,
     ) -> None:
         self.lo, self.hi, self.decimals = lo, hi, decimals
         self.presence = _P_ALWAYS if always else presence
         self.always = always
         self._edges = edges
+        self.spread = spread
 
     def sample(self, g: _Gen) -> Any:
+        if self.spread:
+            digits = g.rng.randint(1, len(str(int(self.hi))))
+            low = 10 ** (digits - 1) if digits > 1 else 0
+            return g.rng.randint(low, min(int(self.hi), 10**digits - 1))
         if self.decimals is None:
             return g.rng.randint(int(self.lo), int(self.hi))
         return round(g.rng.uniform(self.lo, self.hi), self.decimals)
@@ -503,16 +527,19 @@ class _Ident(_Kind):
 
 
 class _Pattern(_Kind):
+    """A declared pattern: each profile draws its own match, so a value has as much freedom as
+    the pattern gives it (a v4 UUID never repeats; ``^ct_[0-9]{3}$`` does, as real ones do)."""
+
     def __init__(self, pattern: str, presence: Presence, always: bool) -> None:
         self.pattern = pattern
+        self.program = _program(pattern)  # spec validation made sure there is one
         self.presence = _P_ALWAYS if always else presence
         self.always = always
 
-    def _pool(self, pools: _Pools) -> tuple[str, ...]:
-        return _pattern_pool(self.pattern, pools.seed)
-
     def sample(self, g: _Gen) -> Any:
-        return g.rng.choice(self._pool(g.pools))
+        # its own RNG, seeded by one draw: the profile's other fields stay what they were
+        value = self.program.sample(_Rng(g.rng.next64())) if self.program is not None else None
+        return value if value is not None else self.edges(g.pools)[0][1]
 
     def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
         return _pattern_edges(self.pattern)
@@ -529,12 +556,50 @@ class _Pattern(_Kind):
         return _dedup([edges[0][1], value] if edges else [value])
 
 
-@lru_cache(maxsize=64)
-def _pattern_pool(pattern: str, seed: int) -> tuple[str, ...]:
-    rng = random.Random(_derive(seed, "pattern", pattern))
-    found = (_regex_sample(pattern, rng, "random") for _ in range(48))
-    pool = _unique((s for s in found if s is not None), 32)
-    return pool or tuple(v for _, v in _pattern_edges(pattern))
+_UNIQUE_DRAWS: Final = 1000
+
+
+class _Unique(_Kind):
+    """A ``unique = true`` property: a drawn value that an earlier profile of the run or an
+    edge case already holds is drawn again, so no two profiles ever share one. Redrawing keeps
+    each kind's own distribution; it only runs out when the declaration allows barely more
+    values than the run has profiles, and then the run stops with an error naming the
+    property rather than quietly repeating a value."""
+
+    def __init__(self, inner: _Kind, name: str) -> None:
+        self.inner = inner
+        self.name = name
+        self.presence, self.always, self.free = inner.presence, inner.always, inner.free
+
+    def sample(self, g: _Gen) -> Any:
+        taken = g.taken.get(self)
+        if taken is None:
+            taken = g.taken[self] = {_identity(v) for _, v in self.inner.edges(g.pools)}
+        for _ in range(_UNIQUE_DRAWS):
+            value = self.inner.sample(g)
+            if _identity(value) not in taken:
+                taken.add(_identity(value))
+                return value
+        raise UsageError(
+            f"[tool.ctph.properties] {self.name!r} is unique, but {_UNIQUE_DRAWS} draws for "
+            f"profile {g.index} found no value unused by the profiles before it: the "
+            "declaration allows too few values for this many profiles (widen it, or lower "
+            "`profiles`)"
+        )
+
+    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+        return self.inner.edges(pools)
+
+    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+        return self.inner.strategy(pools)
+
+    def candidates(self, value: Any) -> list[Any]:
+        return self.inner.candidates(value)
+
+
+def _identity(value: Any) -> tuple[str, Any]:
+    """What makes two values the same once rendered: ``1`` and ``1.0`` are not."""
+    return (type(value).__name__, value)
 
 
 class _MultiValue(_Kind):

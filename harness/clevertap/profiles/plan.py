@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Final, TypeAlias, cast
 
 from ...errors import UsageError
-from .guess import _EVENT, STANDARD_FIELDS, _find_spec, _leaf_kind, _norm
+from .guess import _EVENT, STANDARD_FIELDS, _find_spec, _leaf_kind
 from .kinds import _P_ALWAYS, _P_CUSTOM, _P_EVENT, _P_NESTED, _Kind, _List, _Object
 from .spec import _NAMESPACES, Path, PropertySpec
 
@@ -47,8 +47,8 @@ def _compile(ns: str, rest: Path, shape: _Shape, specs: Mapping[str, PropertySpe
         merged: _Shape = {}
         for i in indexes:
             _merge(merged, shape[i])
-        if not merged and ns == "Event" and _norm(str(rest[-1])) == "items":
-            element = cast(_List, _EVENT["items"]).element
+        if not merged and ns == "Event" and rest[-1] == "Items":
+            element = cast(_List, _EVENT["Items"]).element
         else:
             element = _compile(ns, (*rest, 0), merged, specs)
         kind = _List(element, tuple(indexes), presence)
@@ -79,9 +79,14 @@ def _canonical_reads(reads: Iterable[Sequence[str | int]]) -> tuple[Path, ...]:
     return tuple(sorted(out, key=_path_key))
 
 
+# (name, spec, the type of each enum value): specs alone compare 0 == False == 0.0, and a plan
+# cached for `values = [0]` must not serve `values = [false]`
+_SpecKey: TypeAlias = "tuple[tuple[str, PropertySpec, tuple[str, ...]], ...]"
+
+
 @lru_cache(maxsize=256)
-def _plan(reads: tuple[Path, ...], specs: tuple[tuple[str, PropertySpec], ...]) -> _Plan:
-    spec_map = dict(specs)
+def _plan(reads: tuple[Path, ...], specs: _SpecKey) -> _Plan:
+    spec_map = {name: spec for name, spec, _ in specs}
     shapes: dict[str, _Shape] = {ns: {} for ns in _NAMESPACES}
     for ns, *rest in reads:
         node = shapes[cast(str, ns)]
@@ -102,7 +107,8 @@ def _plan(reads: tuple[Path, ...], specs: tuple[tuple[str, PropertySpec], ...]) 
 
 
 def _plan_for(reads: Iterable[Sequence[str | int]], specs: Mapping[str, PropertySpec]) -> _Plan:
-    for key, spec in specs.items():
+    for name, spec in specs.items():
         if not isinstance(spec, PropertySpec):
-            raise UsageError(f"[tool.ctph.properties] {key!r}: not a PropertySpec")
-    return _plan(_canonical_reads(reads), tuple(sorted(specs.items())))
+            raise UsageError(f"[tool.ctph.properties] {name!r}: not a PropertySpec")
+    key = tuple((k, s, tuple(type(v).__name__ for v in s.values)) for k, s in sorted(specs.items()))
+    return _plan(_canonical_reads(reads), key)

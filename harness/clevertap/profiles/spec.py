@@ -34,7 +34,8 @@ PROPERTY_TYPES: Final[tuple[PropertyType, ...]] = (
 
 _FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
 _NAMESPACES: Final = ("Profile", "Event")
-_CONFIG_KEYS: Final = ("type", "values", "pattern", "always")
+_CONFIG_KEYS: Final = ("type", "values", "pattern", "always", "unique")
+_UNIQUE_TYPES: Final[tuple[PropertyType, ...]] = ("string", "number", "integer", "date", "pattern")
 _DATE_RE: Final = re.compile(r"\$D_-?[0-9]+")
 
 
@@ -45,7 +46,8 @@ class PropertySpec:
     ``name`` is the property key, optionally qualified (``"Profile.Tier"``, ``"Event.Amount"``,
     ``"Event.Items.Category"`` for a key inside Charged items); an unqualified name applies to both
     namespaces. ``always`` means CleverTap guarantees the property on every profile, so the
-    generator never leaves it out; ``values``/``pattern`` constrain ``enum``/``pattern`` types.
+    generator never leaves it out; ``unique`` means no two users share a value (an id), so no
+    two generated profiles do; ``values``/``pattern`` constrain ``enum``/``pattern`` types.
     Construction validates, so a bad spec fails at config time with a message naming the key.
     """
 
@@ -54,6 +56,7 @@ class PropertySpec:
     values: tuple[str | int | float | bool, ...] = ()
     pattern: str | None = None
     always: bool = False
+    unique: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.values, list):
@@ -101,15 +104,17 @@ class PropertySpec:
         raw_pattern = mapping.get("pattern")
         if raw_pattern is not None and not isinstance(raw_pattern, str):
             raise UsageError(f"{where}: pattern must be a string")
-        always = mapping.get("always", False)
-        if not isinstance(always, bool):
-            raise UsageError(f"{where}: always must be true or false, got {always!r}")
+        flags = {key: mapping.get(key, False) for key in ("always", "unique")}
+        for key, flag in flags.items():
+            if not isinstance(flag, bool):
+                raise UsageError(f"{where}: {key} must be true or false, got {flag!r}")
         return cls(
             name=name,
             type=cast(PropertyType, raw_type),
             values=tuple(raw_values),
             pattern=raw_pattern,
-            always=always,
+            always=flags["always"],
+            unique=flags["unique"],
         )
 
     def accepts(self, value: Any) -> bool:
@@ -229,6 +234,13 @@ def _spec_problem(spec: PropertySpec) -> str | None:
         return f"type {spec.type!r} is not one of {', '.join(PROPERTY_TYPES)}"
     if not isinstance(spec.always, bool):
         return "always must be true or false"
+    if not isinstance(spec.unique, bool):
+        return "unique must be true or false"
+    if spec.unique and spec.type not in _UNIQUE_TYPES:
+        return (
+            f"unique needs a type with a value per user ({', '.join(_UNIQUE_TYPES)}), "
+            f"not {spec.type}"
+        )
     if not isinstance(spec.values, tuple):
         return "values must be a list"
     if spec.type == "enum":
@@ -254,8 +266,8 @@ def _spec_problem(spec: PropertySpec) -> str | None:
             return f"pattern {spec.pattern!r} does not compile: {exc}"
         if not _pattern_edges(spec.pattern):
             return (
-                f"cannot generate values matching {spec.pattern!r} "
-                "(lookarounds and backreferences are not supported)"
+                f"cannot generate values matching {spec.pattern!r} within CleverTap's "
+                f"{MAX_VALUE_CHARS} characters (lookarounds and backreferences are not supported)"
             )
     elif spec.pattern is not None:
         return f"pattern only applies to type pattern, not {spec.type}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -38,19 +37,6 @@ def verify(path: Path, *more: str) -> tuple[int, dict[str, object]]:
 def findings(report: dict[str, object]) -> list[dict[str, object]]:
     (template,) = report["templates"]  # type: ignore[misc]
     return list(template["findings"])
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakePostHog]:
-    with FakePostHog() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakePostHog) -> Iterator[FakePostHog]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 # --------------------------------------------------------------------------- repeated fields

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -45,19 +44,6 @@ CASES = [
     ("5,000 digits", event("1" * 5000), (400, "failed to parse request: number out of range")),
     ("negative 400 digits", event("-" + "1" * 400), (400, "failed to parse request: number out of range")),
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakePostHog]:
-    with FakePostHog() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakePostHog) -> Iterator[FakePostHog]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 @pytest.mark.parametrize(("text", "answer"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

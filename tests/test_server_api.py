@@ -27,19 +27,6 @@ def ev(name: str, distinct_id: str, **properties: object) -> dict[str, object]:
     return {"event": name, "distinct_id": distinct_id, "api_key": KEY, "properties": properties}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakePostHog]:
-    with FakePostHog() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakePostHog) -> Iterator[FakePostHog]:
-    server.reset()
-    yield server
-    server.reset()
-
-
 @pytest.fixture
 def http(fake: FakePostHog) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fake.url) as client:

@@ -36,9 +36,10 @@ from .serde import (
     BATCH_TOKEN_KEYS,
     ENGAGE_FIELDS,
     EVENT_FIELDS,
+    PERFORMANCE_EVENT,
     NotSerdeJson,
-    Repeated,
     read,
+    repeated_field,
     variant,
 )
 from .timestamps import future_tolerance, read_timestamp
@@ -61,7 +62,6 @@ _CAPTURE_SCHEMA = "https://ctph.invalid/contracts/schemas/event.json"
 _UTC = timezone.utc
 _BATCH_TOKENS = frozenset(BATCH_TOKEN_KEYS)  # without one, capture reads a single event
 _BATCH_KEYS = frozenset(name for names in BATCH_FIELDS for name in names)
-_PERFORMANCE = "$performance_event"  # capture drops these right after parsing (events.rs)
 
 
 # --------------------------------------------------------------------------- schema side
@@ -154,30 +154,27 @@ def _repeated_fields(doc: Any, endpoint: str) -> list[Finding]:
         structs += [(f"/batch/{i}", item, EVENT_FIELDS) for i, item in enumerate(doc["batch"])]
     else:
         structs = [("", doc, EVENT_FIELDS if "event" in doc else ENGAGE_FIELDS)]
-    found: list[Finding] = []
-    for prefix, obj, fields in structs:
-        if type(obj) is not Repeated:
-            continue  # a field and its alias (token + api_key) are event.json's CTPH133
-        name = next((n for names in fields for n in names if n in obj.repeated), None)
-        if name is None:
-            continue  # only keys the struct ignores repeat, which serde ignores too
-        shape = variant(doc)
-        if shape is None:
-            effect, rejection = "answers 400", (400, NO_VARIANT)
-        elif not endpoint.startswith("/engage"):
-            effect, rejection = "sees a nameless /engage update and answers 400", (400, NOT_ENGAGE)
-        else:
-            effect, rejection = "reads the body as a nameless /engage update ($identify)", None
-        found.append(
-            finding(
-                "CTPH133",
-                f"`{name}` is given twice in one object: PostHog's JSON parser (serde) refuses "
-                f"a repeated field, so PostHog {effect}",
-                pointer=prefix + json_pointer([name]),
-                rejection=rejection,
-            )
+    # a field and its alias (token + api_key) are event.json's CTPH133; this is the literal kind
+    repeated = [(prefix, name) for prefix, obj, fields in structs
+                if (name := repeated_field(obj, fields)) is not None]  # fmt: skip
+    if not repeated:
+        return []
+    if variant(doc) is None:
+        effect, rejection = "answers 400", (400, NO_VARIANT)
+    elif not endpoint.startswith("/engage"):
+        effect, rejection = "sees a nameless /engage update and answers 400", (400, NOT_ENGAGE)
+    else:
+        effect, rejection = "reads the body as a nameless /engage update ($identify)", None
+    return [
+        finding(
+            "CTPH133",
+            f"`{name}` is given twice in one object: PostHog's JSON parser (serde) refuses a "
+            f"repeated field, so PostHog {effect}",
+            pointer=prefix + json_pointer([name]),
+            rejection=rejection,
         )
-    return found
+        for prefix, name in repeated
+    ]
 
 
 def event_items(doc: Any, endpoint: str = DEFAULT_ENDPOINT) -> list[tuple[str, Any]]:
@@ -491,7 +488,7 @@ def _check_document(
     contract = _contract()
     valid = contract.validator.is_valid
     for prefix, event in events:
-        dropped = isinstance(event, dict) and event.get("event") == _PERFORMANCE
+        dropped = isinstance(event, dict) and event.get("event") == PERFORMANCE_EVENT
         if not valid(event):  # the one Rust call a clean event costs
             problems = list(contract.findings(event, prefix))
             if dropped:  # only serde's refusals: capture drops the event before any check

@@ -35,6 +35,7 @@ from ..contract import facts, merge_events
 from ..contract import limit as contract_limit
 from ..schemas import json_type
 from .ids import is_illegal, resolve_distinct_id
+from .serde import PERFORMANCE_EVENT
 from .serialise import iso
 from .timestamps import future_tolerance, parse_timestamp
 from .wire import parse_uuid
@@ -278,7 +279,7 @@ class Project:
         """
         now = _utc(now)
         name = self._event_name(event_dict.get("event"))
-        if name == "$performance_event":
+        if name == PERFORMANCE_EVENT:
             return None  # capture drops these before anything else
         distinct_id = resolve_distinct_id(event_dict)
         if distinct_id is None:

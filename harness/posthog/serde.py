@@ -34,6 +34,7 @@ __all__ = [
     "ENGAGE_FIELDS",
     "EVENT_FIELDS",
     "MAX_DEPTH",
+    "PERFORMANCE_EVENT",
     "NotSerdeJson",
     "Repeated",
     "duplicate_field",
@@ -41,6 +42,7 @@ __all__ = [
     "is_engage",
     "is_event",
     "read",
+    "repeated_field",
     "variant",
 ]
 
@@ -68,6 +70,8 @@ BATCH_FIELDS: Final[Fields] = (
     ("sent_at",),
     ("batch",),
 )
+PERFORMANCE_EVENT: Final = "$performance_event"
+"""``RawRequest::events`` drops these right after parsing: serde reads them, nothing checks them."""
 
 
 class NotSerdeJson(ValueError):
@@ -112,6 +116,10 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_I64_MIN: Final = -(2**63)
+_U64_MAX: Final = 2**64 - 1
+
+
 def _integer(text: str) -> int | float:
     """serde_json reads an integer as ``u64``/``i64``, and one out of their range as ``f64``,
     refusing it past f64's range (309 digits on). Python would keep any integer exactly and
@@ -123,9 +131,6 @@ def _integer(text: str) -> int | float:
     value = int(text)
     return value if _I64_MIN <= value <= _U64_MAX else _finite_float(text)
 
-
-_I64_MIN: Final = -(2**63)
-_U64_MAX: Final = 2**64 - 1
 
 _DECODER: Final = json.JSONDecoder(
     object_pairs_hook=_object,
@@ -214,20 +219,22 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
+def repeated_field(obj: Mapping[str, Any], fields: Fields) -> str | None:
+    """The first of the struct's names that ``obj`` gives literally twice, or ``None``. Keys the
+    struct does not know are ignored however often they repeat, as serde ignores unknown
+    fields."""
+    if type(obj) is not Repeated:
+        return None
+    return next((name for names in fields for name in names if name in obj.repeated), None)
+
+
 def duplicate_field(obj: Mapping[str, Any], fields: Fields) -> str | None:
     """The field a derived struct refuses as ``duplicate field``, or ``None``: one named twice,
-    literally or under two of its names (``token`` and ``api_key``). Keys the struct does not
-    know are ignored however often they repeat, as serde ignores unknown fields."""
-    repeated = obj.repeated if type(obj) is Repeated else frozenset()
+    literally (:func:`repeated_field`) or under two of its names (``token`` and ``api_key``)."""
     for names in fields:
-        if len(names) == 1:
-            if names[0] in repeated:
-                return names[0]
-            continue
-        present = [name for name in names if name in obj]
-        if len(present) > 1 or (present and present[0] in repeated):
+        if len(names) > 1 and sum(name in obj for name in names) > 1:
             return names[0]
-    return None
+    return repeated_field(obj, fields)
 
 
 def _token_type_ok(obj: Mapping[str, Any]) -> bool:

@@ -41,7 +41,7 @@ from ..contract import limit as contract_limit
 from .answer import BAD_UTF8, INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT, NOT_ENGAGE
 from .ids import DISTINCT_KEYS
 from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
-from .serde import BATCH_TOKEN_KEYS, NotSerdeJson, read, variant
+from .serde import BATCH_TOKEN_KEYS, PERFORMANCE_EVENT, NotSerdeJson, read, variant
 from .timestamps import zone
 
 __all__ = [
@@ -77,7 +77,6 @@ _COMPRESSIONS = {
     "b64": "base64",
 }
 
-_PERFORMANCE = "$performance_event"  # events.rs: dropped right after parsing, never checked
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 
@@ -609,7 +608,7 @@ def classify(payload: Any, path: str) -> Batch:
     events = [_raw_event_data(item, name) for item in items]
     where = "/{}" if shape == "array" else "/batch/{}" if shape == "batch" else ""
     read = tuple((where.format(i), event) for i, event in enumerate(events))
-    skipped = frozenset(i for i, event in enumerate(events) if event["event"] == _PERFORMANCE)
+    skipped = frozenset(i for i, event in enumerate(events) if event["event"] == PERFORMANCE_EVENT)
     kept = [event for i, event in enumerate(events) if i not in skipped]
     if not kept:
         return Batch(shape, (), None, historical, sent_at, read, skipped)

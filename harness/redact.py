@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["printable", "redact", "redact_text"]
+__all__ = ["PERSONAL_KEY", "printable", "redact", "redact_text"]
 
 # No word boundary before the prefix: a key glued to a word (`user_phc_…`), to an escape
 # (`\\nphx_…`) or to URL encoding (`%3Dphx_…`) is still a key.
-_KEYLIKE = re.compile(r"ph[cxs]_[A-Za-z0-9_\-]{6,}")
+_KEY_TAIL = r"[A-Za-z0-9_\-]{6,}"
+_KEYLIKE = re.compile(r"ph[cxs]_" + _KEY_TAIL)
+PERSONAL_KEY = re.compile(r"phx_" + _KEY_TAIL)
+"""A personal API key, as the redaction finds it: the checker reports one (CTPH103) wherever
+it finds what every output would mask."""
 
 
 def redact(key: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from ..contract import limit as contract_limit
 from ..contract import merge_events, schema_resources
 from ..findings import Finding, Severity, finding
-from ..redact import redact, redact_text
+from ..redact import PERSONAL_KEY, redact, redact_text
 from ..schemas import AnnotatedSchema, json_pointer, json_type, short_value
 from . import keys
 from .answer import BAD_UTF8, INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT, NOT_ENGAGE
@@ -506,9 +506,6 @@ def _check_document(
     return events, found
 
 
-_PERSONAL_KEY = re.compile(r"phx_[A-Za-z0-9_\-]{6,}")
-
-
 def _personal_keys(doc: Any) -> list[Finding]:
     """CTPH103 for a personal API key anywhere in the body, in a value or a property name. Where
     it is not the request's key, PostHog accepts it and stores it with the event: a leaked
@@ -530,7 +527,7 @@ def _personal_keys(doc: Any) -> list[Finding]:
 
 
 def _personal_key(text: str, path: list[str | int]) -> list[Finding]:
-    match = _PERSONAL_KEY.search(text)
+    match = PERSONAL_KEY.search(text)
     if match is None:
         return []
     return [

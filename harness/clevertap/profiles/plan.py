@@ -79,14 +79,9 @@ def _canonical_reads(reads: Iterable[Sequence[str | int]]) -> tuple[Path, ...]:
     return tuple(sorted(out, key=_path_key))
 
 
-# (name, spec, the type of each enum value): specs alone compare 0 == False == 0.0, and a plan
-# cached for `values = [0]` must not serve `values = [false]`
-_SpecKey: TypeAlias = "tuple[tuple[str, PropertySpec, tuple[str, ...]], ...]"
-
-
 @lru_cache(maxsize=256)
-def _plan(reads: tuple[Path, ...], specs: _SpecKey) -> _Plan:
-    spec_map = {name: spec for name, spec, _ in specs}
+def _plan(reads: tuple[Path, ...], specs: tuple[tuple[str, PropertySpec], ...]) -> _Plan:
+    spec_map = dict(specs)
     shapes: dict[str, _Shape] = {ns: {} for ns in _NAMESPACES}
     for ns, *rest in reads:
         node = shapes[cast(str, ns)]
@@ -110,5 +105,4 @@ def _plan_for(reads: Iterable[Sequence[str | int]], specs: Mapping[str, Property
     for name, spec in specs.items():
         if not isinstance(spec, PropertySpec):
             raise UsageError(f"[tool.ctph.properties] {name!r}: not a PropertySpec")
-    key = tuple((k, s, tuple(type(v).__name__ for v in s.values)) for k, s in sorted(specs.items()))
-    return _plan(_canonical_reads(reads), key)
+    return _plan(_canonical_reads(reads), tuple(sorted(specs.items())))

@@ -57,10 +57,15 @@ class PropertySpec:
     pattern: str | None = None
     always: bool = False
     unique: bool = False
+    # Python's 0 == False == 0.0 would make `values = [0]` and `values = [false]` equal specs
+    # (and share cached plans); the values' types take part in equality and hashing.
+    _value_types: tuple[str, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.values, list):
             object.__setattr__(self, "values", tuple(self.values))  # keep the spec hashable
+        if isinstance(self.values, tuple):
+            object.__setattr__(self, "_value_types", tuple(type(v).__name__ for v in self.values))
         problem = _spec_problem(self)
         if problem:
             raise UsageError(f"[tool.ctph.properties] {self.name!r}: {problem}")

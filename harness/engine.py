@@ -320,6 +320,8 @@ def _judge_constant_timestamp(
     first = sent[0]
     with shifted_clock(_LATER):
         later = run_profile(template, first.profile, config, now, planned=None)
+    if later.document is None:
+        return cross  # the later render sent nothing (an abort, a break): no evidence either way
     again = check_many([first.document, later.document], users=[0, 0])
     if any(f.code == "CTPH144" for f in again):
         return cross

@@ -8,7 +8,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,28 @@ def test_timestamp_from_now_or_today_is_not_one_constant_timestamp() -> None:
 
 def test_hard_coded_timestamp_is_still_constant_when_the_body_uses_now_elsewhere() -> None:
     (stamp,) = messages(verify(DATA / "clock")["fixed-stamp.json.liquid"], "CTPH144")
+    assert "'2024-05-01T10:00:00Z'" in stamp
+
+
+def test_a_hard_coded_timestamp_stays_constant_when_the_shifted_render_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """A campaign with a sunset (`abort` after this year): the clock-shifted render sends
+    nothing, which says nothing about the timestamp, so CTPH144 stays."""
+    year = datetime.now().year
+    sunset = (
+        (DATA / "clock" / "fixed-stamp.json.liquid")
+        .read_text("utf-8")
+        .replace(
+            "{% unless",
+            f'{{% assign year = "now" | date: "%Y" | plus: 0 %}}{{% if year > {year} %}}{{% abort %}}'
+            "{% endif %}{% unless",
+            1,
+        )
+    )
+    (tmp_path / "sunset.json.liquid").write_text(sunset, "utf-8")
+    (tmp_path / "ctph.toml").write_text((DATA / "clock" / "ctph.toml").read_text("utf-8"))
+    (stamp,) = messages(verify(tmp_path)["sunset.json.liquid"], "CTPH144")
     assert "'2024-05-01T10:00:00Z'" in stamp
 
 

@@ -175,8 +175,9 @@ def read(text: str) -> Any:
     except _Refused as exc:
         raise NotSerdeJson(str(exc)) from None
     # Text decoded from UTF-8 holds no surrogate itself; one can only come from a \uD800-\uDFFF
-    # escape, so the walk runs only when the text has such an escape.
-    if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
+    # escape, so the walk runs only when the text has such an escape (a backslash first: the
+    # one-character search is ten times cheaper than the pattern's).
+    if "\\" in text and _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
         raise NotSerdeJson("lone leading surrogate in hex escape")
     return value
 

@@ -37,12 +37,22 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..contract import capture_paths
+from ..contract import limit as contract_limit
+from . import memos
 from .answer import Answer
 from .capture import capture
-from .exchange import Incoming, Outgoing, has_body, outgoing
+from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
 from .inspection import PREFIX, inspect
-from .journal import RESPONSE_KEPT, Journal, JournalEntry, Record, preview
+from .journal import (
+    JOURNAL_BYTES,
+    RESPONSE_KEPT,
+    Journal,
+    JournalEntry,
+    JournalPage,
+    Record,
+    preview,
+)
 from .project import Event, Group, IngestionWarning, Person, Project
 
 if TYPE_CHECKING:
@@ -79,6 +89,9 @@ class CaptureApp:
     :param clock: returns "now"; pin it to replay recorded traffic (see :meth:`set_clock`).
     :param journal_size: how many requests the journal keeps (oldest dropped first); ``None``
         keeps all.
+    :param journal_bytes: how many bytes of request text (bodies, headers, responses) the
+        journal keeps, oldest dropped first (default :data:`.journal.JOURNAL_BYTES`, 64 MiB);
+        ``None``: no byte bound. The newest request is always kept.
     """
 
     def __init__(
@@ -87,10 +100,11 @@ class CaptureApp:
         project_keys: Iterable[str] | None = None,
         clock: Clock = utc_now,
         journal_size: int | None = 10_000,
+        journal_bytes: int | None = JOURNAL_BYTES,
     ) -> None:
         self._lock = threading.Lock()
         self._project = Project()
-        self._journal = Journal(journal_size)
+        self._journal = Journal(journal_size, journal_bytes)
         self._faults = FaultQueue()
         self._clock = clock
         self._keys = frozenset(k.strip() for k in project_keys) if project_keys else None
@@ -135,11 +149,14 @@ class CaptureApp:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget events, persons, groups, warnings, the journal, problems and faults."""
+        """Forget events, persons, groups, warnings, the journal, problems and faults, and
+        empty the process-wide memos that hold request text (timestamps, keys), so what the
+        requests carried can be freed."""
         with self._lock:
             self._project.reset()
             self._journal.clear()
             self._faults.clear()
+        memos.forget()
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -178,6 +195,14 @@ class CaptureApp:
         with self._lock:
             records = self._journal.records()
         return [record.entry() for record in records]
+
+    def journal_page(self, after: int = 0, limit: int = 100) -> JournalPage:
+        """Up to ``limit`` journal entries after request number ``after``, oldest first, with
+        whether more followed and how many requests the journal's bounds dropped."""
+        with self._lock:
+            records, has_more = self._journal.page(after, limit)
+            dropped = self._journal.dropped
+        return JournalPage([record.entry() for record in records], has_more, dropped)
 
     def problems(self) -> list[JournalEntry]:
         """Unexpected requests and handler errors since the last reset (never evicted)."""
@@ -299,9 +324,10 @@ class CaptureApp:
         headers = tuple(incoming.headers)
         body = answer.payload
         if body is None:
-            body = preview(incoming.data()) if answer.kind != "inspect" else ""
+            body = _body_preview(incoming) if answer.kind != "inspect" else ""
         stored = 0
-        with self._lock:
+        with self._lock, self._project.atomic():
+            # all or nothing, journal entry included: a request answered 500 leaves no event
             if answer.events and answer.token is not None:
                 ingest = self._project.ingest
                 for event in answer.events:
@@ -323,6 +349,15 @@ class CaptureApp:
                 error,
             )
             self._journal.append(record)
+
+
+def _body_preview(incoming: Incoming) -> str:
+    """The journal's preview of a body no capture step read (unknown routes, faults, status
+    checks): read within capture's own cap, and whatever arrived when it cannot be read."""
+    try:
+        return preview(incoming.body(contract_limit("request_max_bytes")))
+    except UnreadableBody as exc:
+        return preview(exc.partial)
 
 
 def _event_ip(event: Mapping[str, Any], ip: str | None) -> str | None:

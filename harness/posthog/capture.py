@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..contract import limit as contract_limit
 from .answer import JSON, OK_BODY, Answer
 from .checker import event_refusals, refusals, size_bound
-from .exchange import Incoming
+from .exchange import Incoming, UnreadableBody
 from .journal import preview
 from .rejection import rejection
 from .wire import Batch, WireError, classify, decode, effective_sent_at
@@ -30,7 +30,10 @@ def capture(incoming: Incoming, keys: frozenset[str] | None) -> Answer:
 
     ``keys`` is enforce mode's set of known project keys (``None``: any well-formed key)."""
     path = incoming.path
-    body = incoming.body(contract_limit("request_max_bytes"))  # read before answering 413
+    try:
+        body = incoming.body(contract_limit("request_max_bytes"))  # read before answering 413
+    except UnreadableBody as exc:  # the client's framing, not the server, is at fault: a 400
+        return Answer(400, str(exc), payload=preview(exc.partial))
     try:
         decoded = decode(incoming.method, path, incoming.args(), dict(incoming.headers), body)
     except WireError as exc:

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, NamedTuple
 
 from ..contract import limit as contract_limit
@@ -31,6 +31,7 @@ from ..schemas import AnnotatedSchema, json_pointer, json_type, short_value
 from . import keys
 from .answer import BAD_UTF8, INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT, NOT_ENGAGE
 from .ids import as_text, is_illegal, raw_distinct_id
+from .memos import request_memo
 from .serde import (
     BATCH_FIELDS,
     BATCH_TOKEN_KEYS,
@@ -229,7 +230,7 @@ def _key_findings(
     return (mixed, *verdict)
 
 
-@lru_cache(maxsize=1024)
+@request_memo(maxsize=1024)
 def _token_findings(pointer: str, token: str, project_key: str | None) -> tuple[Finding, ...]:
     """The verdict on one key. Memoised: a campaign renders the same key for every profile."""
     shown = redact(token)

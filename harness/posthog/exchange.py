@@ -19,17 +19,44 @@ from urllib.parse import parse_qsl
 
 from .answer import Answer
 from .cors import cors_headers
+from .memos import request_memo
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-__all__ = ["Incoming", "Outgoing", "has_body", "outgoing"]
+__all__ = ["BODY_UNREADABLE", "Incoming", "Outgoing", "UnreadableBody", "has_body", "outgoing"]
 
 _ENTITY_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _NOT_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+_PIECE = 64 * 1024
+"""Bytes read from a socket body at a time. werkzeug's ``DechunkedInput.readinto`` shrinks a
+``bytearray`` it was handed when the client's bytes end inside a chunk, yet reports the full
+length, so ``stream.read(n)`` (which hands it one) copied ``n`` bytes out of the shrunk buffer:
+with a declared chunk of 20 MiB and a short body the process died with SIGSEGV. Reading into a
+fixed ``memoryview`` piece turns that short read into a ``ValueError`` instead (a memoryview
+cannot change size), and bounds what any one read allocates."""
+
+BODY_UNREADABLE = (
+    "failed to decode request: Error reading request body: error reading a body from connection"
+)
+"""Capture's answer (400) when the body cannot be read: malformed chunked framing or a body cut
+short. Capture streams the body itself (PostHog/posthog rust/capture/src/extractors.rs
+``extract_body_with_timeout``): a failed chunk is ``RequestDecodingError("Error reading request
+body: {e}")``, which api.rs answers 400 ``failed to decode request: ...``; ``e`` is axum's body
+error showing hyper's, and hyper reports every body read failure as ``Kind::Body``, "error
+reading a body from connection" (hyperium/hyper src/error.rs)."""
 
 
-@cache
+class UnreadableBody(Exception):
+    """The request body could not be read whole; ``partial`` is what arrived before it broke
+    (for the journal)."""
+
+    def __init__(self, partial: bytes) -> None:
+        super().__init__(BODY_UNREADABLE)
+        self.partial = partial
+
+
+@request_memo(maxsize=1024)
 def _header_name(key: str) -> str:
     """werkzeug's ``EnvironHeaders`` spelling of an environ key (``HTTP_X_FOO`` -> ``X-Foo``)."""
     return key.removeprefix("HTTP_").replace("_", "-").title()
@@ -39,12 +66,12 @@ class Incoming:
     """The parts of one request the app reads, each computed at most once.
 
     ``request`` is the werkzeug ``Request`` when the caller already built one (the loopback
-    server): the body is then read through it, exactly as before, so any body a caller
-    already cached on it is honoured. ``body`` is the whole body when an in-process caller
-    has it (its ``Content-Length`` must match). Mutable only to cache lazily read values.
+    server): the body is then read through its stream, in bounded pieces. ``body`` is the
+    whole body when an in-process caller has it (its ``Content-Length`` must match). Mutable
+    only to cache lazily read values.
     """
 
-    __slots__ = ("_body", "_headers", "_request", "environ", "method", "path", "query")
+    __slots__ = ("_body", "_broken", "_headers", "_request", "environ", "method", "path", "query")
 
     def __init__(
         self, environ: dict[str, Any], request: Request | None = None, *, body: bytes | None = None
@@ -60,6 +87,7 @@ class Incoming:
         self._request = request
         self._headers: list[tuple[str, str]] | None = None
         self._body = body
+        self._broken: UnreadableBody | None = None
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -109,30 +137,32 @@ class Incoming:
 
     def body(self, cap: int) -> bytes:
         """The body, read at most one byte past ``cap`` (enough to answer 413); a longer body
-        is drained so the connection stays usable for the answer, and is not cached."""
+        is drained so the connection stays usable for the answer, and is not cached.
+
+        Raises :class:`UnreadableBody` when the body cannot be read whole: malformed chunked
+        framing, a body cut short by the client, or a read timeout. Asked again, it raises the
+        same error (the stream is spent)."""
         if self._body is not None:
             return self._body if len(self._body) <= cap else self._body[: cap + 1]
+        if self._broken is not None:
+            raise self._broken
         declared = self.environ.get("CONTENT_LENGTH")
         if isinstance(declared, str) and declared.isdigit() and int(declared) <= cap:
             fast = self._in_memory_body()
             if fast is not None:
                 self._body = fast
                 return fast
-        request = self._werkzeug()
-        length = request.content_length
-        if length is not None and length <= cap:
-            return self.data()
-        data: bytes = request.stream.read(cap + 1)
-        request.stream.read()
+        try:
+            stream = self._werkzeug().stream
+            data = _read_capped(stream, cap + 1)
+            if len(data) > cap:
+                _drain(stream)
+            else:
+                self._body = data
+        except UnreadableBody as exc:
+            self._broken = exc
+            raise
         return data
-
-    def data(self) -> bytes:
-        """The whole body, cached (``request.get_data(cache=True)``)."""
-        if self._body is None:
-            self._body = self._in_memory_body()
-        if self._body is None:
-            self._body = self._werkzeug().get_data(cache=True)
-        return self._body
 
     def _in_memory_body(self) -> bytes | None:
         """The body straight from an in-memory ``wsgi.input`` (``httpx.WSGITransport``), when
@@ -207,3 +237,39 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
 def has_body(status: int, method: str) -> bool:
     """Whether an answer carries its body: not on 1xx, 204 or 304, nor to a HEAD."""
     return not (status == 204 or (100 <= status < 200) or status == 304 or method == "HEAD")
+
+
+def _read_capped(stream: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``stream``, read in :data:`_PIECE` pieces (see there for
+    why); :class:`UnreadableBody` when the stream breaks (bad chunk framing, a body cut short,
+    a read timeout)."""
+    from werkzeug.exceptions import ClientDisconnected
+
+    parts: list[bytes] = []
+    total = 0
+    piece = memoryview(bytearray(_PIECE))
+    try:
+        while total < limit:
+            view = piece[: min(_PIECE, limit - total)]
+            count = stream.readinto(view)
+            if not count:
+                break
+            parts.append(bytes(view[:count]))
+            total += count
+    except (OSError, ValueError, ClientDisconnected) as exc:
+        raise UnreadableBody(b"".join(parts)) from exc
+    return b"".join(parts)
+
+
+def _drain(stream: Any) -> None:
+    """Read the rest of an over-long body into one scratch piece (never all of it into memory),
+    so the client gets its 413 instead of a reset; a stream that breaks meanwhile ends it (the
+    answer is a 413 either way: capture refuses the length before it reads the rest)."""
+    from werkzeug.exceptions import ClientDisconnected
+
+    piece = memoryview(bytearray(_PIECE))
+    try:
+        while stream.readinto(piece):
+            pass
+    except (OSError, ValueError, ClientDisconnected):
+        pass

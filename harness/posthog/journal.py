@@ -2,31 +2,70 @@
 
 Why it looks as it does:
 
-* **Bounded**: a ``deque`` with ``maxlen``, so 100,000 requests do not pile up; problems
-  (unknown routes, handler errors) are kept apart and never evicted, since they fail the test.
+* **Bounded by count and by bytes**: at most ``size`` records (default 10,000) and at most
+  ``budget`` bytes of the text they hold (default :data:`JOURNAL_BYTES`, 64 MiB: bodies,
+  responses, headers, paths and queries). The oldest records go first; the newest one always
+  stays, so a single body larger than the budget is still shown. Twenty accepted 19 MB batches
+  otherwise kept 380 MB of request text alive. :attr:`Journal.dropped` counts what was
+  evicted since the last :meth:`Journal.clear`, so a user can tell a short journal from a quiet
+  server (``/_ctph/requests?limit=`` reports it as ``dropped``).
+* **Problems kept apart**: unknown routes and handler errors fail the test, so newer requests
+  never evict them; the first :data:`PROBLEMS_KEPT` are kept (each holds at most a
+  :data:`BODY_PREVIEW` of its body; the first failure is the telling one), so a client
+  hammering a wrong route cannot grow the server without bound either.
 * **Cheap to write**: the hot path stores a raw :class:`Record` (a tuple holding references to
   what the request already produced); key redaction and copying happen only when an entry is
   read, which is rare next to requests.
+* **Redacted on every string**: method, path, query, header names and values, every key and
+  string of a decoded body at any depth, body previews, responses and handler errors all pass
+  through :func:`ctph_harness.redact.printable`: a key used as a property *name* or as a path
+  segment is still a key.
+* **No recursion that input controls**: a decoded body is copied by an explicit stack, and a
+  container nested deeper than serde's limit (:data:`.serde.MAX_DEPTH`, which capture refuses
+  anyway) is shown as :data:`TOO_DEEP`, so the JSON encoder of the inspection answer never
+  meets more depth than that either.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from ..redact import redact_text
+from ..redact import printable
+from .serde import MAX_DEPTH
 from .serialise import dumps, iso
 
-__all__ = ["BODY_PREVIEW", "RESPONSE_KEPT", "Journal", "JournalEntry", "Record", "preview"]
+__all__ = [
+    "BODY_PREVIEW",
+    "JOURNAL_BYTES",
+    "PROBLEMS_KEPT",
+    "RESPONSE_KEPT",
+    "TOO_DEEP",
+    "Journal",
+    "JournalEntry",
+    "JournalPage",
+    "Record",
+    "preview",
+]
 
 BODY_PREVIEW = 4096
 """Characters of an undecodable body kept in the journal."""
 RESPONSE_KEPT = 2048
 """Characters of a response kept (inspection answers can be large)."""
+JOURNAL_BYTES = 64 * 1024 * 1024
+"""The journal's default byte budget: 64 MiB of stored request text, three of capture's
+largest (20 MiB) bodies, or thousands of ordinary ones."""
+PROBLEMS_KEPT = 1000
+"""Problems (unknown routes, handler errors) kept apart from eviction; later ones are in the
+bounded journal only."""
+TOO_DEEP = f"… (nested deeper than {MAX_DEPTH} levels)"
+"""What the journal shows in place of a container nested beyond serde's limit."""
 PROBLEM_KINDS = frozenset({"unexpected", "error"})
 
 
@@ -76,11 +115,32 @@ class JournalEntry:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``/_ctph/requests``)."""
-        out = asdict(self)
+        """JSON-ready form (``/_ctph/requests``). Shallow: ``asdict`` would deep-copy the body
+        by recursion, and the body is already the journal's own redacted copy."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         out["received_at"] = iso(self.received_at)
         out["headers"] = dict(self.headers)
         return out
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    """A page of the journal: ``entries`` (redacted, oldest first), whether newer records
+    followed them when the page was read (``has_more``), and how many records the bounds
+    evicted since the last reset (``dropped``)."""
+
+    entries: list[JournalEntry]
+    has_more: bool
+    dropped: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``results``' dicts are built here, shallowly (see
+        :meth:`JournalEntry.to_dict`)."""
+        return {
+            "results": [entry.to_dict() for entry in self.entries],
+            "has_more": self.has_more,
+            "dropped": self.dropped,
+        }
 
 
 class Record(NamedTuple):
@@ -106,29 +166,47 @@ class Record(NamedTuple):
     error: str | None = None
 
     def entry(self) -> JournalEntry:
-        """The redacted, read-side form."""
+        """The redacted, read-side form: every string it shows passes through ``printable``."""
         return JournalEntry(
             seq=self.seq,
             received_at=self.received_at,
-            method=self.method,
-            path=self.path,
-            query=redact_text(self.query),
-            headers={k: redact_text(v) for k, v in self.headers},
-            body=_redact_json(json.loads(self.body)) if self.decoded else redact_text(self.body),
+            method=printable(self.method),
+            path=printable(self.path),
+            query=printable(self.query),
+            headers={printable(k): printable(v) for k, v in self.headers},
+            body=_shown_body(self.body) if self.decoded else printable(self.body),
             status=self.status,
-            response=redact_text(self.response),
+            response=printable(self.response),
             kind=self.kind,
             stored=self.stored,
-            error=self.error,
+            error=printable(self.error) if self.error is not None else None,
         )
+
+    def weight(self) -> int:
+        """The bytes of request text this record keeps alive: the body's real size (a Python
+        string of non-ASCII text takes 2 or 4 bytes a character) and the length of the rest."""
+        held = sys.getsizeof(self.body) + len(self.response) + len(self.path) + len(self.query)
+        for name, value in self.headers:
+            held += len(name) + len(value)
+        return held + (len(self.error) if self.error is not None else 0)
 
 
 class Journal:
-    """The bounded journal plus the never-evicted problems; not thread-safe on its own (the
-    app appends under the lock that also guards ingestion)."""
+    """The bounded journal plus the kept-apart problems; not thread-safe on its own (the app
+    appends under the lock that also guards ingestion).
 
-    def __init__(self, size: int | None) -> None:
-        self._records: deque[Record] = deque(maxlen=size)
+    :param size: records kept (``None``: no count bound).
+    :param budget: bytes of request text kept (``None``: no byte bound); see
+        :data:`JOURNAL_BYTES`.
+    """
+
+    def __init__(self, size: int | None = 10_000, budget: int | None = JOURNAL_BYTES) -> None:
+        self.size = size
+        self.budget = budget
+        self._records: deque[Record] = deque()
+        self._weights: deque[int] = deque()
+        self._held = 0
+        self._dropped = 0
         self._problems: list[Record] = []
         self._seq = 0
 
@@ -138,22 +216,60 @@ class Journal:
         return self._seq
 
     def append(self, record: Record) -> None:
-        self._records.append(record)
-        if record.kind in PROBLEM_KINDS:
+        weight = record.weight()
+        records, weights = self._records, self._weights
+        records.append(record)
+        weights.append(weight)
+        self._held += weight
+        size, budget = self.size, self.budget
+        while records and (
+            (size is not None and len(records) > size)
+            or (budget is not None and self._held > budget and len(records) > 1)
+        ):
+            records.popleft()
+            self._held -= weights.popleft()
+            self._dropped += 1
+        if record.kind in PROBLEM_KINDS and len(self._problems) < PROBLEMS_KEPT:
             self._problems.append(record)
+
+    @property
+    def dropped(self) -> int:
+        """Records either bound evicted since the last :meth:`clear`."""
+        return self._dropped
+
+    @property
+    def held(self) -> int:
+        """Bytes of request text the kept records hold (what ``budget`` bounds)."""
+        return self._held
 
     def records(self) -> list[Record]:
         """A snapshot of the kept records, oldest first (redact them outside the lock)."""
         return list(self._records)
+
+    def page(self, after: int, limit: int) -> tuple[list[Record], bool]:
+        """Up to ``limit`` records whose ``seq`` is above ``after``, oldest first, and whether
+        more followed. Sequence numbers never restart, so ``after`` stays meaningful across
+        evictions and resets: evicted records are simply gone (see :attr:`dropped`)."""
+        records = self._records
+        start = bisect_right(records, after, key=_seq_of)
+        stop = min(len(records), start + limit)
+        return [records[i] for i in range(start, stop)], stop < len(records)
 
     def problem_records(self) -> list[Record]:
         """A snapshot of the problems since the last :meth:`clear`."""
         return list(self._problems)
 
     def clear(self) -> None:
-        """Forget records and problems (the sequence keeps counting)."""
+        """Forget records, problems and the dropped count (the sequence keeps counting)."""
         self._records.clear()
+        self._weights.clear()
+        self._held = 0
+        self._dropped = 0
         self._problems.clear()
+
+
+def _seq_of(record: Record) -> int:
+    return record.seq
 
 
 def preview(body: bytes) -> str:
@@ -162,11 +278,48 @@ def preview(body: bytes) -> str:
     return text + (f"… ({len(body)} bytes)" if len(body) > BODY_PREVIEW else "")
 
 
-def _redact_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value) if "ph" in value else value
-    if isinstance(value, dict):
-        return {k: _redact_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_json(v) for v in value]
-    return value
+def _shown_body(text: str) -> Any:
+    """A decoded body as the journal shows it. The text was decoded once already, but a body
+    capture refused may hold more nesting than ``json.loads`` (recursive C) can take: then
+    the text itself is shown, redacted."""
+    try:
+        value = json.loads(text)
+    except (RecursionError, ValueError):
+        return printable(_cut(text))
+    return _redacted(value)
+
+
+def _cut(text: str) -> str:
+    return text[:BODY_PREVIEW] + (f"… ({len(text)} characters)" if len(text) > BODY_PREVIEW else "")
+
+
+def _redacted(value: Any) -> Any:
+    """A copy of decoded JSON with every key and string passed through ``printable`` and any
+    container deeper than :data:`MAX_DEPTH` replaced by :data:`TOO_DEEP`.
+
+    Iterative (an explicit stack of *(source, target, slot, depth)*), so the input's depth
+    never becomes Python recursion. Containers are created in place, then filled, which keeps
+    object key order."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
+    while stack:
+        source, target, slot, depth = stack.pop()
+        if isinstance(source, str):
+            target[slot] = printable(source)
+        elif isinstance(source, (dict, list)):
+            if depth >= MAX_DEPTH:
+                target[slot] = TOO_DEEP
+            elif isinstance(source, dict):
+                copy: dict[str, Any] = {}
+                target[slot] = copy
+                for key, item in source.items():
+                    shown = printable(key)
+                    copy[shown] = None
+                    stack.append((item, copy, shown, depth + 1))
+            else:
+                items: list[Any] = [None] * len(source)
+                target[slot] = items
+                stack.extend((item, items, i, depth + 1) for i, item in enumerate(source))
+        else:
+            target[slot] = source
+    return root[0]

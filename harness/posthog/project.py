@@ -29,6 +29,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from types import TracebackType
 from typing import Any
 
 from ..contract import facts, merge_events
@@ -110,6 +111,18 @@ class _PersonRow:
     is_identified: bool
     created_at: datetime
     version: int = 0
+
+    def copy(self) -> _PersonRow:
+        """A copy to restore: the lists and dicts are new, their values shared (updates
+        replace property values, never change them in place)."""
+        return _PersonRow(
+            self.id,
+            list(self.distinct_ids),
+            dict(self.properties),
+            self.is_identified,
+            self.created_at,
+            self.version,
+        )
 
     def freeze(self) -> Person:
         return Person(
@@ -201,6 +214,48 @@ def _utc(moment: datetime) -> datetime:
     )
 
 
+@dataclass(slots=True)
+class _Undo:
+    """What one request's ingestion changed, enough to put the project back as it was: the
+    lengths of the append-only lists, and the prior value of every person row, distinct-id
+    owner and group it touched (``None``: it did not exist)."""
+
+    events: int
+    warnings: int
+    group_types: int
+    rows: dict[str, _PersonRow | None] = field(default_factory=dict)
+    owners: dict[str, str | None] = field(default_factory=dict)
+    groups: dict[tuple[str, str], Group | None] = field(default_factory=dict)
+    order: list[str] | None = None
+    """The persons' ids in creation order, saved before a merge first deletes one."""
+
+
+class _Atomic:
+    """:meth:`Project.atomic`'s block (a class, not a generator: it runs once per request)."""
+
+    __slots__ = ("_project",)
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    def __enter__(self) -> None:
+        project = self._project
+        project._undo = _Undo(
+            len(project._events), len(project._warnings), len(project._group_types)
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        project = self._project
+        undo, project._undo = project._undo, None
+        if exc_type is not None and undo is not None:
+            project._roll_back(undo)
+
+
 # --------------------------------------------------------------------------------------------
 # the project
 
@@ -217,6 +272,7 @@ class Project:
 
     def reset(self) -> None:
         """Forget everything (between tests)."""
+        self._undo: _Undo | None = None
         self._events: list[Event] = []
         self._persons: dict[str, _PersonRow] = {}
         self._owner: dict[str, str] = {}  # distinct_id -> person id
@@ -261,6 +317,41 @@ class Project:
         return list(self._warnings)
 
     # -- ingestion ----------------------------------------------------------------------------
+
+    def atomic(self) -> _Atomic:
+        """A ``with`` block whose ingestion is kept only if the block completes: if it raises,
+        everything its :meth:`ingest` calls did is undone before the error propagates.
+
+        Capture hands a request's events to Kafka in one ``send_batch`` and answers the request
+        by its outcome (PostHog/posthog rust/capture/src/v0_endpoint.rs ``process_events``), so
+        a client that saw an error retries the whole request: the fake ingests each request in
+        one of these blocks, so the retry cannot store the first events twice. Not reentrant.
+        """
+        return _Atomic(self)
+
+    def _roll_back(self, undo: _Undo) -> None:
+        """Put back what :class:`_Undo` saved."""
+        del self._events[undo.events :]
+        del self._warnings[undo.warnings :]
+        del self._group_types[undo.group_types :]
+        for person_id, row in undo.rows.items():
+            if row is None:
+                self._persons.pop(person_id, None)
+            else:
+                self._persons[person_id] = row
+        if undo.order is not None:  # a restored row goes back to its place, not the end
+            persons = self._persons  # (rows the request created are gone again)
+            self._persons = {pid: persons[pid] for pid in undo.order if pid in persons}
+        for distinct_id, owner in undo.owners.items():
+            if owner is None:
+                self._owner.pop(distinct_id, None)
+            else:
+                self._owner[distinct_id] = owner
+        for key, group in undo.groups.items():
+            if group is None:
+                self._groups.pop(key, None)
+            else:
+                self._groups[key] = group
 
     def ingest(
         self,
@@ -470,6 +561,8 @@ class Project:
                 return True  # no index left: the group is not written, the event is kept
             self._group_types.append(group_type)
         existing = self._groups.get((group_type, group_key))
+        if self._undo is not None:
+            self._undo.groups.setdefault((group_type, group_key), existing)
         merged = dict(existing.properties) if existing else {}
         group_set = properties.get("$group_set")
         if isinstance(group_set, Mapping):
@@ -565,6 +658,8 @@ class Project:
         into.version = max(into.version, other.version) + 1
         for moved in other.distinct_ids:
             self._attach(into, moved)
+        if self._undo is not None and self._undo.order is None:
+            self._undo.order = list(self._persons)
         del self._persons[other.id]
         return True
 
@@ -576,10 +671,19 @@ class Project:
         return True
 
     def _row(self, distinct_id: str) -> _PersonRow | None:
+        """The row owning ``distinct_id``; every row the steps change is reached through here
+        (or made by :meth:`_create`), so this is where a request's undo saves it."""
         person_id = self._owner.get(distinct_id)
-        return self._persons[person_id] if person_id is not None else None
+        if person_id is None:
+            return None
+        row = self._persons[person_id]
+        if self._undo is not None and person_id not in self._undo.rows:
+            self._undo.rows[person_id] = row.copy()
+        return row
 
     def _attach(self, row: _PersonRow, distinct_id: str) -> None:
+        if self._undo is not None and distinct_id not in self._undo.owners:
+            self._undo.owners[distinct_id] = self._owner.get(distinct_id)
         if distinct_id not in row.distinct_ids:
             row.distinct_ids.append(distinct_id)
         self._owner[distinct_id] = row.id
@@ -593,6 +697,8 @@ class Project:
         identified: bool,
     ) -> _PersonRow:
         row = _PersonRow(_uuid4(), [], {}, identified, timestamp)
+        if self._undo is not None:
+            self._undo.rows.setdefault(row.id, None)
         self._apply_updates(row, properties)
         self._persons[row.id] = row
         for distinct_id in distinct_ids:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..redact import printable
 from .app import CaptureApp, Clock, Fault, JournalEntry, utc_now
+from .journal import JOURNAL_BYTES
 from .project import Event, Group, IngestionWarning, Person
 
 if TYPE_CHECKING:
@@ -53,11 +55,78 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_BACKLOG = 4096
+"""Pending connections the listening socket holds (werkzeug's is 128; the kernel clamps it to
+``net.core.somaxconn``). A burst of connects beyond it has SYNs dropped, and each dropped client
+waits out TCP's retransmission back-off (1 s, then 3 s, 7 s ...) before it is even accepted:
+2,000 connects took 15 s to open with 128, 0.06 s with this."""
+_READ_TIMEOUT = 30.0
+"""Seconds a connection may go without sending a byte of its request before it is dropped
+(hyper's ``header_read_timeout`` is 30 s too): an idle or stalled client holds a thread and a
+socket only that long. A read that times out in a body is an unreadable body (400)."""
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's handler without the per-request access log line (the journal has it)."""
+    """werkzeug's handler, less the per-request access log line (the journal has it), with a
+    read timeout, and dropping a request whose header block the client never finished."""
+
+    timeout = _READ_TIMEOUT
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def parse_request(self) -> bool:
+        """``http.server`` reads headers until a blank line *or end of input*, so a client that
+        sent half a header block and closed its side got a whole request dispatched. hyper
+        answers nothing to such a connection, and nothing is dispatched here: released together,
+        2,000 such half requests each ran through the app (and the journal) at once, and a good
+        request sent right after waited 21 s behind them."""
+        watched = _LastLine(self.rfile)
+        self.rfile = watched  # type: ignore[assignment]
+        try:
+            parsed = super().parse_request()
+        finally:
+            self.rfile = watched.file
+        if parsed and watched.last == b"":
+            self.close_connection = True
+            return False
+        return parsed
+
+
+class _LastLine:
+    """A read file that remembers the last line read (``b""``: end of input)."""
+
+    __slots__ = ("file", "last")
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.last = b"\r\n"
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self.file.readline(limit)
+        self.last = line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
+class _Redacted(logging.Filter):
+    """Every record of werkzeug's logger rendered once and passed through :func:`printable`:
+    its request lines, ``Request timed out`` notes and tracebacks quote request paths, queries
+    and exception messages, where a client puts project and personal keys."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = printable(record.getMessage())
+        record.args = None
+        return True
+
+
+def _redact_werkzeug_log() -> None:
+    """Install :class:`_Redacted` on werkzeug's logger, once per process."""
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _Redacted) for f in logger.filters):
+        logger.addFilter(_Redacted())
 
 
 class _CaptureServer(HTTPServerBase):
@@ -68,11 +137,15 @@ class _CaptureServer(HTTPServerBase):
         self._app = app
 
     def start(self) -> None:
+        _redact_werkzeug_log()
         super().start()
         # make_server() takes no handler class through HTTPServerBase.start(); swapping it
         # before the first request arrives keeps werkzeug from printing one line per request.
         assert self.server is not None
         self.server.RequestHandlerClass = _QuietHandler
+        # nor a backlog: listen() again on the bound socket raises it (Linux and macOS
+        # adjust a listening socket's queue in place)
+        self.server.socket.listen(_BACKLOG)
 
     def dispatch(self, request: Request) -> Response:
         return self._app.handle(request)
@@ -114,6 +187,8 @@ class FakePostHog:
     :param project_keys: enforce mode, see :class:`.app.CaptureApp`.
     :param clock: the server's "now"; pin it to replay recorded traffic.
     :param journal_size: requests kept in the journal (``None``: unbounded).
+    :param journal_bytes: bytes of request text kept in the journal (default 64 MiB;
+        ``None``: unbounded), see :class:`.app.CaptureApp`.
     :param allow_remote: required to bind anything but loopback; the fake has no auth.
 
     The socket is opened lazily, on the first :attr:`url`/:meth:`start`, so tests that only use
@@ -128,6 +203,7 @@ class FakePostHog:
         project_keys: Iterable[str] | None = None,
         clock: Clock = utc_now,
         journal_size: int | None = 10_000,
+        journal_bytes: int | None = JOURNAL_BYTES,
         allow_remote: bool = False,
     ) -> None:
         if not allow_remote and not is_loopback(host):
@@ -137,7 +213,12 @@ class FakePostHog:
             )
         self._host = host
         self._port = port
-        self.app = CaptureApp(project_keys=project_keys, clock=clock, journal_size=journal_size)
+        self.app = CaptureApp(
+            project_keys=project_keys,
+            clock=clock,
+            journal_size=journal_size,
+            journal_bytes=journal_bytes,
+        )
         self._server: _CaptureServer | None = None
         self._client: httpx.Client | None = None
 

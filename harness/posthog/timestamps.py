@@ -9,9 +9,10 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import datetime, timedelta, timezone
-from functools import cache, lru_cache
+from functools import cache
 
 from ..contract import limit
+from .memos import request_memo
 
 __all__ = ["future_tolerance", "parse_timestamp", "read_timestamp", "zone"]
 
@@ -33,7 +34,7 @@ def zone(text: str | None) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
 
 
-@lru_cache(maxsize=4096)
+@request_memo(maxsize=4096)
 def read_timestamp(text: str) -> tuple[datetime | None, bool]:
     """``(instant in UTC or None, whether the text named a zone)``.
 

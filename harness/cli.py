@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from . import __version__
 from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
-from .files import collect, read_bytes
+from .files import MAX_JSON_FILE_BYTES, STDIN, collect, read_bytes
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .redact import printable
@@ -35,6 +35,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+
+
+def _port(text: str) -> int:
+    """``--port``: 0 (a free port) to 65535. Python's socket would raise OverflowError on -1
+    and quietly bind a random port for 65536."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a whole number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: must be 0 (a free port) to 65535")
+    return port
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -90,7 +102,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the fake PostHog capture server in the foreground")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback --host"
     )
@@ -112,7 +124,11 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     items = []
     for path in collect(args.paths, ["*.json"], "payload files"):
         findings = sorted_findings(
-            check(read_bytes(path), endpoint=args.endpoint, project_key=args.project_key)
+            check(
+                read_bytes(path, limit=MAX_JSON_FILE_BYTES, what="payload files"),
+                endpoint=args.endpoint,
+                project_key=args.project_key,
+            )
         )
         items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
     report = RunReport(tuple(items), kind="payloads", strict=args.strict)
@@ -177,14 +193,20 @@ def _write_report(path: Path, text: str) -> None:
 
 
 def _json_file(path: Path, what: str) -> Any:
-    """A JSON file's content; ``-`` reads standard input (the reproduce lines use it)."""
+    """A JSON file's content; ``-`` reads standard input (the reproduce lines use it). Read by
+    the same bounded reader and JSON reader as payloads (serde's depth, number and surrogate
+    limits), so no file can make decoding recurse or run out of memory."""
+    from .posthog.serde import MAX_DEPTH, NotSerdeJson, read
+
+    raw = read_bytes(path, limit=MAX_JSON_FILE_BYTES, what=f"{what} files")
+    shown = "standard input" if path == STDIN else str(path)
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
-        return json.loads(text)
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} {path} is not valid JSON: {exc}") from exc
+        return read(raw.decode("utf-8").removeprefix("\ufeff"))  # an editor's BOM is no harm
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {shown} is not UTF-8 (byte {exc.start})") from None
+    except NotSerdeJson as exc:
+        deep = f" (nested {MAX_DEPTH} deep or more)" if "recursion" in exc.detail else ""
+        raise InputError(f"{what} {shown} is not valid JSON: {exc.detail}{deep}") from None
 
 
 def _render(args: argparse.Namespace, out: TextIO) -> int:

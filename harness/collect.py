@@ -4,12 +4,14 @@
 engine does the work) and fails with the findings, shown in a fixed order: code and message, the
 template line with a caret, the rendered payload around the JSON pointer, the smallest profile,
 the hint, and the command that reproduces it. A finding is not a bug in the user's test code,
-so no traceback is shown.
+so no traceback is shown; nor is one for a bug in ctph itself unless asked for (``--tb=long``,
+``-v`` or ``CTPH_DEBUG=1``): the pipeline is deep, and its traceback ran to 1,300 lines.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +54,7 @@ class CampaignItem(pytest.Item):
     def runtest(self) -> None:
         from .delivery import delivering
         from .engine import verify_template
-        from .errors import InputError
+        from .errors import HarnessError
         from .files import read_bytes
         from .outcome import passed
         from .plugin import delivery_options, fake_posthog, template_config
@@ -62,15 +64,20 @@ class CampaignItem(pytest.Item):
         try:
             source = read_bytes(self.path)
             with delivering(server=server, **delivery_options(self.config)) as make:
-                result = verify_template(source, self._display_path(), config, deliver=make(config))
-        except InputError as exc:
+                result = verify_template(source, self.display_path(), config, deliver=make(config))
+        except HarnessError as exc:
+            self.stash[ERROR_KEY] = str(exc)
             raise CampaignInputError(str(exc)) from None
+        except Exception as exc:
+            self.stash[ERROR_KEY] = f"ctph internal error: {type(exc).__name__}: {exc}"
+            raise
         self.stash[RESULT_KEY] = result
         self.stash[SETTINGS_KEY] = config
         if not passed(result.findings, strict=config.strict):
             raise CampaignFailed(result)
 
-    def _display_path(self) -> str:
+    def display_path(self) -> str:
+        """The template's path as reports show it (relative to the rootdir when inside it)."""
         try:
             return str(self.path.relative_to(self.config.rootpath))
         except ValueError:
@@ -86,13 +93,35 @@ class CampaignItem(pytest.Item):
             )
         if isinstance(excinfo.value, CampaignInputError):
             return f"ctph: {excinfo.value}"
-        return super().repr_failure(excinfo, style=style)
+        if self._wants_traceback():
+            return super().repr_failure(excinfo, style=style)
+        return _internal_error(self.display_path(), excinfo.value)
+
+    def _wants_traceback(self) -> bool:
+        """``--tb=long``/``--tb=native``, ``-v`` or ``CTPH_DEBUG``: whoever asked for detail."""
+        tb = self.config.getoption("tbstyle", "auto")
+        verbose = int(self.config.getoption("verbose", 0) or 0)
+        return tb in ("long", "native") or verbose > 0 or bool(os.environ.get("CTPH_DEBUG"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"ctph contract: {self._display_path()}"
+        return self.path, None, f"ctph contract: {self.display_path()}"
+
+
+def _internal_error(path: str, exc: BaseException) -> str:
+    """The short failure text for an exception that is a bug in ctph, not a finding."""
+    from .redact import printable
+
+    return printable(
+        f"ctph: internal error while verifying {path}: {type(exc).__name__}: {exc}\n"
+        "(this is a bug in ctph; rerun with --tb=long or -v, or set CTPH_DEBUG=1, for the "
+        "traceback)"
+    )
 
 
 RESULT_KEY = pytest.StashKey["TemplateResult"]()
+ERROR_KEY = pytest.StashKey[str]()
+"""Why a template could not be judged (not a template, or a bug in ctph): the report still
+lists it, as an errored item."""
 SETTINGS_KEY = pytest.StashKey["HarnessConfig"]()
 """The settings the template was judged with, for its failure text and report entry."""
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatch
 from pathlib import Path, PurePath
-from typing import Any, Literal, get_args
-from urllib.parse import urlsplit
+from typing import Any, Final, Literal, get_args
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import UsageError
 
@@ -26,7 +27,29 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on the py310 tox env
     import tomli as tomllib
 
-__all__ = ["ConfigFinder", "HarnessConfig", "find_config_file", "load_config"]
+__all__ = [
+    "MAX_PROFILES",
+    "MAX_RETRIES",
+    "MAX_TIMEOUT",
+    "ConfigFinder",
+    "HarnessConfig",
+    "check_url",
+    "find_config_file",
+    "load_config",
+]
+
+MAX_PROFILES: Final = 100_000
+"""The most profiles one template renders. Generation, rendering and checking cost about
+0.1-1 ms a profile, so 100,000 is minutes for a rich template; far past the point where more
+random users find anything new (the edge cases come first), and a typo such as
+``profiles = 1000000000`` would otherwise run for days with no sign of progress."""
+MAX_TIMEOUT: Final = 60.0
+"""The longest ``timeout`` in seconds. CleverTap's webhook waits 3 s or 5 s (its docs differ);
+a minute already covers any slow CI machine, and a larger value (or ``inf``) is a mistake that
+could make a run wait for ever on an injected stall."""
+MAX_RETRIES: Final = 10
+"""The most extra attempts. CleverTap's docs say 1, 2 or 3; a huge value loops for ever when a
+test injects a fault that never clears."""
 
 Missing = Literal["blank", "error"]
 """How a missing property without ``default`` renders (CleverTap's docs leave it open)."""
@@ -114,7 +137,7 @@ class HarnessConfig:
         """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped."""
         given = {k: v for k, v in overrides.items() if v is not None}
         for key, value in given.items():
-            _check(key, value, "override")
+            _check(key, value, "option")
         return replace(self, **given)
 
 
@@ -138,15 +161,22 @@ def _check(key: str, value: Any, where: str) -> None:
     def bad(expected: str) -> UsageError:
         return UsageError(f"{where}: `{key}` must be {expected}, not {value!r}")
 
-    if key in ("profiles", "seed"):
-        if type(value) is not int or (key == "profiles" and value < 1) or value < 0:
-            raise bad("a positive integer" if key == "profiles" else "a non-negative integer")
+    if key == "profiles":
+        if type(value) is not int or not 1 <= value <= MAX_PROFILES:
+            raise bad(f"a whole number from 1 to {MAX_PROFILES:,} (profiles per template)")
+    elif key == "seed":
+        if type(value) is not int or value < 0:
+            raise bad("a non-negative integer")
     elif key == "strict":
         if type(value) is not bool:
             raise bad("true or false")
-    elif key in ("project_key", "endpoint"):
-        if not isinstance(value, str) or (key == "endpoint" and not value.startswith("/")):
-            raise bad("a string" if key == "project_key" else "a path such as /i/v0/e/")
+    elif key == "project_key":
+        if not isinstance(value, str):
+            raise bad("a string")
+    elif key == "endpoint":
+        # sent as the request path: a line break or space would not survive the HTTP layer
+        if not isinstance(value, str) or not value.startswith("/") or _unsendable(value):
+            raise bad("a path such as /i/v0/e/ (no spaces or control characters)")
     elif key == "missing":
         if value not in _MISSING_MODES:
             raise bad(" or ".join(f'"{m}"' for m in _MISSING_MODES))
@@ -156,23 +186,106 @@ def _check(key: str, value: Any, where: str) -> None:
     elif key in ("templates", "ignore", "require"):
         if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
-    elif key in ("event", "webhook_url"):
+    elif key == "event":
         if not isinstance(value, str) or not value:
             raise bad("a non-empty string")
+    elif key == "webhook_url":
+        if not isinstance(value, str) or not value:
+            raise bad("a non-empty string")
+        check_url(value, f"{where}: `webhook_url`")
     elif key == "method":
         if value not in ("POST", "GET", "PUT", "DELETE"):
             raise bad("POST, GET, PUT or DELETE (CleverTap's webhook methods)")
     elif key == "headers":
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
             raise bad("a table of header names to strings")
+        for name, text in value.items():
+            _check_header(name, text, where)
     elif key == "timeout":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise bad("a positive number of seconds")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 < value <= MAX_TIMEOUT  # also false for NaN
+        ):
+            raise bad(f"a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
     elif key == "retries":
-        if type(value) is not int or value < 0:
-            raise bad("a non-negative integer")
+        if type(value) is not int or not 0 <= value <= MAX_RETRIES:
+            raise bad(f"a whole number from 0 to {MAX_RETRIES}")
     elif key in ("properties", "plan") and not isinstance(value, Mapping):
         raise bad("a table")
+
+
+_HOP_BY_HOP: Final = frozenset(
+    {
+        "connection",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+"""Headers the HTTP layer writes from the request itself (framing, the connection, the
+target). A configured value would contradict the body actually sent (httpx refuses
+``Content-Length: 5`` with a 60-byte body) or the fake server's address; CleverTap's dashboard
+does not let a webhook set them either."""
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name: RFC 9110 section 5.6.2 ``token``."""
+_FIELD_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
+"""A header value httpx can send: visible ASCII, space and tab (RFC 9110 section 5.5 also
+allows obs-text, but httpx encodes values as ASCII and CR/LF would split the header)."""
+
+
+def _check_header(name: Any, value: str, where: str) -> None:
+    """A configured header the HTTP layer can send as given, or a UsageError naming it."""
+    shown = f"{where}: header {name!r}"
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise UsageError(
+            f"{shown}: a header name is letters, digits and !#$%&'*+-.^_`|~ (no spaces, "
+            "colons or line breaks)"
+        )
+    if name.lower() in _HOP_BY_HOP:
+        raise UsageError(
+            f"{shown} is set by the HTTP layer from the request itself; remove it "
+            f"(not settable: {', '.join(sorted(_HOP_BY_HOP))})"
+        )
+    if not _FIELD_VALUE.fullmatch(value):
+        raise UsageError(
+            f"{shown}: the value must be printable ASCII on one line (no line breaks, control "
+            f"or non-ASCII characters), not {value!r}"
+        )
+
+
+def _unsendable(text: str) -> bool:
+    """Whether ``text`` holds a character no URL can carry unescaped (space, line break,
+    control character); httpx refuses such a URL with InvalidURL."""
+    return any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def check_url(url: str, where: str, *, sendable: bool = False) -> SplitResult:
+    """``url`` split, or a UsageError saying what is wrong with it. The one reading of a URL a
+    user gives (``webhook_url``, ``--ctph-live``), so no later ``urlsplit`` or ``.port`` can
+    raise on it.
+
+    ``sendable`` (a URL the harness will send to) also needs http(s) and a host; for
+    ``webhook_url`` those are a finding instead (CTPH302: only its path is ever used)."""
+    if _unsendable(url):
+        raise UsageError(f"{where}: {url!r} contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+    except ValueError as exc:
+        raise UsageError(f"{where}: {url!r} is not a valid URL ({exc})") from None
+    if sendable:
+        if parts.scheme not in ("http", "https"):
+            raise UsageError(f"{where}: {url!r} must start with http:// or https://")
+        if not parts.hostname:
+            raise UsageError(f"{where}: {url!r} names no host")
+    return parts
 
 
 def _suggest(key: str) -> str:
@@ -230,7 +343,10 @@ def _check_properties(table: Mapping[str, Any], where: str) -> None:
     from .clevertap.profiles import PropertySpec
 
     for name, declaration in table.items():
-        PropertySpec.from_config(name, declaration)
+        try:
+            PropertySpec.from_config(name, declaration)
+        except UsageError as exc:  # the spec names the property; this names the file
+            raise UsageError(f"{where}: {exc}") from None
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -246,15 +362,25 @@ def find_config_file(start: Path) -> Path | None:
     return None
 
 
+MAX_CONFIG_BYTES: Final = 1024 * 1024
+"""A ``ctph.toml``/``pyproject.toml`` larger than this is not a settings file."""
+
+
 def _read(path: Path) -> dict[str, Any]:
+    from .files import read_bytes
+
+    raw = read_bytes(path, limit=MAX_CONFIG_BYTES, what="settings files")
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{path}: arrays or tables nested too deeply") from None
+    except ValueError as exc:  # an integer past int()'s 4,300 digits
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    return data
 
 
 def load_config(

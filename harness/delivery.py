@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from .contract import capture_paths
 from .findings import Finding, finding
@@ -55,7 +54,9 @@ def webhook_findings(config: HarnessConfig) -> list[Finding]:
     judged; the harness never contacts that host."""
     if not config.webhook_url:
         return []
-    parts = urlsplit(config.webhook_url)
+    from .config import check_url
+
+    parts = check_url(config.webhook_url, "webhook_url")
     problems = []
     if parts.scheme not in ("http", "https"):
         problems.append(f"scheme {parts.scheme or '(none)'!r} is not http(s)")
@@ -221,9 +222,10 @@ def live_findings(
     ``--ctph-allow-live``; any non-loopback target without it is refused (CTPH303)."""
     if not url or body is None:
         return []
+    from .config import check_url
     from .posthog.server import is_loopback
 
-    host = urlsplit(url).hostname or ""
+    host = check_url(url, "--ctph-live", sendable=True).hostname or ""
     if not allowed and not is_loopback(host):
         return [
             finding(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .clevertap.analysis import PROPERTY_ROOTS
-from .clevertap.dialect import DialectSettings, shifted_clock
+from .clevertap.dialect import DialectSettings, render_clock, shifted_clock
 from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.template import CampaignTemplate, load_template
@@ -136,10 +136,13 @@ def run_profile(
     now: datetime,
     *,
     planned: AnnotatedSchema | None,
+    explain: bool = True,
 ) -> ProfileOutcome:
     """Render one profile and check what it sends: the per-profile hot path. ``planned`` is the
     template's compiled tracking-plan check (:func:`~ctph_harness.plan.plan_checker`), built
-    once per template by the caller rather than looked up again for every profile."""
+    once per template by the caller rather than looked up again for every profile.
+    ``explain=False`` keeps the checker's CTPH004 as it is instead of rendering again to name
+    the output that broke the JSON (shrinking for another finding does not need the name)."""
     rendered = render(template, profile.fields, profile.event, CAMPAIGN)
     if rendered.aborted:
         return ProfileOutcome(profile, None, None, True, ())
@@ -150,21 +153,29 @@ def run_profile(
         rendered.body, endpoint=config.capture_path, project_key=config.project_key, now=now
     )
     found_list = checked.findings
-    if checked.document is None:  # name the output expression that broke the JSON
+    if checked.document is None and explain:  # name the output expression that broke the JSON
         found_list = [
-            # keeping the checker's predicted 400, which delivery compares with the fake's answer
-            replace(
-                explain_json_failure(template, profile.fields, profile.event, CAMPAIGN),
-                rejection=f.rejection,
-            )
-            if f.code == "CTPH004"
-            else f
-            for f in found_list
+            _explained(template, profile, f) if f.code == "CTPH004" else f for f in found_list
         ]
     found_list += multi_value_findings(template.facts, profile.fields, profile.event)
     if planned is not None and checked.document is not None:
         found_list += check_events(planned, checked.events)
     return ProfileOutcome(profile, rendered.body, checked.document, False, tuple(found_list))
+
+
+def _explained(template: CampaignTemplate, profile: Profile, refused: Finding) -> Finding:
+    """The checker's CTPH004 for a body PostHog's parser refuses, made to name the output that
+    broke it, keeping the checker's predicted 400 (which delivery compares with the fake's
+    answer). The checker's own finding stands when there is no output to blame, or when the
+    traced render disagrees with the plain one (a template that inspects a ``capture``d value
+    can see the trace markers)."""
+    try:
+        explained = explain_json_failure(template, profile.fields, profile.event, CAMPAIGN)
+    except ValueError:
+        return refused
+    if explained is None:
+        return refused
+    return replace(explained, rejection=refused.rejection)
 
 
 def _key(item: Finding) -> tuple[str, str, int | None, int | None]:
@@ -176,7 +187,7 @@ class _Tally:
     keeping the smallest profile seen for each (a profile's size is measured once)."""
 
     def __init__(self) -> None:
-        self.first: dict[tuple[str, str, int | None, int | None], tuple[Finding, Profile, int]] = {}
+        self.first: dict[tuple[str, str, int | None, int | None], _Seen] = {}
         self.count: dict[tuple[str, str, int | None, int | None], int] = {}
 
     def add(self, outcome: ProfileOutcome) -> None:
@@ -187,8 +198,24 @@ class _Tally:
             key = _key(item)
             self.count[key] = self.count.get(key, 0) + 1
             seen = self.first.get(key)
-            if seen is None or size < seen[2]:
-                self.first[key] = (item, outcome.profile, size)
+            if seen is None or size < seen.size:
+                self.first[key] = _Seen(item, outcome.profile, size, outcome.body)
+
+    def by_severity(self) -> list[tuple[tuple[str, str, int | None, int | None], _Seen]]:
+        """Errors first, then warnings, then the rest, each in the order first seen: the order
+        in which findings get their share of the shrink budget."""
+        order = {Severity.ERROR: 0, Severity.WARNING: 1}
+        return sorted(self.first.items(), key=lambda kv: order.get(kv[1].item.severity, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """The smallest profile seen triggering a finding, and what it produced."""
+
+    item: Finding
+    profile: Profile
+    size: int
+    body: str | None
 
 
 class _Examples(Sequence[Mapping[str, Any]]):
@@ -205,27 +232,107 @@ class _Examples(Sequence[Mapping[str, Any]]):
         return profile_dict(self._outcomes[index].profile)
 
 
-def _shrunk(
-    template: CampaignTemplate,
-    config: HarnessConfig,
-    now: datetime,
-    item: Finding,
-    profile: Profile,
-    reads: Sequence[tuple[str | int, ...]],
-    planned: AnnotatedSchema | None,
-) -> tuple[Finding, Profile, str | None]:
-    """The smallest profile that still triggers ``item`` (same code and location), with the
-    finding and the body as that profile produces them (the message then quotes its values)."""
-    key = _key(item)
+SHRINK_BUDGET = 3_000
+"""Renders of a template of up to :data:`RENDER_UNIT` characters one template may spend shrinking
+its findings' profiles; a larger template's renders cost more of it, in proportion. A shrink costs
+about 10 to 150 renders and a render's cost grows with the template, so without a cap a template
+with one finding per property took time quadratic in its properties (100 properties: 400 shrinks
+of about 110 renders of 100 outputs each, 46 s). Findings past the budget keep the smallest
+profile the run saw; errors are shrunk first. The bundled campaigns spend none of it (their
+findings' smallest profiles are already empty)."""
+RENDER_UNIT = 2_048
+CHUNKED_FROM = 16
+"""Top-level properties from which the shrink first drops them in halves (:func:`_drop_chunks`)
+rather than leaving ``shrink``'s one-at-a-time pass to try each: O(log n) renders per finding
+that depends on few properties, instead of n."""
 
-    def triggers(candidate: Profile) -> tuple[Finding, str | None] | None:
-        outcome = run_profile(template, candidate, config, now, planned=planned)
-        hit = next((f for f in outcome.findings if _key(f) == key), None)
-        return None if hit is None else (hit, outcome.body)
 
-    small = shrink(profile, lambda p: triggers(p) is not None, reads, property_specs(config))
-    found = triggers(small)
-    return (found[0], small, found[1]) if found else (item, small, None)
+class _Shrinker:
+    """Shrinks every finding of one template against one budget (:data:`SHRINK_BUDGET`)."""
+
+    def __init__(
+        self,
+        template: CampaignTemplate,
+        config: HarnessConfig,
+        now: datetime,
+        reads: Sequence[tuple[str | int, ...]],
+        planned: AnnotatedSchema | None,
+    ) -> None:
+        self.template, self.config, self.now = template, config, now
+        self.reads, self.planned = reads, planned
+        self.always = always_present(config)
+        self.spent = 0
+        self.cost = 1 + len(template.source) // RENDER_UNIT
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent >= SHRINK_BUDGET
+
+    def outcome(self, candidate: Profile, explain: bool) -> ProfileOutcome | None:
+        """``candidate``'s outcome, or ``None`` once the budget is spent (no evidence)."""
+        if self.exhausted:
+            return None
+        self.spent += self.cost
+        return run_profile(
+            self.template, candidate, self.config, self.now, planned=self.planned, explain=explain
+        )
+
+    def shrunk(self, item: Finding, seen: _Seen) -> tuple[Finding, Profile, str | None]:
+        """The smallest profile that still triggers ``item`` (same code and location), with the
+        finding and the body as that profile produces them (the message then quotes its
+        values); what the run saw when the budget is spent."""
+        if self.exhausted:
+            return item, seen.profile, seen.body
+        key = _key(item)
+        explain = item.code == "CTPH004"  # only CTPH004's location needs the traced render
+
+        def still_fails(candidate: Profile) -> bool:
+            outcome = self.outcome(candidate, explain)
+            return outcome is not None and any(_key(f) == key for f in outcome.findings)
+
+        start = _drop_chunks(seen.profile, still_fails, self.always)
+        small = shrink(start, still_fails, self.reads, property_specs(self.config))
+        if small.fields == seen.profile.fields and small.event == seen.profile.event:
+            return item, seen.profile, seen.body  # nothing smaller: what the run saw stands
+        final = run_profile(
+            self.template, small, self.config, self.now, planned=self.planned
+        )  # outside the budget: one per finding, to quote the small profile's own values
+        hit = next((f for f in final.findings if _key(f) == key), None)
+        return (hit, small, final.body) if hit else (item, seen.profile, seen.body)
+
+
+def _drop_chunks(
+    profile: Profile, still_fails: Callable[[Profile], bool], always: frozenset[tuple[str, ...]]
+) -> Profile:
+    """``profile`` without the top-level properties whose removal keeps the failure, found by
+    halves: drop a run of them at once, and split it only when that loses the failure. For a
+    failure that stays when more properties go (the usual case) this keeps what ``shrink``'s
+    one-at-a-time pass would, in O(log n) renders per needed property instead of n; that pass
+    still runs after it. ``always`` properties stay. Profiles under :data:`CHUNKED_FROM`
+    properties are returned as they are."""
+    names = [("Profile", k) for k in profile.fields] + [("Event", k) for k in profile.event]
+    droppable = [n for n in names if n not in always]
+    if len(droppable) < CHUNKED_FROM:
+        return profile
+    dropped: set[tuple[str, str]] = set()
+
+    def without(extra: Sequence[tuple[str, str]]) -> Profile:
+        gone = dropped.union(extra)
+        return replace(
+            profile,
+            fields={k: v for k, v in profile.fields.items() if ("Profile", k) not in gone},
+            event={k: v for k, v in profile.event.items() if ("Event", k) not in gone},
+        )
+
+    pending = [droppable]
+    while pending:
+        run = pending.pop()
+        if still_fails(without(run)):
+            dropped.update(run)
+        elif len(run) > 1:
+            half = len(run) // 2
+            pending += [run[half:], run[:half]]  # the first half next, as the one-at-a-time pass
+    return without(())
 
 
 def _reads(template: CampaignTemplate) -> list[tuple[str | int, ...]]:
@@ -255,6 +362,18 @@ def verify_template(
     """Run the whole pipeline for one template. ``deliver`` (see :mod:`.delivery`) sends every
     rendered body to the fake PostHog and returns what that adds. Raises only
     :class:`InputError` for input that is not a template at all (binary, not UTF-8, too large)."""
+    with render_clock():  # one slow render stops the template's later ones early
+        return _verify_template(source, name, config, now=now, deliver=deliver)
+
+
+def _verify_template(
+    source: str | bytes,
+    name: str,
+    config: HarnessConfig,
+    *,
+    now: datetime | None,
+    deliver: Callable[[Sequence[ProfileOutcome]], list[Finding]] | None,
+) -> TemplateResult:
     when = now or datetime.now(timezone.utc)
     template = load_template(source, name, _settings(config))
     static = [*template.findings_given(always_present(config)), *webhook_findings(config)]
@@ -270,10 +389,11 @@ def verify_template(
         tally.add(outcome)
     found: list[Finding] = list(static)
     bodies: dict[tuple[str, str, int | None, int | None], str] = {}
-    for key, (item, profile, _) in tally.first.items():
-        if item.code in config.ignore:  # not shrunk: kept() drops it below
+    shrinker = _Shrinker(template, config, when, reads, planned)
+    for key, seen in tally.by_severity():
+        if seen.item.code in config.ignore:  # not shrunk: kept() drops it below
             continue
-        item, profile, body = _shrunk(template, config, when, item, profile, reads, planned)
+        item, profile, body = shrinker.shrunk(seen.item, seen)
         found.append(replace(item, count=tally.count[key], profile=profile_dict(profile)))
         if body is not None:
             bodies[_key(item)] = body

@@ -1,18 +1,27 @@
 """The user's files: which ones a command means, and reading them with a clear error.
 
-Shared by ``ctph check`` (payload files), ``ctph verify`` and ``ctph render`` (templates), so a
-missing path, an empty folder and an unreadable file read the same everywhere.
+Shared by ``ctph check`` (payload files), ``ctph verify`` and ``ctph render`` (templates,
+profiles), the pytest plugin and the settings loader, so a missing path, an empty folder, an
+unreadable file and a file too large to be what it claims read the same everywhere.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Final
 
 from .errors import InputError, UsageError
 
-__all__ = ["collect", "read_bytes"]
+__all__ = ["MAX_JSON_FILE_BYTES", "STDIN", "collect", "read_bytes"]
+
+STDIN: Final = Path("-")
+"""The path that means standard input (``ctph render --profile -``)."""
+MAX_JSON_FILE_BYTES: Final = 64 * 1024 * 1024
+"""Payload, profile and event files: PostHog refuses request bodies over 20 MiB (CTPH172); the
+margin keeps the full findings for a body just over, and nothing larger is worth reading."""
 
 
 def collect(paths: Iterable[str], patterns: Sequence[str], what: str = "files") -> list[Path]:
@@ -37,9 +46,31 @@ def collect(paths: Iterable[str], patterns: Sequence[str], what: str = "files") 
     return found
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, or an :class:`InputError` saying which file and why."""
+def read_bytes(path: Path, *, limit: int | None = None, what: str = "templates") -> bytes:
+    """The file's bytes (``-``: standard input), or an :class:`InputError` saying which file
+    and why. At most ``limit`` bytes are ever held (default: the template limit): the size is
+    checked from the file system first, and the read stops one byte past ``limit``, for files
+    that grow and for pipes, so a 3 GB file is refused without reading it."""
+    if limit is None:
+        from .clevertap.template import MAX_TEMPLATE_BYTES
+
+        limit = MAX_TEMPLATE_BYTES
     try:
-        return path.read_bytes()
+        if path == STDIN:
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with path.open("rb") as handle:
+                size = path.stat().st_size
+                if size > limit:
+                    raise _too_large(path, f"{size:,} bytes", limit, what)
+                data = handle.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise _too_large(path, "larger than that", limit, what)
+    return data
+
+
+def _too_large(path: Path, size: str, limit: int, what: str) -> InputError:
+    shown = "standard input" if path == STDIN else str(path)
+    return InputError(f"{shown}: {size}; ctph reads {what} up to {limit:,} bytes")

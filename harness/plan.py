@@ -180,20 +180,30 @@ def _planned(spec: Any, where: str) -> PlannedProperty:
         raise UsageError(f"{where}: `enum` must be a list")
     pattern = spec.get("pattern")
     if pattern is not None:
-        import re
-
-        try:
-            re.compile(pattern)
-        except (re.error, TypeError) as exc:
-            raise UsageError(
-                f"{where}: `pattern` is not a valid regular expression: {exc}"
-            ) from None
+        _check_pattern(pattern, where)
     required = spec.get("required", False)
     if not isinstance(required, bool):
         raise UsageError(f"{where}: `required` must be true or false")
     if kind is None and not enum and pattern is None:
         raise UsageError(f"{where}: give a type, an enum or a pattern")
     return PlannedProperty(kind, required, tuple(enum), pattern)
+
+
+def _check_pattern(pattern: Any, where: str) -> None:
+    """A plan's ``pattern`` is matched by jsonschema-rs (ECMA-262 syntax, in linear time or with
+    a backtracking limit), so it is validated by compiling it there: Python's ``re`` accepts
+    ``\\Z`` and ``(?P=name)``, which it refuses, and raises OverflowError on ``a{0,4294967296}``."""
+    import jsonschema_rs
+
+    if not isinstance(pattern, str):
+        raise UsageError(f"{where}: `pattern` must be a string")
+    try:
+        jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+    except ValueError:
+        raise UsageError(
+            f"{where}: `pattern` {pattern!r} is not a regular expression JSON Schema accepts "
+            "(ECMA-262 syntax: no \\Z, (?P=name) or possessive repeats)"
+        ) from None
 
 
 @lru_cache(maxsize=64)

@@ -84,6 +84,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "ctph(profiles=None, seed=None, strict=None, ignore=()): per-test ctph settings"
     )
     config.pluginmanager.register(_Results(config), "ctph-results")
+    _check_live_url(config)
+
+
+def _check_live_url(config: pytest.Config) -> None:
+    """``--ctph-live`` read once, at start-up, by the same check as ``webhook_url``."""
+    from .config import check_url
+    from .errors import UsageError
+
+    live = config.getoption("ctph_live", None)
+    if live:
+        try:
+            check_url(live, "--ctph-live", sendable=True)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -215,12 +229,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     an xdist worker to the controller, which writes the report file."""
     report = yield
     if call.when == "call" and _collecting(item.config):
-        from .collect import RESULT_KEY, SETTINGS_KEY, CampaignItem
+        from .collect import ERROR_KEY, RESULT_KEY, SETTINGS_KEY, CampaignItem
 
         if isinstance(item, CampaignItem) and RESULT_KEY in item.stash:
             strict = item.stash[SETTINGS_KEY].strict  # the template's own, not the run's
             payload = item.stash[RESULT_KEY].item(strict=strict).to_dict()
             report.user_properties.append(("ctph", payload))
+        elif isinstance(item, CampaignItem) and ERROR_KEY in item.stash:
+            from .report import ItemReport
+
+            errored = ItemReport(item.display_path(), (), False, error=item.stash[ERROR_KEY])
+            report.user_properties.append(("ctph", errored.to_dict()))
     return report
 
 

@@ -49,9 +49,20 @@ class ItemReport:
     profiles: int | None = None
     example: str | None = None
     """One rendered body, for reports that show what the template sends (not in JSON v1)."""
+    error: str | None = None
+    """Why the file could not be judged at all (not a template: binary, not UTF-8, too large);
+    such an item has no findings and does not pass. JSON: ``"status": "error"``, ``"error"``."""
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "error"
+        return "pass" if self.passed else "fail"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "status": "pass" if self.passed else "fail"}
+        out: dict[str, Any] = {"path": self.path, "status": self.status}
+        if self.error is not None:
+            out["error"] = self.error
         if self.profiles is not None:
             out["profiles"] = self.profiles
         out["findings"] = [f.to_dict() for f in self.findings]
@@ -98,9 +109,11 @@ def to_json(report: RunReport) -> str:
 def to_text(report: RunReport) -> str:
     lines: list[str] = []
     for item in report.items:
-        verdict = "PASS" if item.passed else "FAIL"
+        verdict = item.status.upper()
         profiles = f"  ({item.profiles} profiles)" if item.profiles is not None else ""
         lines.append(f"{verdict}  {item.path}{profiles}")
+        if item.error is not None:
+            lines.append(f"  ! {item.error}")
         for found in item.findings:
             lines += finding_lines(found, report.strict)
     summary = report.summary()

@@ -189,6 +189,14 @@ footer { color: var(--muted); font-size: 12px; padding: 30px 24px 40px; }
 _STATUS = {True: "pass", False: "fail"}
 
 
+def _status(item: ItemReport) -> str:
+    return "fail" if item.error is not None else _STATUS[item.passed]
+
+
+def _status_label(item: ItemReport) -> str:
+    return item.status.upper()
+
+
 def _summary_table(report: RunReport) -> str:
     head = (
         '<thead><tr><th>Template</th><th>Status</th><th class="num">Profiles</th>'
@@ -200,10 +208,10 @@ def _summary_table(report: RunReport) -> str:
     rows = []
     for index, item in enumerate(report.items, 1):
         count = {s: sum(f.severity is s for f in item.findings) for s in Severity}
-        status = _STATUS[item.passed]
+        status = _status(item)
         rows.append(
             f'<tr><td><a href="#item-{index}"><code>{_e(item.path)}</code></a></td>'
-            f'<td><span class="badge {status}">{status.upper()}</span></td>'
+            f'<td><span class="badge {status}">{_status_label(item)}</span></td>'
             f'<td class="num">{"–" if item.profiles is None else item.profiles}</td>'
             f'<td class="num">{count[Severity.ERROR]}</td>'
             f'<td class="num">{count[Severity.WARNING]}</td>'
@@ -241,7 +249,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _item_section(index: int, item: ItemReport, unit: str) -> str:
-    status = _STATUS[item.passed]
+    status = _status(item)
     errors = sum(f.severity is Severity.ERROR for f in item.findings)
     warnings = sum(f.severity is Severity.WARNING for f in item.findings)
     meta = [f"{item.profiles} {unit}"] if item.profiles is not None else []
@@ -249,11 +257,14 @@ def _item_section(index: int, item: ItemReport, unit: str) -> str:
     meta.append(_plural(len(item.findings), "finding"))
     parts = [
         f'<article class="item {status}" id="item-{index}">',
-        f'<h3><span class="badge {status}">{status.upper()}</span> <code>{_e(item.path)}</code>'
+        f'<h3><span class="badge {status}">{_status_label(item)}</span> '
+        f"<code>{_e(item.path)}</code>"
         "</h3>",
         f'<p class="meta">{_e(" · ".join(meta))}</p>',
     ]
-    if item.findings:
+    if item.error is not None:
+        parts.append(f'<p class="note">Not judged: {_e(item.error)}</p>')
+    elif item.findings:
         parts.append(
             '<table class="findings"><thead><tr><th>Code</th><th>Severity</th><th>Where</th>'
             '<th>Message</th><th class="num">Count</th><th>Smallest profile</th></tr></thead>'

@@ -1,7 +1,8 @@
 """JUnit XML: the report CI systems (GitLab, Jenkins, GitHub test reporters) already display.
 
 One ``<testsuite name="ctph">`` inside ``<testsuites>``, one ``<testcase name="contract">`` per
-template, with ``<failure>`` exactly when the template failed. This is the common "Ant/Jenkins"
+template, with ``<failure>`` exactly when the template failed, or ``<error>`` when the file could
+not be judged at all (not a template). This is the common "Ant/Jenkins"
 shape every CI parser reads; nothing outside it (no custom elements) so none of them chokes.
 """
 
@@ -51,7 +52,10 @@ def classname(path: str) -> str:
 def _testcase(item: ItemReport, strict: bool) -> ET.Element:
     case = ET.Element("testcase", classname=_xml_safe(classname(item.path)), name="contract")
     case.set("file", _xml_safe(item.path))
-    if not item.passed:
+    if item.error is not None:
+        error = ET.SubElement(case, "error", message=_xml_safe(item.error), type="ctph")
+        error.text = _xml_safe(item.error + "\n")
+    elif not item.passed:
         decisive = first_failing(item.findings, strict)
         if decisive is None and item.findings:
             decisive = item.findings[0]
@@ -70,8 +74,9 @@ def _testcase(item: ItemReport, strict: bool) -> ET.Element:
 
 def to_junit(report: RunReport) -> str:
     """The run as JUnit XML (UTF-8 declared; parses with :mod:`xml.etree`)."""
-    failures = sum(not item.passed for item in report.items)
-    counts = {"tests": str(len(report.items)), "failures": str(failures), "errors": "0"}
+    errors = sum(item.error is not None for item in report.items)
+    failures = sum(not item.passed for item in report.items) - errors
+    counts = {"tests": str(len(report.items)), "failures": str(failures), "errors": str(errors)}
     root = ET.Element("testsuites", {"name": "ctph", **counts})
     suite = ET.SubElement(root, "testsuite", {"name": "ctph", **counts, "skipped": "0"})
     properties = ET.SubElement(suite, "properties")

@@ -59,6 +59,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "")
 
 
 _BADGE = {True: "✅ pass", False: "❌ fail"}
+_ERROR_BADGE = "⛔ error"
 _SEVERITY = {Severity.ERROR: "🔴 error", Severity.WARNING: "🟠 warning", Severity.INFO: "ℹ️ info"}
 
 
@@ -70,7 +71,7 @@ def _summary_rows(report: RunReport) -> list[list[str]]:
     return [
         [
             code_span(item.path),
-            _BADGE[item.passed],
+            _ERROR_BADGE if item.error is not None else _BADGE[item.passed],
             "–" if item.profiles is None else str(item.profiles),
             str(_count(item, Severity.ERROR)),
             str(_count(item, Severity.WARNING)),
@@ -92,6 +93,8 @@ def _finding_row(found: Finding) -> list[str]:
 
 def _failing_section(item: ItemReport) -> list[str]:
     lines = ["", f"### ❌ {code_span(item.path, in_table=False)}", ""]
+    if item.error is not None:
+        return [*lines, f"Not judged: {escape_cell(item.error)}"]
     header = ["Code", "Severity", "Where", "Message", "Count"]
     lines += table(header, [_finding_row(f) for f in item.findings], "llllr")
     hints = {f.code: f.hint for f in item.findings if f.hint}

@@ -43,12 +43,14 @@ def finding_from_dict(data: Mapping[str, Any]) -> Finding:
 
 
 def item_from_dict(data: Mapping[str, Any]) -> ItemReport:
+    error = data.get("error")
     return ItemReport(
         path=data["path"],
         findings=tuple(finding_from_dict(f) for f in data.get("findings", ())),
         passed=data["status"] == "pass",
         profiles=data.get("profiles"),
         example=data.get("example"),
+        error=str(error) if error is not None else None,
     )
 
 

@@ -29,15 +29,19 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, wraps
+from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from liquid import Environment, FalsyStrictUndefined, Undefined, is_undefined
+from liquid.ast import BlockNode, Node
 from liquid.builtin.content import ContentNode
 from liquid.builtin.content import Literal as LiteralTag
 from liquid.builtin.filters.misc import date as liquid_date
 from liquid.builtin.output import Output, OutputNode
-from liquid.exceptions import FilterArgumentError
+from liquid.builtin.tags.for_tag import ForTag
+from liquid.builtin.tags.tablerow_tag import TablerowTag
+from liquid.exceptions import FilterArgumentError, ResourceLimitError
 from liquid.filter import with_environment
 from liquid.stringify import to_liquid_string
 
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from liquid import RenderContext
+    from liquid.stream import TokenStream
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -66,6 +71,7 @@ __all__ = [
     "environment",
     "json_escape",
     "normalise_source",
+    "render_clock",
     "shifted_clock",
     "traced_environment",
     "value_kind",
@@ -159,7 +165,7 @@ SHOPIFY_FILTERS = frozenset(
 probably work, but nobody has promised). python-liquid's own additions (``escapejs``, ``safe``,
 ``squish``, ...) are not in this set and are errors."""
 
-NEVER_BLANK_FILTERS = frozenset(
+MATH_FILTERS = frozenset(
     {
         "abs",
         "at_least",
@@ -171,11 +177,13 @@ NEVER_BLANK_FILTERS = frozenset(
         "modulo",
         "plus",
         "round",
-        "size",
         "sum",
         "times",
     }
 )
+"""python-liquid's filters that compute numbers (``liquid/builtin/__init__.py`` ``register``)."""
+
+NEVER_BLANK_FILTERS = MATH_FILTERS | {"size"}
 """Filters that render a value even for a missing or nil input (python-liquid: ``size`` of nil
 is 0, the math filters read nil as 0), so an output ending in one cannot render blank and needs
 no ``default`` (CTPH005). ``upcase``, ``date`` and the rest pass a blank through."""
@@ -192,6 +200,19 @@ LOOP_ITERATION_LIMIT = 10_000
 OUTPUT_STREAM_LIMIT = 4 * 1024 * 1024
 LOCAL_NAMESPACE_LIMIT = 4 * 1024 * 1024
 CONTEXT_DEPTH_LIMIT = 30
+# Numbers: CleverTap stores numbers as doubles and PostHog's parser (serde_json) reads an integer
+# as u64/i64 and anything else as f64, refusing what lies past f64's range (about 1.8e308, below
+# 2**1024). A math filter whose result lies past that ends the render at once: without the bound,
+# `{% assign n = n | times: n %}` in a loop squares a big integer every iteration and each
+# multiplication of million-digit integers takes seconds, long before the locals limit notices.
+NUMBER_BITS_LIMIT = 1024
+# Time: the limits above bound how much a render does, not how slow each step is (10,000
+# iterations of `replace` on a 2 MB string took 78 s). A loop body checks the clock each time it
+# runs and ends the render once RENDER_TIME_LIMIT has passed since the render's first loop
+# iteration; a render without loops pays nothing, and one with loops a clock read per iteration.
+# Within :func:`render_clock` (one template's run), once one render hits the limit every later
+# render stops at its first loop iteration, so 200 profiles cost one limit, not 200.
+RENDER_TIME_LIMIT = 2.0
 
 # Trace markers (Unicode private-use area, which profile data practically never holds):
 #   OUT_OPEN <template offset> SEP <kind> <value> OUT_CLOSE   around each {{ output }}
@@ -298,6 +319,117 @@ def clevertap_date(value: Any, fmt: Any, *, environment: Environment) -> str:
         ) from err
 
 
+def _out_of_range(value: object) -> bool:
+    """A number no f64 can hold (CleverTap's and PostHog's widest number), or NaN/infinity."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value.bit_length() > NUMBER_BITS_LIMIT
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    return False
+
+
+def _bounded(name: str, math: Any) -> Any:
+    """``math`` (a python-liquid math filter) that refuses operands and results out of range
+    as a ``FilterArgumentError`` (CTPH003 at the filter), before any big-number arithmetic."""
+
+    @wraps(math)
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for operand in (value, *args):
+            if _out_of_range(operand):
+                raise FilterArgumentError(_range_message(name, "an operand"), token=None)
+        result = math(value, *args, **kwargs)
+        if _out_of_range(result):
+            raise FilterArgumentError(_range_message(name, "the result"), token=None)
+        return result
+
+    return bounded
+
+
+def _range_message(name: str, what: str) -> str:
+    return (
+        f"{name}: {what} is beyond the range of a number CleverTap or PostHog can hold "
+        "(a double, up to about 1.8e308)"
+    )
+
+
+class RenderTimeLimitError(ResourceLimitError):
+    """The render ran its loops longer than :data:`RENDER_TIME_LIMIT` seconds."""
+
+
+@dataclass
+class _Clock:
+    """One template's run: has a render of it hit the time limit yet?"""
+
+    tripped: bool = False
+
+
+_TEMPLATE_CLOCK: ContextVar[_Clock | None] = ContextVar("ctph_template_clock", default=None)
+
+
+@contextmanager
+def render_clock() -> Iterator[None]:
+    """Renders in this block belong to one template's run (see :data:`RENDER_TIME_LIMIT`)."""
+    token = _TEMPLATE_CLOCK.set(_Clock())
+    try:
+        yield
+    finally:
+        _TEMPLATE_CLOCK.reset(token)
+
+
+_DEADLINE = "ctph:deadline"
+"""The render's deadline, in its context's per-render ``tag_namespace`` (python-liquid keeps
+``cycle``/``ifchanged`` state there), set by the first loop iteration."""
+
+
+class TimedBlockNode(BlockNode):
+    """A ``for``/``tablerow`` body that ends the render past :data:`RENDER_TIME_LIMIT`."""
+
+    __slots__ = ()
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        """Check the clock, then render the body once."""
+        namespace = context.tag_namespace
+        now = monotonic()
+        deadline = namespace.get(_DEADLINE)
+        if deadline is None:
+            namespace[_DEADLINE] = deadline = now + RENDER_TIME_LIMIT
+        clock = _TEMPLATE_CLOCK.get()
+        if clock is not None and clock.tripped:
+            raise RenderTimeLimitError(
+                "render time limit reached earlier: a render of this template ran its loops for "
+                f"more than {RENDER_TIME_LIMIT:g} s, so later renders stop at their first loop",
+                token=self.token,
+            )
+        if now > deadline:
+            if clock is not None:
+                clock.tripped = True
+            raise RenderTimeLimitError(
+                f"render time limit reached: loops ran for more than {RENDER_TIME_LIMIT:g} s "
+                "for one profile (a campaign render takes milliseconds)",
+                token=self.token,
+            )
+        return super().render_to_output(context, buffer)
+
+
+def _timed(node: Node) -> Node:
+    block = getattr(node, "block", None)
+    if type(block) is BlockNode:
+        node.block = TimedBlockNode(block.token, block.nodes)  # type: ignore[attr-defined]
+    return node
+
+
+class _TimedFor(ForTag):
+    def parse(self, stream: TokenStream) -> Node:
+        return _timed(super().parse(stream))
+
+
+class _TimedTablerow(TablerowTag):
+    def parse(self, stream: TokenStream) -> Any:
+        return _timed(super().parse(stream))
+
+
 class JsonOutputNode(OutputNode):
     """``{{ ... }}`` whose value is JSON-string escaped (setting ``escaping = "json"``)."""
 
@@ -372,8 +504,12 @@ def _build(settings: DialectSettings, *, traced: bool) -> Environment:
     undefined: type[Undefined] = FalsyStrictUndefined if settings.missing == "error" else Undefined
     env = DialectEnvironment(undefined=undefined, strict_filters=True)
     env.add_tag(AbortTag)
+    env.add_tag(_TimedFor)
+    env.add_tag(_TimedTablerow)
     env.add_tag(UnknownTag)
     env.add_filter("date", clevertap_date)
+    for name in MATH_FILTERS:
+        env.add_filter(name, _bounded(name, env.filters[name]))
     escape = settings.escaping == "json"
     if traced:
         env.add_tag(_TracedJsonOutput if escape else _TracedOutput)

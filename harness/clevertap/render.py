@@ -5,7 +5,8 @@ context dict and calls the pre-parsed template, translating the three outcomes i
 :class:`Rendered` (body, aborted by ``{% abort %}``, or a CTPH003 finding). Resource limits
 (dialect.py) make a runaway template fail fast instead of hanging.
 
-:func:`explain_json_failure` runs only after a body failed ``json.loads``. It renders again with the
+:func:`explain_json_failure` runs only after PostHog's parser refused a body
+(:func:`ctph_harness.posthog.serde.read`, the one JSON reader). It renders again with the
 *traced* environment, whose output and text nodes wrap what they write in private-use-area
 markers carrying their template offset (and the value's kind: scalar, list, object, missing). The
 markers are stripped back out, which gives the same body plus a map from every body character to
@@ -15,6 +16,11 @@ JSON string a ``"`` ends the string early, a ``\\`` starts a bogus escape, a raw
 character is illegal; outside one, a blank value leaves a hole, a list/dict prints as a Python
 repr, and plain text is not a JSON value. When no output value is wrong for its place, the
 template text itself is broken JSON, and the finding says so with the template line:column.
+
+Python's ``json`` only locates *syntax* errors. What serde_json refuses though Python reads it (a
+lone surrogate escape, a number past f64's range, NaN) is blamed on the output whose value holds
+it; when the template text holds it, there is nothing to add to the checker's own CTPH004, and
+:func:`explain_json_failure` says so by returning ``None``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from liquid import BoundTemplate
 from liquid.exceptions import LiquidError, UndefinedError
 
 from ..findings import Finding, finding
+from ..posthog.serde import NotSerdeJson, read
 from .analysis import OutputFact, json_string_state, multi_value_findings
 from .dialect import (
     OUT_CLOSE,
@@ -109,6 +116,11 @@ def render(
         return Rendered(None, False, render_error_finding(template, err))
 
 
+_DIGITS_LIMIT = "integer string conversion"
+"""CPython's ``ValueError`` for ``str()`` of an int past ``sys.get_int_max_str_digits()`` (4,300
+digits), which is how writing such a profile value out fails."""
+
+
 def render_error_finding(template: CampaignTemplate, err: BaseException) -> Finding:
     """CTPH003 for an exception raised while rendering, located when python-liquid knows where."""
     line = column = None
@@ -122,6 +134,17 @@ def render_error_finding(template: CampaignTemplate, err: BaseException) -> Find
                 ' (setting `missing` = "error": a missing property with no `default` fails the '
                 "send)"
             )
+    elif isinstance(err, ValueError) and _DIGITS_LIMIT in str(err):
+        message = (
+            "a number of more than 4,300 digits, far beyond the range of a number CleverTap or "
+            "PostHog can hold (a double, up to about 1.8e308)"
+        )
+    elif isinstance(err, UnicodeEncodeError) and err.reason == "surrogates not allowed":
+        char = err.object[err.start : err.start + 1]
+        message = (
+            f"a value holds a lone surrogate (U+{ord(char):04X}), which UTF-8 text cannot carry: "
+            "CleverTap cannot hold it, and PostHog's JSON parser refuses its \\u escape"
+        )
     else:
         message = f"{type(err).__name__}: {err}"
     where = f" at line {line} col {column}" if line is not None else ""
@@ -227,7 +250,10 @@ def _problem(value: str, kind: str, in_string: bool, unescaped: bool) -> str | N
     if in_string:
         if '"' in value:
             return 'whose `"` ends the JSON string early' + (assumption if unescaped else "")
-        if "\\" in value and not _valid_in_string(value):
+        refused = _refusal(f'"{value}"') if "\\" in value else None
+        if refused is not None:
+            if _python_reads(f'"{value}"'):  # an escape only serde refuses: a lone surrogate
+                return f"which PostHog's JSON parser refuses: {refused}"
             return "whose backslash `\\` starts an invalid JSON escape" + (
                 assumption if unescaped else ""
             )
@@ -239,28 +265,65 @@ def _problem(value: str, kind: str, in_string: bool, unescaped: bool) -> str | N
             )
         return None
     if kind in ("l", "d"):
-        if _valid_json(value):
+        if _refusal(value) is None:
             return None
         if kind == "l":
             return "which is a list (multi-value) rendered with its items run together, not JSON"
         return "which is the Python repr of an object, not JSON"
     if not value.strip():
         return "a blank value outside quotes leaves a hole where a JSON value must be"
-    if not _valid_json(value):
-        return "which is bare text outside quotes, not a JSON value"
+    refused = _refusal(value)
+    if refused is None:
+        return None
+    if _python_reads(value):  # JSON to Python, not to serde_json: a number past f64, NaN
+        return f"which PostHog's JSON parser refuses: {refused}"
+    return "which is bare text outside quotes, not a JSON value"
+
+
+def _refusal(text: str) -> str | None:
+    """serde_json's refusal of ``text`` (:func:`ctph_harness.posthog.serde.read`), or None."""
+    try:
+        read(text)
+    except NotSerdeJson as err:
+        return err.detail
     return None
 
 
-def _valid_json(text: str) -> bool:
+def _python_reads(text: str) -> bool:
+    """Is ``text`` JSON to Python? Its own limits (int() of 4,300+ digits, recursion) count as
+    yes: the text is JSON, only too big for Python to hold."""
     try:
         json.loads(text)
-    except ValueError:
+    except json.JSONDecodeError:
         return False
+    except (ValueError, RecursionError):
+        return True
     return True
 
 
-def _valid_in_string(value: str) -> bool:
-    return _valid_json(f'"{value}"')
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Where and why a body is not JSON: Python's ``JSONDecodeError`` position for a syntax
+    error, or no position for what only serde_json refuses."""
+
+    reason: str
+    pos: int | None
+    unterminated: bool = False
+
+
+def _failure(body: str) -> _Failure | None:
+    """Why PostHog's parser refuses ``body``, or None when it reads it."""
+    refused = _refusal(body)
+    if refused is None:
+        return None
+    try:  # serde refused, so the body nests less than 128 deep unless that is the refusal
+        json.loads(body)
+    except json.JSONDecodeError as err:
+        reason = f"json.loads: {err.msg} (body char {err.pos})"
+        return _Failure(reason, err.pos, err.msg.startswith("Unterminated string"))
+    except (ValueError, RecursionError):  # e.g. more digits than int() converts
+        pass
+    return _Failure(f"PostHog's JSON parser (serde_json): {refused}", None)
 
 
 def explain_json_failure(
@@ -271,11 +334,14 @@ def explain_json_failure(
     *,
     linked: Mapping[str, Any] | None = None,
     catalog: Mapping[str, Any] | None = None,
-) -> Finding:
+) -> Finding | None:
     """CTPH004 naming the output expression whose value broke the JSON body (module docstring).
 
-    Returns the CTPH003 finding instead if the render itself fails. Raises ``ValueError`` when
-    there is nothing to explain: the body parses, or the template aborts for this profile.
+    Returns the CTPH003 finding instead if the render itself fails, and ``None`` when the body is
+    refused only for what the template's own text holds that Python's ``json`` accepts (a
+    ``"\\ud800"`` escape, a 400-digit literal): the checker's CTPH004 already says all there is.
+    Raises ``ValueError`` when there is nothing to explain: PostHog's parser reads the body, or
+    the template aborts for this profile.
     """
     if template.parsed is None:
         raise ValueError(f"{template.name}: template did not parse; nothing was rendered")
@@ -287,11 +353,10 @@ def explain_json_failure(
     except Exception as err:
         return render_error_finding(template, err)
     body, pieces = _untrace(traced)
-    try:
-        json.loads(body)
-    except json.JSONDecodeError as err:
-        return _blame(template, body, pieces, err)
-    raise ValueError(f"{template.name}: the body is valid JSON for this profile")
+    failure = _failure(body)
+    if failure is None:
+        raise ValueError(f"{template.name}: the body is valid JSON for this profile")
+    return _blame(template, body, pieces, failure)
 
 
 @lru_cache(maxsize=64)
@@ -301,8 +366,8 @@ def _traced(source: str, settings: DialectSettings) -> BoundTemplate:
 
 
 def _blame(
-    template: CampaignTemplate, body: str, pieces: list[_Piece], err: json.JSONDecodeError
-) -> Finding:
+    template: CampaignTemplate, body: str, pieces: list[_Piece], failure: _Failure
+) -> Finding | None:
     states = _string_states(body, pieces)
     unescaped = template.settings.escaping == "none"
     suspects: list[tuple[_Piece, str]] = []
@@ -313,8 +378,8 @@ def _blame(
         problem = _problem(value, piece.kind, states[piece.start], unescaped)
         if problem is not None:
             suspects.append((piece, problem))
-    reason = f"json.loads: {err.msg} (body char {err.pos})"
-    culprit = _pick(suspects, err)
+    reason = failure.reason
+    culprit = _pick(suspects, failure)
     if culprit is not None:
         piece, problem = culprit
         out = template.facts.output_at(piece.output or 0)
@@ -329,9 +394,11 @@ def _blame(
             line=line,
             column=column,
         )
+    if failure.pos is None:  # serde refuses what the template's own text holds
+        return None
     # No value is wrong for its place: the template's own text is not JSON.
     line = column = None
-    at = min(err.pos, len(body) - 1) if body else 0
+    at = min(failure.pos, len(body) - 1) if body else 0
     for piece in pieces:
         if piece.output is None and piece.origin >= 0 and piece.start <= at < piece.end:
             line, column = template.lines.position(piece.origin + at - piece.start)
@@ -346,21 +413,22 @@ def _blame(
     )
 
 
-def _pick(
-    suspects: list[tuple[_Piece, str]], err: json.JSONDecodeError
-) -> tuple[_Piece, str] | None:
+def _pick(suspects: list[tuple[_Piece, str]], failure: _Failure) -> tuple[_Piece, str] | None:
     """The suspect that explains the decode error: the nearest one at or before its position.
 
     ``Unterminated string starting at`` points at the *opening* quote, before the culprit (a
     trailing backslash swallowed the closing quote), so then the first suspect after it wins.
+    A refusal without a position (serde's alone) is the first suspect's.
     """
     if not suspects:
         return None
-    if err.msg.startswith("Unterminated string"):
-        after = [s for s in suspects if s[0].end >= err.pos]
+    if failure.pos is None:
+        return suspects[0]
+    if failure.unterminated:
+        after = [s for s in suspects if s[0].end >= failure.pos]
         if after:
             return after[0]
-    before = [s for s in suspects if s[0].start <= err.pos]
+    before = [s for s in suspects if s[0].start <= failure.pos]
     return before[-1] if before else suspects[0]
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from ...errors import UsageError
 from .limits import MAX_LIST_ITEMS, MAX_VALUE_CHARS
 from .pools import _Pools, _Rng, _unique
-from .regex import _pattern_edges, _program
+from .regex import _pattern_edges, _program, _TooSlow
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -538,8 +538,7 @@ class _Pattern(_Kind):
 
     def sample(self, g: _Gen) -> Any:
         # its own RNG, seeded by one draw: the profile's other fields stay what they were
-        value = self.program.sample(_Rng(g.rng.next64())) if self.program is not None else None
-        return value if value is not None else self.edges(g.pools)[0][1]
+        return self._drawn(g.rng.next64())
 
     def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
         return _pattern_edges(self.pattern)
@@ -547,9 +546,22 @@ class _Pattern(_Kind):
     def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
+        if self.program is None or not self.program.exact:
+            # Hypothesis checks each string with re.fullmatch, unbounded: draw through the
+            # sampler instead, whose check is bounded (regex.fullmatch)
+            return st.integers(0, 2**64 - 1).map(self._drawn)
         return st.from_regex(self.pattern, fullmatch=True).filter(
             lambda s: len(s) <= MAX_VALUE_CHARS
         )
+
+    def _drawn(self, seed: int) -> str:
+        """A match drawn from ``seed``, else (a checked pattern kept missing, or a check
+        backtracked too long) the first edge case."""
+        try:
+            value = self.program.sample(_Rng(seed)) if self.program is not None else None
+        except _TooSlow:
+            value = None
+        return value if value is not None else _pattern_edges(self.pattern)[0][1]
 
     def candidates(self, value: Any) -> list[Any]:
         edges = _pattern_edges(self.pattern)

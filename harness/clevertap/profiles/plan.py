@@ -14,6 +14,7 @@ from typing import Final, TypeAlias, cast
 from ...errors import UsageError
 from .guess import _EVENT, STANDARD_FIELDS, _find_spec, _leaf_kind
 from .kinds import _P_ALWAYS, _P_CUSTOM, _P_EVENT, _P_NESTED, _Kind, _List, _Object
+from .limits import MAX_PATH_DEPTH
 from .spec import _NAMESPACES, Path, PropertySpec
 
 _NO_SPECS: Final[Mapping[str, PropertySpec]] = types.MappingProxyType({})
@@ -73,6 +74,8 @@ def _canonical_reads(reads: Iterable[Sequence[str | int]]) -> tuple[Path, ...]:
         path = tuple(read)
         if not path or path[0] not in _NAMESPACES:
             continue  # Linked/Catalog/Campaign are not profile data
+        if len(path) > 1 + MAX_PATH_DEPTH:
+            continue  # no CleverTap data lies that deep: every profile lacks it (limits.py)
         if any(isinstance(s, bool) or not isinstance(s, (str, int)) for s in path):
             raise UsageError(f"a read path holds only keys and indexes, got {path!r}")
         out[path] = None

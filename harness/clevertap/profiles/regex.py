@@ -7,7 +7,17 @@ shortest, the longest (up to CleverTap's 512 characters, never past it), every b
 alternation, or a random one spread over the whole length range. Patterns made of literals,
 classes, groups, alternations and repeats - what ids are made of - match by construction and are
 not re-checked; the rest (lookarounds, backreferences, anchors mid-pattern, case-insensitive
-classes) are checked with ``re`` and drawn again.
+classes) are checked and drawn again.
+
+Checking a value against a declared pattern (here, and :meth:`PropertySpec.accepts`) goes through
+:func:`fullmatch`, which bounds the time: Python's ``re`` backtracks, so ``^(a+)+(?=b)`` against
+forty ``a`` runs for hours, and it cannot be interrupted from another thread. The ``regex``
+package (mrab-regex: maintained since 2010, wheels for every CPython, its default mode reads
+patterns as ``re`` does) takes a ``timeout`` and also prunes most catastrophic cases outright.
+A linear-time engine (google-re2) was the other choice, but the patterns that need a check at all
+are exactly those with lookarounds and backreferences, which RE2 refuses; patterns without them
+are never matched while generating (they match by construction). A pattern whose check runs out
+of time while its edge cases are drawn is refused at start-up, naming it (:func:`pattern_problem`).
 """
 
 from __future__ import annotations
@@ -33,12 +43,35 @@ _RETRIES: Final = 20
 _INF: Final = 1 << 30
 _MAXREPEAT: Final = 1 << 31  # sre's "no upper bound" is 2**32 - 1
 _NO_PICKS: Final[Mapping[int, int]] = {}
+_MATCH_SECONDS: Final = 0.25
+"""The longest one check of a value against a pattern may take. Real ids match in
+microseconds; a check that takes this long is backtracking catastrophically."""
 _STARTS: Final = ("AT_BEGINNING", "AT_BEGINNING_STRING")
 _ENDS: Final = ("AT_END", "AT_END_STRING")
 
 
 class _RegexUnsupported(Exception):
     pass
+
+
+class _TooSlow(Exception):
+    """A check of a value against the pattern ran out of time (:data:`_MATCH_SECONDS`)."""
+
+
+@lru_cache(maxsize=256)
+def _bounded(pattern: str) -> Any:
+    """``pattern`` compiled by the ``regex`` package (its default mode reads it as ``re``)."""
+    engine: Any = importlib.import_module("regex")
+    return engine.compile(pattern)
+
+
+def fullmatch(pattern: str, text: str) -> bool:
+    """Whether all of ``text`` matches ``pattern``, in bounded time: :class:`_TooSlow` when the
+    check runs past :data:`_MATCH_SECONDS` (see the module docstring)."""
+    try:
+        return _bounded(pattern).fullmatch(text, timeout=_MATCH_SECONDS) is not None
+    except TimeoutError:
+        raise _TooSlow(pattern) from None
 
 
 def _regex_tree(pattern: str) -> Any:
@@ -363,9 +396,11 @@ class _Program:
         self.root = compiler.seq(items)
         self.exact = compiler.exact and not tree.state.flags & re.IGNORECASE
         self.branches = tuple(compiler.branches)
-        self.regex = re.compile(pattern)
+        self.pattern = pattern
         if self.root.lo > MAX_VALUE_CHARS:
-            raise _RegexUnsupported(f"every match is over {MAX_VALUE_CHARS} characters")
+            raise _RegexUnsupported(
+                f"every match is longer than CleverTap's {MAX_VALUE_CHARS} characters"
+            )
 
     def sample(
         self, rng: _Rng, mode: str = "random", picks: Mapping[int, int] = _NO_PICKS
@@ -383,18 +418,52 @@ class _Program:
             except (IndexError, ValueError, ZeroDivisionError):  # a checked guess ran out of room
                 continue
             text = "".join(d.out)
-            if len(text) <= MAX_VALUE_CHARS and self.regex.fullmatch(text):
+            if len(text) <= MAX_VALUE_CHARS and fullmatch(self.pattern, text):
                 return text
         return None
 
 
 @lru_cache(maxsize=256)
-def _program(pattern: str) -> _Program | None:
-    """The compiled pattern, or None when no value can be generated for it."""
+def _compiled(pattern: str) -> _Program | str:
+    """The compiled pattern, or why no value can be generated for it."""
     try:
         return _Program(pattern)
-    except (_RegexUnsupported, RecursionError, TypeError, ValueError, re.error):
-        return None
+    except _RegexUnsupported as exc:
+        return str(exc) if "CleverTap" in str(exc) else f"its {exc} is not supported"
+    except (re.error, OverflowError) as exc:  # "a{0,4294967296}": OverflowError, not re.error
+        return f"it does not compile: {exc}"
+    except RecursionError:
+        return "it is nested too deeply"
+
+
+def _program(pattern: str) -> _Program | None:
+    """The compiled pattern, or None when no value can be generated for it."""
+    program = _compiled(pattern)
+    return program if isinstance(program, _Program) else None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why values matching ``pattern`` cannot be generated, or None: it does not compile (the
+    message says where), every match is over CleverTap's 512 characters, no value drawn
+    matches (lookarounds and backreferences that contradict), or checking a value takes too
+    long (catastrophic backtracking)."""
+    program = _compiled(pattern)
+    if not isinstance(program, _Program):
+        return program
+    try:
+        edges = _pattern_edges(pattern)
+    except _TooSlow:
+        return (
+            f"checking a value against it takes over {_MATCH_SECONDS:g} s (catastrophic "
+            "backtracking: nested or overlapping repeats such as (a+)+ or (a|aa)+ before a "
+            "lookaround or backreference)"
+        )
+    if not edges:
+        return (
+            f"no value within CleverTap's {MAX_VALUE_CHARS} characters matches it "
+            "(lookarounds and backreferences are checked, not solved)"
+        )
+    return None
 
 
 @lru_cache(maxsize=256)

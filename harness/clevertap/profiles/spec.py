@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, TypeAlias, cast
 
 from ...errors import InputError, UsageError
 from .limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
-from .regex import _pattern_edges
+from .regex import _TooSlow, fullmatch, pattern_problem
 
 Path: TypeAlias = "tuple[str | int, ...]"
 """A path a template reads: a namespace (``"Profile"``/``"Event"``), then keys and list indexes."""
@@ -151,7 +151,7 @@ class PropertySpec:
             isinstance(value, str)
             and self.pattern is not None
             and len(value) <= MAX_VALUE_CHARS
-            and re.fullmatch(self.pattern, value) is not None
+            and _matches(self.pattern, value)
         )
 
 
@@ -211,6 +211,14 @@ class Profile:
         return cls(index=index, kind=kind, fields=_plain(fields_), event=_plain(event))
 
 
+def _matches(pattern: str, value: str) -> bool:
+    """A bounded check (:func:`.regex.fullmatch`): a value that takes too long is refused."""
+    try:
+        return fullmatch(pattern, value)
+    except _TooSlow:
+        return False
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -265,15 +273,9 @@ def _spec_problem(spec: PropertySpec) -> str | None:
     if spec.type == "pattern":
         if not spec.pattern:
             return "type pattern needs a non-empty pattern"
-        try:
-            re.compile(spec.pattern)
-        except re.error as exc:
-            return f"pattern {spec.pattern!r} does not compile: {exc}"
-        if not _pattern_edges(spec.pattern):
-            return (
-                f"cannot generate values matching {spec.pattern!r} within CleverTap's "
-                f"{MAX_VALUE_CHARS} characters (lookarounds and backreferences are not supported)"
-            )
+        problem = pattern_problem(spec.pattern)
+        if problem:
+            return f"cannot generate values matching pattern {spec.pattern!r}: {problem}"
     elif spec.pattern is not None:
         return f"pattern only applies to type pattern, not {spec.type}"
     return None

@@ -15,10 +15,14 @@ from typing import Final
 
 from .errors import InputError, UsageError
 
-__all__ = ["MAX_JSON_FILE_BYTES", "STDIN", "collect", "read_bytes"]
+__all__ = ["MAX_JSON_FILE_BYTES", "MAX_TEMPLATE_BYTES", "STDIN", "collect", "read_bytes"]
 
 STDIN: Final = Path("-")
 """The path that means standard input (``ctph render --profile -``)."""
+MAX_TEMPLATE_BYTES: Final = 2 * 1024 * 1024
+"""Templates: larger input is refused. PostHog drops any event over 1,000,000 bytes (CTPH171), so
+a custom body template of several megabytes cannot be a working campaign, and parsing one costs
+seconds."""
 MAX_JSON_FILE_BYTES: Final = 64 * 1024 * 1024
 """Payload, profile and event files: PostHog refuses request bodies over 20 MiB (CTPH172); the
 margin keeps the full findings for a body just over, and nothing larger is worth reading."""
@@ -52,8 +56,6 @@ def read_bytes(path: Path, *, limit: int | None = None, what: str = "templates")
     checked from the file system first, and the read stops one byte past ``limit``, for files
     that grow and for pipes, so a 3 GB file is refused without reading it."""
     if limit is None:
-        from .clevertap.template import MAX_TEMPLATE_BYTES
-
         limit = MAX_TEMPLATE_BYTES
     try:
         if path == STDIN:

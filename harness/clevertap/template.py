@@ -27,6 +27,7 @@ from liquid.exceptions import LiquidError
 from liquid.token import TOKEN_TAG
 
 from ..errors import InputError
+from ..files import MAX_TEMPLATE_BYTES
 from ..findings import Finding, finding
 from .analysis import LineIndex, TemplateFacts, analyze, static_findings
 from .dialect import (
@@ -37,10 +38,6 @@ from .dialect import (
 )
 
 __all__ = ["MAX_TEMPLATE_BYTES", "CampaignTemplate", "load_template"]
-
-MAX_TEMPLATE_BYTES = 2 * 1024 * 1024
-"""Larger input is refused: PostHog drops any event over 1,000,000 bytes (CTPH171), so a custom
-body template of several megabytes cannot be a working campaign, and parsing one costs seconds."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ two set-up commands are the ones CI runs."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -58,3 +59,16 @@ def test_corrected_template_in_the_readme_is_the_fixture() -> None:
     key = re.search(r'"api_key": "(phc_[^"]+)"', real)
     assert key is not None
     assert shown.strip() == real.strip().replace(key.group(1), "phc_...")
+
+
+def test_the_mirrored_posthog_version_is_the_contracts_own() -> None:
+    """The README names what the fake mirrors in the same words as ``contracts/posthog.json``,
+    so a refresh that bumps one and forgets the other fails here."""
+
+    mirrors = json.loads((ROOT / "contracts" / "posthog.json").read_text())["mirrors"]
+    section = README.split("### Which PostHog the fake mirrors", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(section.replace("`", "").replace("*", "").split())
+    assert mirrors["capture"] in flat
+    assert mirrors["conformance_corpus"] in flat
+    for sdk, version in mirrors["sdks"].items():
+        assert f"{sdk} {version}" in flat

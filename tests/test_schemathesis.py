@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,8 +48,9 @@ checks = pytest.importorskip("schemathesis.specs.openapi.checks")
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = 25
-"""Per operation and generation mode (positive, negative); 36 operations."""
+MAX_EXAMPLES = int(os.environ.get("CTPH_SCHEMATHESIS_EXAMPLES", "25"))
+"""Per operation and generation mode (positive, negative); 36 operations. ``tox -e
+contract-drift`` raises it (the default keeps the everyday suite quick)."""
 
 OPENAPI = importlib.resources.files("ctph_harness.contracts") / "capture.openapi.json"
 

@@ -28,7 +28,7 @@ from ctph_harness.clevertap.tags import CampaignAborted
 from ctph_harness.clevertap.template import load_template
 from ctph_harness.config import load_config
 from ctph_harness.engine import CAMPAIGN, _reads, _settings, property_specs, run_profile
-from ctph_harness.plan import plan_checker
+from ctph_harness.tracking_plan import plan_checker
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "fixtures" / "campaigns"

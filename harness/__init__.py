@@ -13,6 +13,7 @@ import typing
 
 from .errors import HarnessError, InputError, UsageError
 from .findings import Catalogue, Finding, Rule, Severity, catalogue, finding
+from .version import __version__
 
 if typing.TYPE_CHECKING:
     from .clevertap.profiles import Profile, PropertySpec, generate
@@ -20,9 +21,7 @@ if typing.TYPE_CHECKING:
     from .engine import TemplateResult, preview, verify, verify_template
     from .posthog.checker import check, check_many, check_text
     from .posthog.server import FakePostHog
-    from .report import RunReport
-
-__version__ = "0.1.0"
+    from .reports.model import RunReport
 
 _LAZY = {
     "ConfigFinder": "ctph_harness.config",
@@ -30,7 +29,7 @@ _LAZY = {
     "HarnessConfig": "ctph_harness.config",
     "Profile": "ctph_harness.clevertap.profiles",
     "PropertySpec": "ctph_harness.clevertap.profiles",
-    "RunReport": "ctph_harness.report",
+    "RunReport": "ctph_harness.reports.model",
     "TemplateResult": "ctph_harness.engine",
     "check": "ctph_harness.posthog.checker",
     "check_many": "ctph_harness.posthog.checker",

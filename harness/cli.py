@@ -17,15 +17,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
 from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
-from .files import MAX_JSON_FILE_BYTES, STDIN, collect, read_bytes
+from .files import MAX_JSON_FILE_BYTES, STDIN, find_files, read_bytes
 from .findings import Rule, catalogue
 from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .redact import printable
-from .report import WRITERS, ItemReport, RunReport, sorted_findings
-from .results import report_format
+from .reports.formats import WRITERS
+from .reports.model import ItemReport, RunReport, sorted_findings
+from .reports.output import check_report_file, write_report_file
+from .version import __version__
 
 __all__ = ["main"]
 
@@ -122,7 +123,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     from .posthog.checker import check
 
     items = []
-    for path in collect(args.paths, ["*.json"], "payload files"):
+    for path in find_files(args.paths, ["*.json"], "payload files"):
         findings = sorted_findings(
             check(
                 read_bytes(path, limit=MAX_JSON_FILE_BYTES, what="payload files"),
@@ -140,7 +141,7 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .engine import verify
 
     config = ConfigFinder(args.config, profiles=args.profiles, seed=args.seed, strict=args.strict)
-    fmt = args.format or (report_format(args.output) if args.output else "text")
+    fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     report = verify(args.paths, config, progress=progress)
     if progress is not None:
@@ -148,7 +149,7 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     if args.output is None:
         out.write(WRITERS[fmt](report))
     else:
-        _write_report(args.output, WRITERS[fmt](report))
+        write_report_file(args.output, report, fmt)
         out.write(WRITERS["text"](report))
     return EXIT_OK if report.passed else EXIT_FAIL
 
@@ -178,18 +179,6 @@ class Progress:
         if self.shown:
             self.stream.write("\r" + " " * 79 + "\r")
             self.stream.flush()
-
-
-def _write_report(path: Path, text: str) -> None:
-    """Write atomically (temp file + rename) so a CI never picks up half a report."""
-    temp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8", newline="")
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _json_file(path: Path, what: str) -> Any:
@@ -244,7 +233,7 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    from .serve import serve
+    from .posthog.standalone import serve
 
     return serve(args.host, args.port, args.allow_remote, out)
 

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatch
 from pathlib import Path, PurePath
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, get_args
 from urllib.parse import SplitResult, urlsplit
 
+from .clevertap.settings import Escaping, Missing
 from .errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -51,10 +52,6 @@ MAX_RETRIES: Final = 10
 """The most extra attempts. CleverTap's docs say 1, 2 or 3; a huge value loops for ever when a
 test injects a fault that never clears."""
 
-Missing = Literal["blank", "error"]
-"""How a missing property without ``default`` renders (CleverTap's docs leave it open)."""
-Escaping = Literal["none", "json"]
-"""Whether values inserted into the body are JSON-escaped (CleverTap's docs leave it open)."""
 _MISSING_MODES: tuple[str, ...] = get_args(Missing)
 _ESCAPING_MODES: tuple[str, ...] = get_args(Escaping)
 
@@ -84,7 +81,7 @@ class HarnessConfig:
     require: tuple[str, ...] = ()
     """Properties the campaign's segment guarantees: every generated profile has them."""
     plan: Mapping[str, Any] = field(default_factory=dict)
-    """The tracking plan table (see :mod:`ctph_harness.plan`); empty: no plan."""
+    """The tracking plan table (see :mod:`ctph_harness.tracking_plan`); empty: no plan."""
     webhook_url: str | None = None
     """The URL the CleverTap webhook posts to. Only its path is used (on the fake server);
     the harness never contacts its host."""
@@ -313,7 +310,7 @@ def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     if "properties" in values:
         _check_properties(values["properties"], where)
     if values.get("plan"):
-        from .plan import Plan
+        from .tracking_plan import Plan
 
         Plan.from_config(values["plan"], f"{where} plan")
     return values

@@ -119,12 +119,13 @@ class Deliverer:
         """How many events capture passed on to ingestion for the bodies it accepted. The
         checker's split of the bodies is an upper bound (it still counts the
         ``$performance_event`` events capture drops), so the exact count, capture's own reading
-        (:func:`.posthog.wire.classify`), is needed only when fewer were stored than that."""
+        (:func:`.posthog.batch.classify`), is needed only when fewer were stored than that."""
         path = self.config.capture_path
         upper = sum(len(event_items(document, path)) for document in documents)
         if stored >= upper:
             return upper
-        from .posthog.wire import WireError, classify
+        from .posthog.batch import classify
+        from .posthog.wire import WireError
 
         exact = 0
         for document in documents:

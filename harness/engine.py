@@ -20,20 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from .clevertap.analysis import PROPERTY_ROOTS
-from .clevertap.dialect import DialectSettings, render_clock, shifted_clock
+from .clevertap.dialect import render_clock, shifted_clock
 from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
+from .clevertap.settings import DialectSettings
 from .clevertap.template import CampaignTemplate, load_template
 from .config import ConfigFinder, HarnessConfig
 from .delivery import webhook_findings
 from .errors import UsageError
-from .files import collect, read_bytes
+from .files import find_files, read_bytes
 from .findings import Finding, Severity, finding
 from .outcome import kept, passed
-from .plan import check_events, plan_checker
 from .posthog.checker import check_many, check_text
-from .report import ItemReport, RunReport, sorted_findings
+from .reports.model import ItemReport, RunReport, sorted_findings
 from .schemas import AnnotatedSchema
+from .tracking_plan import check_events, plan_checker
 
 __all__ = [
     "CAMPAIGN",
@@ -125,7 +126,7 @@ def always_present(config: HarnessConfig) -> frozenset[tuple[str, ...]]:
     return frozenset(paths)
 
 
-def _settings(config: HarnessConfig) -> DialectSettings:
+def _dialect_settings(config: HarnessConfig) -> DialectSettings:
     return DialectSettings(missing=config.missing, escaping=config.escaping)
 
 
@@ -139,8 +140,8 @@ def run_profile(
     explain: bool = True,
 ) -> ProfileOutcome:
     """Render one profile and check what it sends: the per-profile hot path. ``planned`` is the
-    template's compiled tracking-plan check (:func:`~ctph_harness.plan.plan_checker`), built
-    once per template by the caller rather than looked up again for every profile.
+    template's compiled tracking-plan check (:func:`~ctph_harness.tracking_plan.plan_checker`),
+    built once per template by the caller rather than looked up again for every profile.
     ``explain=False`` keeps the checker's CTPH004 as it is instead of rendering again to name
     the output that broke the JSON (shrinking for another finding does not need the name)."""
     rendered = render(template, profile.fields, profile.event, CAMPAIGN)
@@ -375,7 +376,7 @@ def _verify_template(
     deliver: Callable[[Sequence[ProfileOutcome]], list[Finding]] | None,
 ) -> TemplateResult:
     when = now or datetime.now(timezone.utc)
-    template = load_template(source, name, _settings(config))
+    template = load_template(source, name, _dialect_settings(config))
     static = [*template.findings_given(always_present(config)), *webhook_findings(config)]
     if template.parsed is None:
         findings = sorted_findings(kept(static, config.ignore))
@@ -496,7 +497,7 @@ def verify(
     assert isinstance(run, HarnessConfig)
     now = datetime.now(timezone.utc)
     items = []
-    templates = collect(paths, run.templates, "templates")
+    templates = find_files(paths, run.templates, "templates")
     with delivering(enabled=deliver) as make:
         for done, path in enumerate(templates, 1):
             settings = finder.template(path) if finder is not None else run.for_file(path)
@@ -538,7 +539,7 @@ def preview(
     Without ``profile``, profile ``index`` of the run ``ctph verify`` would make with this seed
     (so a finding's profile can be reproduced exactly), by default its first realistic one.
     """
-    template = load_template(source, name, _settings(config))
+    template = load_template(source, name, _dialect_settings(config))
     static = [f for f in template.findings if f.severity is Severity.ERROR]
     if template.parsed is None:
         return Preview({}, None, False, sorted_findings(static))

@@ -15,7 +15,7 @@ from typing import Final
 
 from .errors import InputError, UsageError
 
-__all__ = ["MAX_JSON_FILE_BYTES", "MAX_TEMPLATE_BYTES", "STDIN", "collect", "read_bytes"]
+__all__ = ["MAX_JSON_FILE_BYTES", "MAX_TEMPLATE_BYTES", "STDIN", "find_files", "read_bytes"]
 
 STDIN: Final = Path("-")
 """The path that means standard input (``ctph render --profile -``)."""
@@ -28,7 +28,7 @@ MAX_JSON_FILE_BYTES: Final = 64 * 1024 * 1024
 margin keeps the full findings for a body just over, and nothing larger is worth reading."""
 
 
-def collect(paths: Iterable[str], patterns: Sequence[str], what: str = "files") -> list[Path]:
+def find_files(paths: Iterable[str], patterns: Sequence[str], what: str = "files") -> list[Path]:
     """Files given directly, plus the files under each folder whose name matches one of
     ``patterns``, sorted; a path that does not exist or a folder with no match is an error."""
     found: list[Path] = []

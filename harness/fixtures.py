@@ -53,7 +53,7 @@ def fake_posthog(ctph_fake_posthog_session: FakePostHog) -> Iterator[FakePostHog
     server.check()
 
 
-def _settings(request: pytest.FixtureRequest) -> HarnessConfig:
+def _marked_config(request: pytest.FixtureRequest) -> HarnessConfig:
     """The run's configuration with the test's ``@pytest.mark.ctph(...)`` applied."""
     from .collect import apply_marker
     from .plugin import harness_config
@@ -69,7 +69,7 @@ def ctph_profiles(request: pytest.FixtureRequest) -> Callable[..., list[Profile]
     from .clevertap.profiles import generate
     from .engine import property_specs
 
-    settings = _settings(request)
+    settings = _marked_config(request)
 
     def make(
         reads: Sequence[Sequence[str | int]], n: int | None = None, seed: int | None = None
@@ -131,7 +131,7 @@ def ctph_campaign(
     from .files import read_bytes
     from .plugin import template_config
 
-    settings = _settings(request)
+    settings = _marked_config(request)
 
     def load(template: str | Path) -> Campaign:
         path = Path(template) if not isinstance(template, Path) else template

@@ -85,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_Results(config), "ctph-results")
     _check_live_url(config)
+    _check_report_file(config)
 
 
 def _check_live_url(config: pytest.Config) -> None:
@@ -98,6 +99,20 @@ def _check_live_url(config: pytest.Config) -> None:
             check_url(live, "--ctph-live", sendable=True)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def _check_report_file(config: pytest.Config) -> None:
+    """``--ctph-report`` checked at start-up (a known extension, a folder that can be made), so
+    a bad name is a usage error now, not a traceback or a lost report after the run."""
+    target = _option(config, "ctph_report")
+    if target:
+        from .errors import UsageError
+        from .reports.output import check_report_file
+
+        try:
+            check_report_file(Path(target))
+        except UsageError as exc:
+            raise pytest.UsageError(f"ctph: {exc}") from None
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -147,15 +162,15 @@ def _first_path(config: pytest.Config) -> Path:
 def harness_config(config: pytest.Config) -> HarnessConfig:
     """The run-level settings (header, report, fixtures): those that apply where the run
     starts (its first path, else the rootdir)."""
-    return _settings(config, lambda finder: finder.near(_first_path(config)))
+    return _found_config(config, lambda finder: finder.near(_first_path(config)))
 
 
 def template_config(config: pytest.Config, path: Path) -> HarnessConfig:
     """The settings for one template: its nearest config file, the run's options on top."""
-    return _settings(config, lambda finder: finder.template(path))
+    return _found_config(config, lambda finder: finder.template(path))
 
 
-def _settings(
+def _found_config(
     config: pytest.Config, pick: Callable[[ConfigFinder], HarnessConfig]
 ) -> HarnessConfig:
     from .errors import UsageError
@@ -214,7 +229,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not _collecting(parent.config):
         return None
     # which files are templates is a folder setting (never per template): no overrides merge
-    patterns = _settings(parent.config, lambda finder: finder.near(file_path.parent)).templates
+    patterns = _found_config(parent.config, lambda finder: finder.near(file_path.parent)).templates
     if not any(fnmatch(file_path.name, pattern) for pattern in patterns):
         return None
     from .collect import CampaignFile
@@ -236,7 +251,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             payload = item.stash[RESULT_KEY].item(strict=strict).to_dict()
             report.user_properties.append(("ctph", payload))
         elif isinstance(item, CampaignItem) and ERROR_KEY in item.stash:
-            from .report import ItemReport
+            from .reports.model import ItemReport
 
             errored = ItemReport(item.display_path(), (), False, error=item.stash[ERROR_KEY])
             report.user_properties.append(("ctph", errored.to_dict()))
@@ -250,6 +265,7 @@ class _Results:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.items: list[dict[str, Any]] = []
+        self.written: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
@@ -263,7 +279,14 @@ class _Results:
         target = _option(config, "ctph_report")
         if not target:
             return
-        from .results import write_report_file
+        from .reports.output import write_report_file
+        from .reports.rebuild import report_from_dicts
 
         settings = harness_config(config)
-        write_report_file(Path(target), self.items, seed=settings.seed, strict=settings.strict)
+        report = report_from_dicts(self.items, seed=settings.seed, strict=settings.strict)
+        write_report_file(Path(target), report)
+        self.written = str(target)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.written is not None:
+            terminalreporter.write_line(f"ctph report written to {self.written}")

@@ -9,14 +9,9 @@ from typing import Any
 
 import pytest
 
-from ctph_harness.clevertap.dialect import (
-    DEFAULT_SETTINGS,
-    DialectSettings,
-    environment,
-    normalise_source,
-    traced_environment,
-)
+from ctph_harness.clevertap.dialect import environment, normalise_source, traced_environment
 from ctph_harness.clevertap.render import render
+from ctph_harness.clevertap.settings import DEFAULT_SETTINGS, DialectSettings
 from ctph_harness.clevertap.template import load_template
 from ctph_harness.errors import UsageError
 

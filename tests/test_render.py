@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from ctph_harness.clevertap.dialect import DialectSettings
 from ctph_harness.clevertap.render import explain_json_failure, render
+from ctph_harness.clevertap.settings import DialectSettings
 from ctph_harness.clevertap.template import MAX_TEMPLATE_BYTES, load_template
 from ctph_harness.errors import InputError
 from ctph_harness.findings import Finding

@@ -19,18 +19,13 @@ import pytest
 from ctph_harness.config import load_config
 from ctph_harness.engine import verify
 from ctph_harness.findings import Finding, Severity, catalogue
-from ctph_harness.report import (
-    WRITERS,
-    ItemReport,
-    RunReport,
-    format_for,
-    sorted_findings,
-    to_json,
-    to_text,
-)
-from ctph_harness.report_html import COLOURS, to_html
-from ctph_harness.report_junit import classname, to_junit
-from ctph_harness.report_markdown import code_span, to_markdown
+from ctph_harness.reports.formats import WRITERS, format_for
+from ctph_harness.reports.html import COLOURS, to_html
+from ctph_harness.reports.json_v1 import to_json
+from ctph_harness.reports.junit import classname, to_junit
+from ctph_harness.reports.markdown import code_span, to_markdown
+from ctph_harness.reports.model import ItemReport, RunReport, sorted_findings
+from ctph_harness.reports.text import to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "fixtures" / "campaigns"
@@ -400,6 +395,23 @@ def test_html_with_no_findings_draws_an_empty_chart() -> None:
     walker = walk(to_html(run))
     assert _with(walker, "rect", "bar") == []
     assert "No findings." in "".join(walker.text)
+
+
+def test_one_version_everywhere(report: RunReport, capsys: pytest.CaptureFixture[str]) -> None:
+    """harness/version.py is the one source: the package, ``ctph --version``, the HTML footer
+    and the installed distribution's metadata (pyproject reads it) all say the same."""
+    import importlib.metadata
+
+    import ctph_harness
+    from ctph_harness.cli import main
+    from ctph_harness.version import __version__
+
+    assert ctph_harness.__version__ == __version__
+    assert importlib.metadata.version("ctph-harness") == __version__
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out == f"ctph {__version__}\n"
+    assert f"Written by ctph {__version__}." in to_html(report)
 
 
 # --- a real browser ----------------------------------------------------------------------------

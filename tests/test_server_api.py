@@ -15,7 +15,7 @@ import pytest
 from ctph_harness.errors import UsageError
 from ctph_harness.posthog.app import CaptureApp, InjectedDrop
 from ctph_harness.posthog.server import FakePostHog, is_loopback
-from ctph_harness.serve import serve
+from ctph_harness.posthog.standalone import serve
 
 pytest_plugins = ["pytester"]
 

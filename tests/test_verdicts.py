@@ -15,13 +15,9 @@ from typing import Any
 import pytest
 from liquid.exceptions import UndefinedError
 
-from ctph_harness.clevertap.dialect import (
-    NEVER_BLANK_FILTERS,
-    DialectSettings,
-    environment,
-    shifted_clock,
-)
+from ctph_harness.clevertap.dialect import NEVER_BLANK_FILTERS, environment, shifted_clock
 from ctph_harness.clevertap.profiles import Profile
+from ctph_harness.clevertap.settings import DialectSettings
 from ctph_harness.cli import main
 from ctph_harness.config import HarnessConfig
 from ctph_harness.delivery import delivering

@@ -17,15 +17,10 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 
 from ctph_harness.contract import facts
+from ctph_harness.posthog.batch import classify, effective_sent_at, validate_token
 from ctph_harness.posthog.ids import resolve_distinct_id
-from ctph_harness.posthog.wire import (
-    WireError,
-    classify,
-    decode,
-    effective_sent_at,
-    lz_decompress_from_base64,
-    validate_token,
-)
+from ctph_harness.posthog.lzstring import decompress_from_base64
+from ctph_harness.posthog.wire import WireError, decode
 
 TOKEN = "phc_testtoken123"
 EVENT = {"event": "signup", "distinct_id": "u1", "properties": {"token": TOKEN, "plan": "pro"}}
@@ -171,9 +166,9 @@ def test_beacon_only_for_one() -> None:
 
 def test_lz_vectors_from_the_javascript_original() -> None:
     for text, packed in LZ_VECTORS.items():
-        assert lz_decompress_from_base64(packed) == text
-    assert lz_decompress_from_base64("") is None
-    assert lz_decompress_from_base64("!!!!") is None
+        assert decompress_from_base64(packed) == text
+    assert decompress_from_base64("") is None
+    assert decompress_from_base64("!!!!") is None
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctph_harness.contract import capture_paths
+from ctph_harness.posthog.lzstring import decompress_from_base64
 from ctph_harness.posthog.server import FakePostHog
-from ctph_harness.posthog.wire import lz_decompress_from_base64
 
 KEY = "phc_kR3MXPC0EXAMPLEkeyEXAMPLEkeyEXAMPLEkey0"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -133,7 +133,7 @@ def test_the_lz_compressor_matches_the_javascript_original() -> None:
     assert lz_compress_to_base64("hello") == "BYUwNmD2Q==="
     assert lz_compress_to_base64("a" * 49 + "b") == "IY18ZXWBGQ=="
     for text in ('[{"event":"é € 𝄞"}]', "x" * 1000):
-        units = lz_decompress_from_base64(lz_compress_to_base64(text))  # UTF-16 code units
+        units = decompress_from_base64(lz_compress_to_base64(text))  # UTF-16 code units
         assert units is not None
         assert units.encode("utf-16-le", "surrogatepass").decode("utf-16-le") == text
 

@@ -5,15 +5,10 @@ objects below. The python-liquid environment built here still knows every standa
 filter, so a template that strays outside the dialect parses and renders the way stock Liquid would;
 static analysis (:mod:`.analysis`) is what reports the stray names as CTPH002.
 
-Two CleverTap behaviours are undocumented and therefore settings (:class:`DialectSettings`), with
-defaults that match stock Liquid and CleverTap's own advice ("always provide fallback values to
-avoid blanks"):
-
-* ``missing``: ``"blank"`` (default): a missing property with no ``default`` renders as an empty
-  string. ``"error"``: it fails the render (CTPH003), for accounts where CleverTap was seen to skip
-  the send instead.
-* ``escaping``: ``"none"`` (default): inserted values are written raw, as stock Liquid does, so a
-  ``"`` in a name breaks a JSON body. ``"json"``: values are escaped for a JSON string context.
+Two CleverTap behaviours are undocumented and therefore settings (:class:`DialectSettings`, in
+:mod:`.settings`), with defaults that match stock Liquid and CleverTap's own advice ("always
+provide fallback values to avoid blanks"): how a missing property renders, and whether inserted
+values are JSON-escaped.
 
 One :class:`liquid.Environment` is built per settings value and cached; so is a *traced* twin used
 only to explain failures (it wraps each output and text node in private-use-area markers, see
@@ -31,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, wraps
 from time import monotonic
-from typing import TYPE_CHECKING, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from liquid import Environment, FalsyStrictUndefined, Undefined, is_undefined
 from liquid.ast import BlockNode, Node
@@ -45,8 +40,7 @@ from liquid.exceptions import FilterArgumentError, ResourceLimitError
 from liquid.filter import with_environment
 from liquid.stringify import to_liquid_string
 
-from ..config import Escaping, Missing
-from ..errors import UsageError
+from .settings import DEFAULT_SETTINGS, DialectSettings
 from .tags import AbortTag, UnknownTag
 
 if TYPE_CHECKING:
@@ -56,7 +50,6 @@ if TYPE_CHECKING:
     from liquid.stream import TokenStream
 
 __all__ = [
-    "DEFAULT_SETTINGS",
     "DOCUMENTED_FILTERS",
     "DOCUMENTED_TAGS",
     "NEVER_BLANK_FILTERS",
@@ -67,7 +60,6 @@ __all__ = [
     "SHOPIFY_FILTERS",
     "TEXT_CLOSE",
     "TEXT_OPEN",
-    "DialectSettings",
     "environment",
     "json_escape",
     "normalise_source",
@@ -222,25 +214,6 @@ SEP = "\ue001"
 OUT_CLOSE = "\ue002"
 TEXT_OPEN = "\ue003"
 TEXT_CLOSE = "\ue004"
-
-
-@dataclass(frozen=True)
-class DialectSettings:
-    """The undocumented CleverTap behaviours the harness has to assume (module docstring)."""
-
-    missing: Missing = "blank"
-    escaping: Escaping = "none"
-
-    def __post_init__(self) -> None:
-        for name, allowed in (("missing", get_args(Missing)), ("escaping", get_args(Escaping))):
-            value = getattr(self, name)
-            if value not in allowed:
-                choices = " or ".join(repr(a) for a in allowed)
-                raise UsageError(f"setting `{name}` must be {choices}, not {value!r}")
-
-
-DEFAULT_SETTINGS = DialectSettings()
-"""Stock-Liquid assumptions: missing renders blank, values inserted unescaped."""
 
 
 def json_escape(text: str) -> str:

@@ -44,10 +44,10 @@ from .dialect import (
     SEP,
     TEXT_CLOSE,
     TEXT_OPEN,
-    DialectSettings,
     normalise_source,
     traced_environment,
 )
+from .settings import DialectSettings
 from .tags import CampaignAborted
 from .template import CampaignTemplate
 

@@ -30,12 +30,8 @@ from ..errors import InputError
 from ..files import MAX_TEMPLATE_BYTES
 from ..findings import Finding, finding
 from .analysis import LineIndex, TemplateFacts, analyze, static_findings
-from .dialect import (
-    DEFAULT_SETTINGS,
-    DialectSettings,
-    environment,
-    normalise_source,
-)
+from .dialect import environment, normalise_source
+from .settings import DEFAULT_SETTINGS, DialectSettings
 
 __all__ = ["MAX_TEMPLATE_BYTES", "CampaignTemplate", "load_template"]
 

@@ -6,8 +6,9 @@ the pieces, each in its own module:
 
 * :mod:`.exchange`: the request read straight from the WSGI environ, the answer written back
   (no werkzeug objects on the in-process path);
-* :mod:`.capture`: PostHog's pipeline (:mod:`.wire` decoding, :func:`.checker.check`, and
-  :mod:`.rejection` choosing the refusal capture answers first); it owns no rule itself;
+* :mod:`.capture`: PostHog's pipeline (:mod:`.wire` decoding, :mod:`.batch` shapes and token,
+  :func:`.checker.check`, and :mod:`.rejection` choosing the refusal capture answers first); it
+  owns no rule itself;
 * :mod:`.faults`: injected 429/503/delay/drop; :mod:`.inspection`: the ``/_ctph/...`` API;
 * :mod:`.journal`: the bounded request journal, redacted on read; :mod:`.cors`: CORS headers.
 

@@ -2,21 +2,23 @@
 
 Pure (no state is touched): :class:`.app.CaptureApp` runs it outside its lock and ingests what
 the returned :class:`.answer.Answer` accepted. It owns no rule of its own: :mod:`.wire` turns
-bytes into events the way capture does, :func:`.checker.refusals` (the payload checker's
-rules, from capture's own contract ``event.json``, so the two cannot drift) finds what PostHog
-refuses, and :mod:`.rejection` picks the refusal capture would answer first. Nothing here
-depends on the clock: capture refuses no timestamp, ingestion corrects them later.
+bytes into JSON and :mod:`.batch` JSON into events the way capture does,
+:func:`.checker.refusals` (the payload checker's rules, from capture's own contract
+``event.json``, so the two cannot drift) finds what PostHog refuses, and :mod:`.rejection` picks
+the refusal capture would answer first. Nothing here depends on the clock: capture refuses no
+timestamp, ingestion corrects them later.
 """
 
 from __future__ import annotations
 
 from ..contract import limit as contract_limit
 from .answer import JSON, OK_BODY, Answer
+from .batch import Batch, classify, effective_sent_at
 from .checker import event_refusals, refusals, size_bound
 from .exchange import Incoming, UnreadableBody
 from .journal import preview
 from .rejection import rejection
-from .wire import Batch, WireError, classify, decode, effective_sent_at
+from .wire import WireError, decode
 
 __all__ = ["capture"]
 

@@ -547,7 +547,7 @@ def refusals(
 ) -> list[Finding]:
     """Only what capture refuses, each finding with its ``(status, body)``: the body's shape,
     ``event.json`` (capture's own contract) and event sizes. The fake server's question: it
-    needs no advice, no clock, and no key rules (:func:`.wire.classify` resolves the key the
+    needs no advice, no clock, and no key rules (:func:`.batch.classify` resolves the key the
     way capture does), so it skips their cost on every request. ``size`` as in :func:`check`.
     """
     events, _, found = _events(payload, endpoint)

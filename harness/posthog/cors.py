@@ -8,26 +8,20 @@ router; ``tower-http/src/cors/mod.rs`` (tower-rs/tower-http) says what it sends.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .exchange import Incoming
-
 __all__ = ["cors_headers"]
 
 _VARY = "origin, access-control-request-method, access-control-request-headers"
 
 
-def cors_headers(incoming: Incoming) -> list[tuple[str, str]]:
+def cors_headers(method: str, origin: str | None, asked: str | None) -> list[tuple[str, str]]:
     """The headers capture's CorsLayer adds to every answer: credentials allowed and ``Vary``
-    always, the origin mirrored when there is one; on OPTIONS also the methods and the
-    mirrored request headers. (tower-http sends ``Allow-Credentials`` and ``Vary`` whether or
-    not the request has an ``Origin``.)"""
-    origin = incoming.header("Origin")
+    always, the ``origin`` mirrored when there is one; on OPTIONS also the methods and the
+    mirrored request headers (``asked``: the request's ``Access-Control-Request-Headers``).
+    (tower-http sends ``Allow-Credentials`` and ``Vary`` whether or not the request has an
+    ``Origin``.)"""
     headers = [("Access-Control-Allow-Credentials", "true"), ("Vary", _VARY)]
-    if incoming.method == "OPTIONS":
+    if method == "OPTIONS":
         headers.append(("Access-Control-Allow-Methods", "GET,POST,OPTIONS"))
-        asked = incoming.header("Access-Control-Request-Headers")
         if asked:
             headers.append(("Access-Control-Allow-Headers", asked))
     if origin is not None:

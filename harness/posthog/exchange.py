@@ -228,7 +228,11 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
         headers = [("Content-Length", str(len(body)))]
     else:
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(body)))]
-    headers += cors_headers(incoming)
+    headers += cors_headers(
+        incoming.method,
+        incoming.header("Origin"),
+        incoming.header("Access-Control-Request-Headers"),
+    )
     if not has_body(status, incoming.method):
         body = b""
     return Outgoing(_status_line(status), headers, body)

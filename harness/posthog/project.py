@@ -1,7 +1,8 @@
 """What PostHog's ingestion pipeline makes of accepted events: one in-memory project.
 
-Capture (``wire``) decides the HTTP answer; this module models what happens afterwards in the
-Node ingestion pipeline, so a test can ask "which persons exist now, and was that merge refused?"
+Capture (:mod:`.capture`) decides the HTTP answer; this module models what happens afterwards in
+the Node ingestion pipeline, so a test can ask "which persons exist now, and was that merge
+refused?"
 (research/posthog-capture.md §4 timestamps, §7 persons/merges/groups, §8 illegal ids, §9 drops).
 Upstream files mirrored, all in ``PostHog/posthog``:
 
@@ -36,10 +37,9 @@ from ..contract import facts, merge_events
 from ..contract import limit as contract_limit
 from ..schemas import json_type
 from .ids import is_illegal, resolve_distinct_id
-from .serde import PERFORMANCE_EVENT
+from .serde import PERFORMANCE_EVENT, parse_uuid
 from .serialise import iso
 from .timestamps import future_tolerance, parse_timestamp
-from .wire import parse_uuid
 
 __all__ = [
     "Event",
@@ -363,7 +363,7 @@ class Project:
     ) -> Event | None:
         """Run one accepted event through ingestion; return what was stored (``None``: dropped).
 
-        ``event_dict`` is one of :func:`wire.classify`'s events (or any client event object);
+        ``event_dict`` is one of :func:`.batch.classify`'s events (or any client event object);
         ``now`` is the server clock when the request arrived and ``sent_at`` the request's
         effective ``sent_at``. Capture already refused events without a distinct id, so one here
         is a caller bug (``ValueError``).

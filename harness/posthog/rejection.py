@@ -1,7 +1,7 @@
 """Which one refusal PostHog answers when a request has several things wrong with it.
 
 The checker (:func:`.checker.check`) reports *every* finding, each with the ``(status, body)``
-capture would answer if it were the only problem; :func:`.wire.classify` resolves the token
+capture would answer if it were the only problem; :func:`.batch.classify` resolves the token
 the way capture does. Capture stops at the first refusal in its own order, so this module
 ranks them: request parsing, then the key, then enforce mode, then each event in turn (in
 ``process_single_event``'s order within one event), then the per-event size check at the
@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from ..findings import Finding
 from .answer import INVALID_KEY
-from .wire import Batch, WireError
+from .batch import Batch
+from .wire import WireError
 
 __all__ = ["ENFORCE_BODY", "rejection"]
 
@@ -60,7 +61,7 @@ def rejection(
     """The one ``(status, body)`` PostHog answers, or ``None`` for 200.
 
     Parse-level refusals come first whatever else is wrong (serde fails before any token is
-    looked at); then the key, whose verdict is :func:`.wire.classify`'s (it resolved the
+    looked at); then the key, whose verdict is :func:`.batch.classify`'s (it resolved the
     token the way capture does); then enforce mode; then per-event refusals in event order;
     then the per-event size check. Events capture filters out (``$performance_event``) are
     not checked after parsing.

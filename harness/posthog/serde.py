@@ -1,4 +1,5 @@
-"""How capture's JSON parser reads a body: what it accepts, and which body shape it picks.
+"""How capture's serde reads a body: what JSON it accepts, which body shape it picks, and what
+an event looks like once capture writes it out again.
 
 Capture parses every body with ``serde_json::from_str::<RawRequest>``
 (``PostHog/posthog rust/capture/src/v0_request.rs``). Two parts of that differ from Python's
@@ -12,6 +13,10 @@ Capture parses every body with ``serde_json::from_str::<RawRequest>``
   A derived struct refuses a field given twice, literally or under two of its alias names
   (serde's ``duplicate field``), while a map (``properties``, ``$set``) keeps the last value, as
   Python does. When no variant fits, the answer is ``data did not match any variant``.
+
+Capture then forwards each event re-serialised from its ``RawEvent`` struct
+(:func:`raw_event`): only the struct's fields survive, and its ``uuid`` is the ``uuid`` crate's
+canonical text (:func:`parse_uuid`).
 
 The checker, which predicts PostHog's answer, and the fake server, which gives it, both read
 bodies here, so they cannot disagree about either part.
@@ -41,6 +46,8 @@ __all__ = [
     "is_batch",
     "is_engage",
     "is_event",
+    "parse_uuid",
+    "raw_event",
     "read",
     "repeated_field",
     "variant",
@@ -293,3 +300,48 @@ def variant(doc: Any) -> str | None:
     if is_event(doc):
         return "one"
     return "engage" if is_engage(doc) else None
+
+
+_UUID_FORMS = re.compile(
+    r"(?:urn:uuid:)?(?P<h>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})|\{(?P<b>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})\}|(?P<s>[0-9a-fA-F]{32})"
+)
+
+
+def parse_uuid(text: str) -> str | None:
+    """The Rust ``uuid`` crate's ``parse_str`` forms (hyphenated, simple, braced, URN).
+
+    Returns the canonical lowercase hyphenated text, as ``Uuid`` serialises, or ``None``.
+    """
+    match = _UUID_FORMS.fullmatch(text)
+    if match is None:
+        return None
+    digits = (match.group("h") or match.group("b") or match.group("s")).replace("-", "").lower()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def raw_event(obj: Mapping[str, Any], name: str | None) -> dict[str, Any]:
+    """``RawEvent`` as capture re-serialises it: known keys only, ``None`` options skipped.
+
+    ``name`` replaces the event name (``$identify`` for an engage payload, which has none)."""
+    out: dict[str, Any] = {}
+    token = next((obj[k] for k in TOKEN_KEYS if obj.get(k) is not None), None)
+    if token is not None:
+        out["token"] = token
+    distinct = next((obj[k] for k in DISTINCT_KEYS if obj.get(k) is not None), None)
+    if distinct is not None:
+        out["distinct_id"] = distinct
+    uuid_value = obj.get("uuid")
+    if uuid_value == "":
+        uuid_value = None
+    elif isinstance(uuid_value, str):
+        uuid_value = parse_uuid(uuid_value) or uuid_value  # invalid: left for the checker
+    out["uuid"] = uuid_value
+    out["event"] = name if name is not None else obj["event"]
+    properties = obj.get("properties", {})
+    out["properties"] = properties if properties is not None else {}
+    for key in ("timestamp", "offset", "$set", "$set_once"):
+        if obj.get(key) is not None:
+            out[key] = obj[key]
+    return out

@@ -1,26 +1,24 @@
-"""Decode a capture request exactly as PostHog's capture service does, without any HTTP server.
+"""Decode a capture request's bytes exactly as PostHog's capture service does, without any HTTP
+server.
 
 The fake capture server must answer the same bytes with the same status and body as the real
-service, so this module re-implements PostHog's request pipeline step by step, in PostHog's order
-(research/posthog-capture.md §1-§3, §6). Each step cites the upstream file it mirrors:
+service, so this module re-implements the first half of PostHog's request pipeline step by step,
+in PostHog's order (research/posthog-capture.md §1, §6). Each step cites the upstream file it
+mirrors:
 
 * ``PostHog/posthog rust/capture/src/payload/common.rs`` ``extract_payload_bytes``: payload source,
   whole-payload base64 sniff, form decoding, compression hint;
 * ``rust/capture/src/payload/decompression.rs`` ``decompress_payload``: gzip (hint or magic),
-  lz64 (hint only), UTF-8 check, size caps, the legacy second base64 unwrap;
+  lz64 (hint only, codec in :mod:`.lzstring`), UTF-8 check, size caps, the legacy second base64
+  unwrap;
 * ``rust/capture/src/utils.rs``: ``is_likely_base64``, ``is_likely_urlencoded_form``,
-  ``extract_compression``, ``extract_and_verify_token``;
-* ``rust/capture/src/v0_request.rs``: the four body shapes (``RawRequest``), ``events(path)``
-  (engage hydration, empty batch, ``$performance_event`` filter), batch ``sent_at``;
+  ``extract_compression``;
 * ``rust/capture/src/payload/types.rs``: query parameters (``EventQuery``), ``Compression``;
-* ``rust/capture/src/api.rs``: the error texts and their status codes;
-* ``rust/common/types/src/event.rs``: ``RawEvent`` (which keys survive re-serialisation),
-  ``extract_token``, ``extract_distinct_id``.
+* ``rust/capture/src/api.rs``: the error texts and their status codes.
 
-Two pure entry points: :func:`decode` turns method/path/query/headers/body into JSON, and
-:func:`classify` turns that JSON into the events and the project token. Both raise
-:class:`WireError` carrying PostHog's exact ``(status, body)``. Per-event field validation (types,
-empty names, distinct_id presence, uuid syntax) is deliberately left to the shared checker.
+One pure entry point, :func:`decode`, turns method/path/query/headers/body into JSON (read by
+:func:`.serde.read`); :func:`.batch.classify` takes it from there. Both raise
+:class:`WireError` carrying PostHog's exact ``(status, body)``.
 """
 
 from __future__ import annotations
@@ -31,30 +29,19 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..contract import facts
 from ..contract import limit as contract_limit
-from .answer import BAD_UTF8, INVALID_KEY, MIXED_KEYS, NO_EVENT, NO_KEY, NO_VARIANT, NOT_ENGAGE
-from .ids import DISTINCT_KEYS
-from .keys import TOKEN_KEYS, event_token, token_problem, trimmed
-from .serde import BATCH_TOKEN_KEYS, PERFORMANCE_EVENT, NotSerdeJson, read, variant
-from .timestamps import zone
+from .answer import BAD_UTF8
+from .lzstring import OutputTooLarge, decompress_from_base64
+from .serde import NotSerdeJson, read
+from .timestamps import sent_at_from_millis
 
-__all__ = [
-    "Batch",
-    "Decoded",
-    "WireError",
-    "classify",
-    "decode",
-    "effective_sent_at",
-    "lz_decompress_from_base64",
-    "parse_uuid",
-    "validate_token",
-]
+__all__ = ["Decoded", "WireError", "decode"]
 
 FORM_MIME_TYPE = "application/x-www-form-urlencoded"
 """Compared with the whole Content-Type header: ``; charset=...`` means "not a form" upstream."""
@@ -130,7 +117,7 @@ class Decoded:
 
     ``sent_at`` is the query ``sent_at``/``_`` in milliseconds, kept only when its year is after
     2020 (older SDKs sent seconds); a batch body's own ``sent_at`` wins over it, see
-    :func:`effective_sent_at`. ``compression_hint`` is the hint PostHog settled on
+    :func:`.batch.effective_sent_at`. ``compression_hint`` is the hint PostHog settled on
     (``gzip``/``lz64``/``base64``/``unsupported``); ``compression`` is what was actually undone
     (``gzip``, ``lz64`` or ``none``), since gzip is also sniffed from its magic bytes.
     """
@@ -145,39 +132,6 @@ class Decoded:
     text: str = ""
     """The JSON text ``payload`` was parsed from (what the journal keeps: one string, not a
     tree of containers for the garbage collector to walk on every full collection)."""
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The events of one request, re-serialised the way capture forwards them.
-
-    ``events`` are dicts holding only ``RawEvent``'s keys (``token``, ``distinct_id``, ``uuid``,
-    ``event``, ``properties``, ``timestamp``, ``offset``, ``$set``, ``$set_once``): capture
-    re-serialises the struct, so unknown top-level keys such as ``type`` or ``library`` vanish.
-    ``uuid`` is always present (``None`` when absent or empty) because ``RawEvent`` serialises it
-    without ``skip_serializing_if``. ``token`` is the validated, trimmed project token; it is
-    ``None`` only when every event was a ``$performance_event`` (PostHog then answers 200 before
-    looking at tokens). ``read`` is every event as capture read it, before that filter, with its
-    JSON pointer in the request body (what serde and then process_single_event judge);
-    ``skipped`` holds the indexes of the ``$performance_event`` events left out of ``events``.
-    """
-
-    shape: str
-    events: tuple[dict[str, Any], ...]
-    token: str | None
-    historical_migration: bool = False
-    sent_at: datetime | None = None
-    read: tuple[tuple[str, dict[str, Any]], ...] = ()
-    skipped: frozenset[int] = frozenset()
-
-    @property
-    def filtered(self) -> int:
-        """How many ``$performance_event`` events capture dropped."""
-        return len(self.skipped)
-
-
-# --------------------------------------------------------------------------------------------
-# decode()
 
 
 def decode(
@@ -308,7 +262,7 @@ def _read_query(
     sent_at: datetime | None = None
     if raw_sent is not None:
         millis = _rust_int(raw_sent, _I64_MIN, _I64_MAX)
-        sent_at = _millis_after_2020(millis)
+        sent_at = sent_at_from_millis(millis)
     beacon = False
     if "beacon" in query:
         beacon = _rust_int(query["beacon"], _I32_MIN, _I32_MAX) == 1
@@ -333,15 +287,6 @@ def _rust_int(text: str, low: int, high: int) -> int:
     if value < low:
         raise _query_error("number too small to fit in target type")
     return value
-
-
-def _millis_after_2020(millis: int) -> datetime | None:
-    """types.rs ``EventQuery::sent_at``: milliseconds, ignored unless the year is after 2020."""
-    try:
-        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=millis)
-    except OverflowError:
-        return None
-    return moment if moment.year > 2020 else None
 
 
 def _compression_name(value: str) -> str:
@@ -437,8 +382,8 @@ def _gunzip(data: bytes, cap: int) -> bytes:
 def _lz64_to_text(data: bytes, cap: int) -> str:
     """decompression.rs ``decompress_lz64_to_string`` with its caps and error texts."""
     try:
-        units = lz_decompress_from_base64(data.decode("utf-8", errors="replace"), max_units=cap)
-    except _Lz64TooLarge:
+        units = decompress_from_base64(data.decode("utf-8", errors="replace"), max_units=cap)
+    except OutputTooLarge:
         raise _too_big(f"Decompressed LZ64 payload would exceed {cap} bytes") from None
     if units is None:
         raise _decoding("decompress_lz64: failed decompress to UTF16")
@@ -463,252 +408,8 @@ def _legacy_paths() -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(legacy["exact"]), tuple(legacy["prefix"])
 
 
-# --------------------------------------------------------------------------------------------
-# LZ-string
-
-
-class _Lz64TooLarge(Exception):
-    """More UTF-16 units than the cap (``CompressionError::Lz64OutputTooLarge`` upstream)."""
-
-
-_LZ_ALPHABET = {
-    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-}
-
-
-def lz_decompress_from_base64(text: str, *, max_units: int | None = None) -> str | None:
-    """LZ-string ``decompressFromBase64`` (pieroxy/lz-string 1.x), as PostHog's lz64 hint needs.
-
-    Returns the decoded UTF-16 code units as a ``str`` (lone surrogates kept, so the caller can
-    report PostHog's separate "UTF16 to UTF8" failure), or ``None`` when the stream is corrupt:
-    an empty input, a character outside the base64 alphabet, a bad dictionary reference, or the
-    input running out before the end marker. ``max_units`` bounds the output (decompression-bomb
-    guard); going over raises an internal error that :func:`decode` turns into a 413.
-    """
-    if not text:
-        return None
-    values: list[int] = []
-    for char in text:
-        value = _LZ_ALPHABET.get(char)
-        if value is None:
-            return None
-        values.append(value)
-    length = len(values)
-    reset = 32
-    state = {"val": values[0], "position": reset, "index": 1}
-
-    def read(bits: int) -> int:
-        result = 0
-        power = 1
-        for _ in range(bits):
-            chosen = state["val"] & state["position"]
-            state["position"] >>= 1
-            if state["position"] == 0:
-                state["position"] = reset
-                index = state["index"]
-                state["val"] = values[index] if index < length else 0
-                state["index"] = index + 1
-            if chosen:
-                result |= power
-            power <<= 1
-        return result
-
-    dictionary: dict[int, str] = {0: "0", 1: "1", 2: "2"}
-    dict_size = 4
-    enlarge_in = 4
-    num_bits = 3
-    first = read(2)
-    if first == 0:
-        w = chr(read(8))
-    elif first == 1:
-        w = chr(read(16))
-    else:  # 2 = end of stream; upstream returns "" which capture treats as a failure
-        return None
-    dictionary[3] = w
-    pieces = [w]
-    produced = len(w)
-    while True:
-        if state["index"] > length:
-            return None
-        code = read(num_bits)
-        if code in (0, 1):
-            dictionary[dict_size] = chr(read(8 if code == 0 else 16))
-            code = dict_size
-            dict_size += 1
-            enlarge_in -= 1
-        elif code == 2:
-            return "".join(pieces)
-        if enlarge_in == 0:
-            enlarge_in = 1 << num_bits
-            num_bits += 1
-        if code in dictionary:
-            entry = dictionary[code]
-        elif code == dict_size:
-            entry = w + w[0]
-        else:
-            return None
-        pieces.append(entry)
-        produced += len(entry)
-        if max_units is not None and produced > max_units:
-            raise _Lz64TooLarge
-        dictionary[dict_size] = w + entry[0]
-        dict_size += 1
-        enlarge_in -= 1
-        w = entry
-        if enlarge_in == 0:
-            enlarge_in = 1 << num_bits
-            num_bits += 1
-
-
 def _parse_json(text: str) -> Any:
     try:
         return read(text)
     except NotSerdeJson as exc:
         raise WireError(400, f"failed to parse request: {exc.detail}") from None
-
-
-# --------------------------------------------------------------------------------------------
-# classify()
-
-
-def classify(payload: Any, path: str) -> Batch:
-    """Sort parsed JSON into PostHog's four body shapes and resolve the project token.
-
-    The shapes are tried in ``RawRequest``'s order (array, batch object, single event, engage);
-    an object without a string ``event`` (or one that names a field twice, see
-    :mod:`.serde`) is an engage payload, accepted only on ``/engage*`` paths, where its name
-    becomes ``$identify``. Then, as ``events(path)`` and
-    ``extract_and_verify_token`` do: an empty list is 400, ``$performance_event`` events are
-    removed (all removed: a silent 200, so no token check), and the token comes from the batch
-    object or from the events (see :func:`event_token`) and must pass :func:`validate_token`.
-    """
-    batch_token: str | None = None
-    historical = False
-    sent_at: datetime | None = None
-    shape = variant(payload)
-    if shape == "array":
-        items, name = list(payload), None
-    elif shape == "batch":
-        items, name = list(payload["batch"]), None
-        batch_token = next(payload[k] for k in BATCH_TOKEN_KEYS if k in payload)
-        historical = payload.get("historical_migration") is True
-        raw_sent = payload.get("sent_at")
-        sent_at = _parse_iso8601(raw_sent) if isinstance(raw_sent, str) else None
-    elif shape == "one":
-        items, name = [payload], None
-    elif shape == "engage":
-        if not path.startswith("/engage"):
-            raise WireError(400, NOT_ENGAGE)
-        items, name = [payload], "$identify"
-    else:
-        raise WireError(400, NO_VARIANT)
-
-    if not items:
-        raise WireError(400, NO_EVENT)
-    events = [_raw_event_data(item, name) for item in items]
-    where = "/{}" if shape == "array" else "/batch/{}" if shape == "batch" else ""
-    read = tuple((where.format(i), event) for i, event in enumerate(events))
-    skipped = frozenset(i for i, event in enumerate(events) if event["event"] == PERFORMANCE_EVENT)
-    kept = [event for i, event in enumerate(events) if i not in skipped]
-    if not kept:
-        return Batch(shape, (), None, historical, sent_at, read, skipped)
-
-    if batch_token is not None:
-        token = batch_token
-    elif len(kept) == 1:
-        single = _event_token(kept[0])
-        if single is None:
-            raise WireError(401, NO_KEY)
-        token = single
-    else:
-        present = {t for t in (_event_token(event) for event in kept) if t is not None}
-        if not present:
-            raise WireError(401, NO_KEY)
-        if len(present) > 1:
-            raise WireError(401, MIXED_KEYS)
-        token = present.pop()
-    return Batch(shape, tuple(kept), validate_token(token), historical, sent_at, read, skipped)
-
-
-def effective_sent_at(decoded: Decoded, batch: Batch) -> datetime | None:
-    """analytics.rs: ``request.sent_at().or(query_params.sent_at())``: the body wins."""
-    return batch.sent_at if batch.sent_at is not None else decoded.sent_at
-
-
-def validate_token(token: str) -> str:
-    """token.rs ``validate_token`` (rules in :mod:`.keys`): the trimmed token PostHog goes on
-    with, or the 401 it answers."""
-    reason = token_problem(token)
-    if reason is not None:
-        raise WireError(401, INVALID_KEY.format(reason))
-    return trimmed(token)
-
-
-def _event_token(event: Mapping[str, Any]) -> str | None:
-    """The string token an event carries (``RawEvent::extract_token``), else ``None``."""
-    found = event_token(event)
-    return found[1] if found is not None and isinstance(found[1], str) else None
-
-
-_UUID_FORMS = re.compile(
-    r"(?:urn:uuid:)?(?P<h>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12})|\{(?P<b>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12})\}|(?P<s>[0-9a-fA-F]{32})"
-)
-
-
-def parse_uuid(text: str) -> str | None:
-    """The Rust ``uuid`` crate's ``parse_str`` forms (hyphenated, simple, braced, URN).
-
-    Returns the canonical lowercase hyphenated text, as ``Uuid`` serialises, or ``None``.
-    """
-    match = _UUID_FORMS.fullmatch(text)
-    if match is None:
-        return None
-    digits = (match.group("h") or match.group("b") or match.group("s")).replace("-", "").lower()
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-def _raw_event_data(obj: Mapping[str, Any], name: str | None) -> dict[str, Any]:
-    """``RawEvent`` as capture re-serialises it: known keys only, ``None`` options skipped."""
-    out: dict[str, Any] = {}
-    token = next((obj[k] for k in TOKEN_KEYS if obj.get(k) is not None), None)
-    if token is not None:
-        out["token"] = token
-    distinct = next((obj[k] for k in DISTINCT_KEYS if obj.get(k) is not None), None)
-    if distinct is not None:
-        out["distinct_id"] = distinct
-    uuid_value = obj.get("uuid")
-    if uuid_value == "":
-        uuid_value = None
-    elif isinstance(uuid_value, str):
-        uuid_value = parse_uuid(uuid_value) or uuid_value  # invalid: left for the checker
-    out["uuid"] = uuid_value
-    out["event"] = name if name is not None else obj["event"]
-    properties = obj.get("properties", {})
-    out["properties"] = properties if properties is not None else {}
-    for key in ("timestamp", "offset", "$set", "$set_once"):
-        if obj.get(key) is not None:
-            out[key] = obj[key]
-    return out
-
-
-_ISO8601 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)"
-)
-
-
-def _parse_iso8601(text: str) -> datetime | None:
-    """The ``time`` crate's ``Iso8601::DEFAULT`` for the batch ``sent_at``: an offset is needed."""
-    match = _ISO8601.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
-    second = int(match.group(6) or 0)
-    micros = int((match.group(7) or "0").ljust(6, "0")[:6])
-    try:
-        tz = zone(match.group(8))
-        return datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
-    except ValueError:
-        return None

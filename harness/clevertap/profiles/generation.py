@@ -9,13 +9,29 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from ...errors import UsageError
-from .kinds import _MISSING, _PERSONA_CUTS, _Gen, _Kind, _List, _Object, _Taken
-from .plan import _NO_SPECS, _Plan, _plan_for
-from .pools import _derive, _mix, _Pools, _pools, _Rng
-from .spec import Path, Profile, PropertySpec
+from .kinds import Kind, ListKind, ObjectKind, ProfileDraw, TakenValues
+from .plan import ProfilePlan, profile_plan
+from .pools import Pools, Rng, derive_seed, index_seed, pools_for
+from .spec import NO_SPECS, Path, Profile, PropertySpec
+
+__all__ = ["generate"]
+
+
+class _Missing:
+    """Marks "delete this property" in an edge definition; never appears in a Profile."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+_MISSING: Final = _Missing()
+
+# Personas, by index: 0 known user (60 %), 1 anonymous (25 %), 2 patchy profile (15 %); a
+# kind's presence gives its probability per persona.
+_PERSONA_CUTS: Final = (0.6, 0.85)
 
 # (kind label, namespace, path below the namespace, value or _MISSING); ns None = all missing
 _EdgeDef: TypeAlias = "tuple[str, str | None, Path, Any]"
@@ -27,24 +43,24 @@ def _display(ns: str, rest: Path) -> str:
 
 
 @lru_cache(maxsize=64)
-def _edge_defs(plan: _Plan, seed: int) -> tuple[_EdgeDef, ...]:
-    pools = _pools(seed)
+def _edge_defs(plan: ProfilePlan, seed: int) -> tuple[_EdgeDef, ...]:
+    pools = pools_for(seed)
     out: list[_EdgeDef] = []
     slots = [("Profile", k, kind) for k, kind in plan.profile]
     slots += [("Event", k, kind) for k, kind in plan.event]
     if any(not kind.always for _, _, kind in slots):
         out.append(("edge:all-missing", None, (), _MISSING))
 
-    def walk(ns: str, rest: Path, kind: _Kind) -> None:
+    def walk(ns: str, rest: Path, kind: Kind) -> None:
         label = _display(ns, rest)
         if not kind.always:
             out.append((f"edge:missing:{label}", ns, rest, _MISSING))
         for name, value in kind.edges(pools):
             out.append((f"edge:{name}:{label}", ns, rest, value))
-        if isinstance(kind, _Object):
+        if isinstance(kind, ObjectKind):
             for key, child in kind.children:
                 walk(ns, (*rest, key), child)
-        elif isinstance(kind, _List):
+        elif isinstance(kind, ListKind):
             for i in kind.indexes:
                 walk(ns, (*rest, i), kind.element)
 
@@ -53,24 +69,26 @@ def _edge_defs(plan: _Plan, seed: int) -> tuple[_EdgeDef, ...]:
     return tuple(out)
 
 
-def _rng(seed: int, index: int) -> _Rng:
-    return _Rng(_mix(_profile_key(seed), index))
+def _rng(seed: int, index: int) -> Rng:
+    return Rng(index_seed(_profile_key(seed), index))
 
 
 @lru_cache(maxsize=64)
 def _profile_key(seed: int) -> int:
-    return _derive(seed, "profile")
+    return derive_seed(seed, "profile")
 
 
-def _persona(rng: _Rng) -> int:
+def _persona(rng: Rng) -> int:
     r = rng.random()
     return 0 if r < _PERSONA_CUTS[0] else 1 if r < _PERSONA_CUTS[1] else 2
 
 
-def _random_profile(plan: _Plan, pools: _Pools, seed: int, index: int, taken: _Taken) -> Profile:
+def _random_profile(
+    plan: ProfilePlan, pools: Pools, seed: int, index: int, taken: TakenValues
+) -> Profile:
     rng = _rng(seed, index)
     persona = _persona(rng)
-    g = _Gen(rng, pools, index, persona, clean=False, taken=taken)
+    g = ProfileDraw(rng, pools, index, persona, clean=False, taken=taken)
     rand = rng.random
     fields = {
         k: kind.sample(g)
@@ -106,11 +124,11 @@ def _set_at(root: dict[str, Any], rest: Path, value: Any) -> None:
 
 
 def _edge_profile(
-    plan: _Plan, pools: _Pools, seed: int, index: int, edge: _EdgeDef, taken: _Taken
+    plan: ProfilePlan, pools: Pools, seed: int, index: int, edge: _EdgeDef, taken: TakenValues
 ) -> Profile:
     label, ns, rest, value = edge
     rng = _rng(seed, index)
-    g = _Gen(rng, pools, index, 0, clean=True, taken=taken)
+    g = ProfileDraw(rng, pools, index, 0, clean=True, taken=taken)
     fields = {k: kind.sample(g) for k, kind in plan.profile}
     event = {k: kind.sample(g) for k, kind in plan.event}
     if ns is None:
@@ -125,7 +143,7 @@ def generate(
     reads: Iterable[Sequence[str | int]],
     n: int,
     seed: int,
-    specs: Mapping[str, PropertySpec] = _NO_SPECS,
+    specs: Mapping[str, PropertySpec] = NO_SPECS,
 ) -> list[Profile]:
     """Profiles for a template that reads ``reads``: every edge case first, then random users.
 
@@ -143,10 +161,10 @@ def generate(
         raise UsageError(f"the number of profiles must be a non-negative integer, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UsageError(f"the seed must be an integer, got {seed!r}")
-    plan = _plan_for(reads, specs)
-    pools = _pools(seed)
+    plan = profile_plan(reads, specs)
+    pools = pools_for(seed)
     edges = _edge_defs(plan, seed)
-    taken: _Taken = {}
+    taken: TakenValues = {}
     out = [_edge_profile(plan, pools, seed, i, edge, taken) for i, edge in enumerate(edges)]
     out.extend(
         _random_profile(plan, pools, seed, i, taken) for i in range(len(edges), max(n, len(edges)))

@@ -11,31 +11,51 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from ...errors import UsageError
 from .limits import MAX_LIST_ITEMS, MAX_VALUE_CHARS
-from .pools import _Pools, _Rng, _unique
-from .regex import _pattern_edges, _program, _TooSlow
+from .pools import Pools, Rng, first_unique
+from .regex import MatchTooSlow, pattern_edges, pattern_sampler
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
+__all__ = [
+    "ALWAYS_PRESENCE",
+    "CUSTOM_PRESENCE",
+    "EVENT_PRESENCE",
+    "NESTED_PRESENCE",
+    "AnyKind",
+    "BoolKind",
+    "ChoiceKind",
+    "DateKind",
+    "EmailKind",
+    "IdentKind",
+    "IdentityKind",
+    "Kind",
+    "ListKind",
+    "MultiValueKind",
+    "NumberKind",
+    "ObjectKind",
+    "PatternKind",
+    "PhoneKind",
+    "PooledKind",
+    "Presence",
+    "ProfileDraw",
+    "TakenValues",
+    "TextKind",
+    "UniqueKind",
+    "UrlKind",
+    "generic_candidates",
+]
 
-class _Missing:
-    """Marks "delete this property" in an edge definition; never appears in a Profile."""
 
-    def __repr__(self) -> str:
-        return "MISSING"
+_NO_SIMPLEST: Final = object()
+"""What :meth:`Kind.simplest` returns for a kind with no canonical simplest value."""
 
-
-_MISSING: Final = _Missing()
-
-
-# Personas, by index: 0 known user (60 %), 1 anonymous (25 %), 2 patchy profile (15 %).
-_PERSONA_CUTS: Final = (0.6, 0.85)
-
+# Personas, by index (generation draws one per profile): 0 known user, 1 anonymous, 2 patchy.
 Presence: TypeAlias = "tuple[float, float, float]"  # probability present, per persona
-_P_CUSTOM: Final[Presence] = (0.85, 0.5, 0.5)
-_P_EVENT: Final[Presence] = (0.92, 0.92, 0.8)
-_P_NESTED: Final[Presence] = (0.95, 0.95, 0.8)
-_P_ALWAYS: Final[Presence] = (1.0, 1.0, 1.0)
+CUSTOM_PRESENCE: Final[Presence] = (0.85, 0.5, 0.5)
+EVENT_PRESENCE: Final[Presence] = (0.92, 0.92, 0.8)
+NESTED_PRESENCE: Final[Presence] = (0.95, 0.95, 0.8)
+ALWAYS_PRESENCE: Final[Presence] = (1.0, 1.0, 1.0)
 
 _MAX_TEXT: Final = ("Ana Lee, " * 60)[:MAX_VALUE_CHARS]
 _TEXT_EDGES: Final[tuple[tuple[str, Any], ...]] = (
@@ -70,18 +90,18 @@ _SPICES: Final[tuple[Callable[[str], str], ...]] = (
 )
 
 
-_Taken: TypeAlias = "dict[_Kind, set[tuple[str, Any]]]"
+TakenValues: TypeAlias = "dict[Kind, set[tuple[str, Any]]]"
 """Per run: the values each ``unique`` property has handed out so far."""
 
 
-class _Gen:
+class ProfileDraw:
     """Per-profile generation state: the RNG, what kind of user this is, and the run's
     ``unique`` values so far."""
 
     __slots__ = ("clean", "index", "persona", "pools", "rng", "taken")
 
     def __init__(
-        self, rng: _Rng, pools: _Pools, index: int, persona: int, clean: bool, taken: _Taken
+        self, rng: Rng, pools: Pools, index: int, persona: int, clean: bool, taken: TakenValues
     ) -> None:
         self.rng = rng
         self.pools = pools
@@ -91,35 +111,35 @@ class _Gen:
         self.taken = taken
 
 
-class _Kind:
+class Kind:
     """A property's value space. Subclasses override what differs."""
 
-    presence: Presence = _P_CUSTOM
+    presence: Presence = CUSTOM_PRESENCE
     always: bool = False
     free: bool = False  # free text: gets the JSON-breaking edges
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         raise NotImplementedError
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return ()
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         values = [v for _, v in self.edges(pools)]
         return st.sampled_from(values) if values else st.none()
 
     def simplest(self) -> Any:
-        """A canonical valid value shrinking may substitute, or ``_MISSING`` for none."""
-        return _MISSING
+        """A canonical valid value shrinking may substitute, or ``_NO_SIMPLEST`` for none."""
+        return _NO_SIMPLEST
 
     def candidates(self, value: Any) -> list[Any]:
         """Simpler values to try instead of ``value``, simplest first, ``value`` last."""
         if self.free:
-            return _generic_candidates(value)
+            return generic_candidates(value)
         simple = self.simplest()
-        return _dedup([simple, value] if simple is not _MISSING else [value])
+        return _dedup([simple, value] if simple is not _NO_SIMPLEST else [value])
 
 
 def _dedup(values: Iterable[Any]) -> list[Any]:
@@ -130,7 +150,7 @@ def _dedup(values: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _generic_candidates(value: Any) -> list[Any]:
+def generic_candidates(value: Any) -> list[Any]:
     if isinstance(value, str):
         specials = [c for c in dict.fromkeys(value) if not c.isalnum()]
         prefixes = [value[:k] for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k < len(value)]
@@ -150,7 +170,7 @@ def _generic_candidates(value: Any) -> list[Any]:
     return [value]
 
 
-class _Text(_Kind):
+class TextKind(Kind):
     """Free text (Name, City, a declared string): realistic pool values, occasionally spiced
     with what real users type (apostrophes, quoted nicknames, emoji, stray spaces)."""
 
@@ -168,10 +188,10 @@ class _Text(_Kind):
         self.spice = spice
         self.numbered = numbered  # a unique string: the profile index makes it a handle
 
-    def _values(self, pools: _Pools) -> tuple[str, ...]:
+    def _values(self, pools: Pools) -> tuple[str, ...]:
         return pools.get(self.pool) if isinstance(self.pool, str) else self.pool
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         text = g.rng.choice(self._values(g.pools))
         if self.numbered:
             text = f"{text}{g.index}"
@@ -179,10 +199,10 @@ class _Text(_Kind):
             text = g.rng.choice(_SPICES)(text)
         return text[:MAX_VALUE_CHARS]
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return _TEXT_EDGES
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         return st.one_of(
@@ -192,23 +212,23 @@ class _Text(_Kind):
         )
 
 
-class _Any(_Kind):
+class AnyKind(Kind):
     """An undeclared property: realistic by its name (``wallet_balance`` is a number), but the
     harness cannot know its type, so edges include numbers, booleans, lists and objects."""
 
     free = True
 
-    def __init__(self, inner: _Kind, presence: Presence) -> None:
+    def __init__(self, inner: Kind, presence: Presence) -> None:
         self.inner = inner
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return self.inner.sample(g)
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return _ANY_EDGES
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         scalars = st.one_of(
@@ -226,18 +246,18 @@ class _Any(_Kind):
         )
 
 
-class _Email(_Kind):
+class EmailKind(Kind):
     """Always a valid address: unique per profile index, so no two users share one unless a
     template's ``default`` makes them (CTPH124 must only fire for real collapses)."""
 
     def __init__(self, presence: Presence) -> None:
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         local = g.rng.choice(g.pools.email_locals).strip("._") or "user"
         return f"{local}{g.index}@{g.rng.choice(g.pools.email_domains)}"
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (
             ("plus", "ana.lee+promo@example.com"),
             ("long-local", ("ana.lee.long.local.part." * 3)[:63] + "x@example.com"),
@@ -246,7 +266,7 @@ class _Email(_Kind):
             ("subdomain", "ana@mail.example.co.uk"),
         )
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         local = st.sampled_from(pools.email_locals).map(lambda s: s.strip("._") or "user")
@@ -269,13 +289,13 @@ _PHONE_PLANS: Final = (
 )  # fmt: skip
 
 
-class _Phone(_Kind):
+class PhoneKind(Kind):
     """E.164 (``+<cc><number>``): CleverTap rejects every other format (A3)."""
 
     def __init__(self, presence: Presence) -> None:
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         cc, length = g.rng.choice(_PHONE_PLANS)
         tail = f"{g.index % 10**6:06d}"
         head = str(g.rng.randint(2, 9)) + "".join(
@@ -283,10 +303,10 @@ class _Phone(_Kind):
         )
         return f"+{cc}{head}{tail}"
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (("short", "+6834002"), ("long", "+861391234567800"), ("india", "+919876543210"))
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         built = st.builds(
@@ -300,13 +320,13 @@ class _Phone(_Kind):
         return "+12025550100"
 
 
-class _Identity(_Kind):
+class IdentityKind(Kind):
     """CleverTap Identity: a string or a number (A3); unique per profile index."""
 
     def __init__(self, presence: Presence) -> None:
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         style = g.rng.random()
         if style < 0.35:
             return 10_000_000 + g.index * 1000 + g.rng.randrange(1000)
@@ -316,7 +336,7 @@ class _Identity(_Kind):
             return str(_uuid(g.rng, g.index))
         return f"{g.rng.choice(g.pools.email_locals).strip('._') or 'user'}{g.index}@example.com"
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (
             ("number", 1234567),
             ("big-number", 9_007_199_254_740_993),
@@ -326,7 +346,7 @@ class _Identity(_Kind):
             ("email", "ana.lee@example.com"),
         )
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         ident = st.text(string.ascii_letters + string.digits + "-_@.", min_size=1, max_size=40)
@@ -336,58 +356,58 @@ class _Identity(_Kind):
         return _dedup([1 if isinstance(value, int) else "a", value])
 
 
-def _uuid(rng: _Rng, index: int) -> str:
+def _uuid(rng: Rng, index: int) -> str:
     bits = rng.getrandbits(128) ^ index
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
 
 
-class _Choice(_Kind):
+class ChoiceKind(Kind):
     """One of a closed set (Gender M/F, Employed Y/N, a declared enum, Currency)."""
 
     def __init__(self, values: tuple[Any, ...], presence: Presence, always: bool = False) -> None:
         self.values = values
-        self.presence = _P_ALWAYS if always else presence
+        self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return g.rng.choice(self.values)
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return tuple((f"value-{i}", v) for i, v in enumerate(self.values))
 
     def candidates(self, value: Any) -> list[Any]:
         return _dedup([self.values[0], value])
 
 
-class _Bool(_Kind):
+class BoolKind(Kind):
     def __init__(self, presence: Presence, always: bool = False, p_true: float = 0.7) -> None:
-        self.presence = _P_ALWAYS if always else presence
+        self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
         self.p_true = p_true
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return g.rng.random() < self.p_true
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (("true", True), ("false", False))
 
     def candidates(self, value: Any) -> list[Any]:
         return _dedup([False, value])
 
 
-class _Date(_Kind):
+class DateKind(Kind):
     """CleverTap's API date form ``$D_<epoch seconds>``."""
 
     def __init__(self, lo: int, hi: int, presence: Presence, always: bool = False) -> None:
         self.lo, self.hi = lo, hi
-        self.presence = _P_ALWAYS if always else presence
+        self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return f"$D_{g.rng.randint(self.lo, self.hi)}"
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (
             ("epoch-zero", "$D_0"),
             ("pre-1970", "$D_-631152000"),
@@ -395,7 +415,7 @@ class _Date(_Kind):
             ("far-future", "$D_4102444800"),
         )
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         return st.integers(-2_208_988_800, 4_102_444_800).map(lambda s: f"$D_{s}")
@@ -404,7 +424,7 @@ class _Date(_Kind):
         return "$D_0"
 
 
-class _Number(_Kind):
+class NumberKind(Kind):
     """A number: ``decimals=None`` for integers. ``spread`` draws integers with a uniformly
     random number of digits, up to ``hi``'s: a declared integer may be a count or an id, so it
     gets both small values and id-sized ones, which rarely repeat."""
@@ -420,12 +440,12 @@ class _Number(_Kind):
         spread: bool = False,
     ) -> None:
         self.lo, self.hi, self.decimals = lo, hi, decimals
-        self.presence = _P_ALWAYS if always else presence
+        self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
         self._edges = edges
         self.spread = spread
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         if self.spread:
             digits = g.rng.randint(1, len(str(int(self.hi))))
             low = 10 ** (digits - 1) if digits > 1 else 0
@@ -434,7 +454,7 @@ class _Number(_Kind):
             return g.rng.randint(int(self.lo), int(self.hi))
         return round(g.rng.uniform(self.lo, self.hi), self.decimals)
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         if self._edges is not None:
             return self._edges
         if self.decimals is None:
@@ -447,7 +467,7 @@ class _Number(_Kind):
             ("integral", 100),
         )
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         if self.decimals is None:
@@ -460,20 +480,20 @@ class _Number(_Kind):
         return 0
 
 
-class _Url(_Kind):
+class UrlKind(Kind):
     def __init__(self, presence: Presence) -> None:
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return g.rng.choice(g.pools.photos)
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (
             ("query", "https://cdn.example.com/u/ana.jpg?w=200&h=200"),
             ("escaped", "https://cdn.example.com/u/ana%20lee.jpg"),
         )
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         return st.sampled_from(pools.photos + tuple(v for _, v in self.edges(pools)))
@@ -482,7 +502,7 @@ class _Url(_Kind):
         return "https://example.com/a.jpg"
 
 
-class _Pooled(_Kind):
+class PooledKind(Kind):
     """A format string picked from a faker pool (Timezone) or a fixed tuple (ids)."""
 
     def __init__(
@@ -492,32 +512,32 @@ class _Pooled(_Kind):
         self.presence = presence
         self._edges = edges
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return g.rng.choice(g.pools.get(self.pool))
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return self._edges
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         return st.sampled_from(pools.get(self.pool) + tuple(v for _, v in self._edges))
 
 
-class _Ident(_Kind):
+class IdentKind(Kind):
     """An order/product id such as ``ORD-004211-73``: unique per profile index."""
 
     def __init__(self, prefix: str, presence: Presence) -> None:
         self.prefix = prefix
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         return f"{self.prefix}-{g.index:06d}-{g.rng.randrange(100):02d}"
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (("numeric-string", "000123"),)
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         return st.integers(0, 10**6).map(lambda n: f"{self.prefix}-{n:06d}")
@@ -526,24 +546,24 @@ class _Ident(_Kind):
         return f"{self.prefix}-1"
 
 
-class _Pattern(_Kind):
+class PatternKind(Kind):
     """A declared pattern: each profile draws its own match, so a value has as much freedom as
     the pattern gives it (a v4 UUID never repeats; ``^ct_[0-9]{3}$`` does, as real ones do)."""
 
     def __init__(self, pattern: str, presence: Presence, always: bool) -> None:
         self.pattern = pattern
-        self.program = _program(pattern)  # spec validation made sure there is one
-        self.presence = _P_ALWAYS if always else presence
+        self.program = pattern_sampler(pattern)  # spec validation made sure there is one
+        self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         # its own RNG, seeded by one draw: the profile's other fields stay what they were
         return self._drawn(g.rng.next64())
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
-        return _pattern_edges(self.pattern)
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
+        return pattern_edges(self.pattern)
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         if self.program is None or not self.program.exact:
@@ -558,32 +578,32 @@ class _Pattern(_Kind):
         """A match drawn from ``seed``, else (a checked pattern kept missing, or a check
         backtracked too long) the first edge case."""
         try:
-            value = self.program.sample(_Rng(seed)) if self.program is not None else None
-        except _TooSlow:
+            value = self.program.sample(Rng(seed)) if self.program is not None else None
+        except MatchTooSlow:
             value = None
-        return value if value is not None else _pattern_edges(self.pattern)[0][1]
+        return value if value is not None else pattern_edges(self.pattern)[0][1]
 
     def candidates(self, value: Any) -> list[Any]:
-        edges = _pattern_edges(self.pattern)
+        edges = pattern_edges(self.pattern)
         return _dedup([edges[0][1], value] if edges else [value])
 
 
 _UNIQUE_DRAWS: Final = 1000
 
 
-class _Unique(_Kind):
+class UniqueKind(Kind):
     """A ``unique = true`` property: a drawn value that an earlier profile of the run or an
     edge case already holds is drawn again, so no two profiles ever share one. Redrawing keeps
     each kind's own distribution; it only runs out when the declaration allows barely more
     values than the run has profiles, and then the run stops with an error naming the
     property rather than quietly repeating a value."""
 
-    def __init__(self, inner: _Kind, name: str) -> None:
+    def __init__(self, inner: Kind, name: str) -> None:
         self.inner = inner
         self.name = name
         self.presence, self.always, self.free = inner.presence, inner.always, inner.free
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         taken = g.taken.get(self)
         if taken is None:
             taken = g.taken[self] = {_identity(v) for _, v in self.inner.edges(g.pools)}
@@ -599,10 +619,10 @@ class _Unique(_Kind):
             "`profiles`)"
         )
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return self.inner.edges(pools)
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         return self.inner.strategy(pools)
 
     def candidates(self, value: Any) -> list[Any]:
@@ -614,20 +634,20 @@ def _identity(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
-class _MultiValue(_Kind):
+class MultiValueKind(Kind):
     """A declared multi-value property: unique strings, at most 100 items of 512 chars."""
 
     free = True
 
     def __init__(self, presence: Presence, always: bool) -> None:
-        self.presence = _P_ALWAYS if always else presence
+        self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         k = g.rng.randint(0 if not g.clean else 1, 4)
-        return list(_unique((g.rng.choice(g.pools.words) for _ in range(k)), k))
+        return list(first_unique((g.rng.choice(g.pools.words) for _ in range(k)), k))
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (
             ("empty", []),
             ("one", ["gold"]),
@@ -636,21 +656,21 @@ class _MultiValue(_Kind):
             ("max-length", [_MAX_TEXT]),
         )
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         item = st.one_of(st.sampled_from(pools.words), st.text(max_size=30))
         return st.one_of(st.lists(item, max_size=8, unique=True), super().strategy(pools))
 
 
-class _Object(_Kind):
+class ObjectKind(Kind):
     """A nested object whose keys the template reads (``Profile.Address.City``)."""
 
-    def __init__(self, children: tuple[tuple[str, _Kind], ...], presence: Presence) -> None:
+    def __init__(self, children: tuple[tuple[str, Kind], ...], presence: Presence) -> None:
         self.children = children
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         rng, persona = g.rng, g.persona
         return {
             k: kind.sample(g)
@@ -658,10 +678,10 @@ class _Object(_Kind):
             if g.clean or kind.always or rng.random() < kind.presence[persona]
         }
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (("empty", {}),)
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         required = {k: kind.strategy(pools) for k, kind in self.children if kind.always}
@@ -671,16 +691,16 @@ class _Object(_Kind):
             lambda d: {k: d[k] for k in order if k in d}
         )
 
-    def child(self, key: str | int) -> _Kind | None:
+    def child(self, key: str | int) -> Kind | None:
         return next((kind for k, kind in self.children if k == key), None)
 
 
-class _List(_Kind):
+class ListKind(Kind):
     """A list whose elements the template indexes (``Event.Items[0].Category``). Random
     profiles sometimes have fewer elements than the template indexes: CleverTap users do."""
 
     def __init__(
-        self, element: _Kind, indexes: tuple[int, ...], presence: Presence, max_len: int = 4
+        self, element: Kind, indexes: tuple[int, ...], presence: Presence, max_len: int = 4
     ) -> None:
         self.element = element
         self.indexes = indexes
@@ -688,7 +708,7 @@ class _List(_Kind):
         self.max_len = max(max_len, self.min_len + 2)
         self.presence = presence
 
-    def sample(self, g: _Gen) -> Any:
+    def sample(self, g: ProfileDraw) -> Any:
         rng = g.rng
         if g.clean:
             n = self.min_len
@@ -698,13 +718,13 @@ class _List(_Kind):
             n = rng.randint(0, self.min_len - 1)
         return [self.element.sample(g) for _ in range(n)]
 
-    def edges(self, pools: _Pools) -> tuple[tuple[str, Any], ...]:
+    def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return (("empty", []),)
 
-    def strategy(self, pools: _Pools) -> SearchStrategy[Any]:
+    def strategy(self, pools: Pools) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
         return st.lists(self.element.strategy(pools), max_size=self.max_len)
 
-    def child(self, key: str | int) -> _Kind | None:
+    def child(self, key: str | int) -> Kind | None:
         return self.element if isinstance(key, int) else None

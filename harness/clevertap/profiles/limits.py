@@ -10,6 +10,15 @@ from __future__ import annotations
 import re
 from typing import Final
 
+__all__ = [
+    "E164_RE",
+    "EMAIL_RE",
+    "MAX_KEY_CHARS",
+    "MAX_LIST_ITEMS",
+    "MAX_PATH_DEPTH",
+    "MAX_VALUE_CHARS",
+]
+
 MAX_VALUE_CHARS: Final = 512
 """CleverTap's limit for a scalar property value and for each multi-value item (A3)."""
 MAX_KEY_CHARS: Final = 120

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, TypeVar, cast
 
+__all__ = ["Pools", "Rng", "derive_seed", "first_unique", "index_seed", "pools_for"]
+
 _T = TypeVar("_T")
 
 
-def _derive(seed: int, *parts: object) -> int:
+def derive_seed(seed: int, *parts: object) -> int:
     """A 64-bit seed from ``seed`` and ``parts``; hashlib, so PYTHONHASHSEED cannot matter."""
     text = "\x1f".join([str(seed), *map(str, parts)])
     return int.from_bytes(
@@ -30,7 +32,7 @@ def _derive(seed: int, *parts: object) -> int:
 _M64: Final = (1 << 64) - 1
 
 
-class _Rng:
+class Rng:
     """SplitMix64: a tiny, portable PRNG seeded in nanoseconds.
 
     ``random.Random(seed)`` spends ~10 us filling Mersenne Twister state, which alone would cap
@@ -71,7 +73,7 @@ class _Rng:
         return bits >> (-k % 64)
 
 
-def _mix(key: int, index: int) -> int:
+def index_seed(key: int, index: int) -> int:
     """The per-index seed: SplitMix64's finaliser over ``key`` and ``index``."""
     z = (key + (index + 1) * 0x9E3779B97F4A7C15) & _M64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
@@ -95,7 +97,7 @@ _EMAIL_LOCAL_RE: Final = re.compile(r"[a-z0-9][a-z0-9._]*")
 
 
 @dataclass(frozen=True)
-class _Pools:
+class Pools:
     """Faker output for one seed; generation only ever picks from these tuples."""
 
     names: tuple[str, ...]
@@ -127,7 +129,7 @@ def _fakers() -> dict[str, Any]:
     return {loc: Faker(loc) for loc, _ in _LOCALES}
 
 
-def _unique(values: Iterable[str], limit: int) -> tuple[str, ...]:
+def first_unique(values: Iterable[str], limit: int) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for v in values:
         if v and v not in seen:
@@ -138,14 +140,14 @@ def _unique(values: Iterable[str], limit: int) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8)
-def _pools(seed: int) -> _Pools:
+def pools_for(seed: int) -> Pools:
     """Pools for ``seed``: built once per seed and process (each xdist worker builds its own,
     with the same result, because every Faker instance is re-seeded from ``seed`` first)."""
     with _FAKER_LOCK:
         fakers = _fakers()
         for i, (loc, _) in enumerate(_LOCALES):
-            fakers[loc].seed_instance(_derive(seed, "faker", i))
-        rng = random.Random(_derive(seed, "pools"))
+            fakers[loc].seed_instance(derive_seed(seed, "faker", i))
+        rng = random.Random(derive_seed(seed, "pools"))
         locs = [loc for loc, _ in _LOCALES]
 
         def draw(method: str, n: int, locales: Sequence[str] = locs) -> list[str]:
@@ -164,23 +166,23 @@ def _pools(seed: int) -> _Pools:
             fk = fakers[loc]
             method = "state" if hasattr(fk, "state") else "administrative_unit"
             regions.extend(str(getattr(fk, method)()) for _ in range(12))
-        pools = _Pools(
-            names=_unique(names, 256),
-            email_locals=_unique((u for u in locals_ if _EMAIL_LOCAL_RE.fullmatch(u)), 256),
+        pools = Pools(
+            names=first_unique(names, 256),
+            email_locals=first_unique((u for u in locals_ if _EMAIL_LOCAL_RE.fullmatch(u)), 256),
             email_domains=(
-                *_unique((en.free_email_domain() for _ in range(40)), 16),
+                *first_unique((en.free_email_domain() for _ in range(40)), 16),
                 "example.com",
                 "acme.co.in",
             ),
-            cities=_unique(draw("city", 200, _LATIN_LOCALES), 160),
-            regions=_unique(regions, 64),
-            countries=_unique((en.country() for _ in range(120)), 64),
-            timezones=_unique((en.timezone() for _ in range(120)), 64),
-            photos=_unique((en.image_url() for _ in range(64)), 64),
-            words=_unique(draw("word", 400), 256),
-            sentences=_unique((s[:160] for s in draw("sentence", 160)), 128),
-            products=_unique((en.catch_phrase() for _ in range(80)), 64),
-            companies=_unique((en.company() for _ in range(80)), 64),
+            cities=first_unique(draw("city", 200, _LATIN_LOCALES), 160),
+            regions=first_unique(regions, 64),
+            countries=first_unique((en.country() for _ in range(120)), 64),
+            timezones=first_unique((en.timezone() for _ in range(120)), 64),
+            photos=first_unique((en.image_url() for _ in range(64)), 64),
+            words=first_unique(draw("word", 400), 256),
+            sentences=first_unique((s[:160] for s in draw("sentence", 160)), 128),
+            products=first_unique((en.catch_phrase() for _ in range(80)), 64),
+            companies=first_unique((en.company() for _ in range(80)), 64),
             seed=seed,
         )
     return pools

@@ -31,7 +31,17 @@ from functools import lru_cache
 from typing import Any, Final
 
 from .limits import MAX_VALUE_CHARS
-from .pools import _derive, _Rng
+from .pools import Rng, derive_seed
+
+__all__ = [
+    "MatchTooSlow",
+    "PatternSampler",
+    "fullmatch",
+    "pattern_edges",
+    "pattern_problem",
+    "pattern_sampler",
+]
+
 
 _REGEX_ALPHABET: Final = string.ascii_letters + string.digits + string.punctuation + " "
 _UNBOUNDED_SLACK: Final = 16
@@ -54,7 +64,7 @@ class _RegexUnsupported(Exception):
     pass
 
 
-class _TooSlow(Exception):
+class MatchTooSlow(Exception):
     """A check of a value against the pattern ran out of time (:data:`_MATCH_SECONDS`)."""
 
 
@@ -66,17 +76,17 @@ def _bounded(pattern: str) -> Any:
 
 
 def fullmatch(pattern: str, text: str) -> bool:
-    """Whether all of ``text`` matches ``pattern``, in bounded time: :class:`_TooSlow` when the
+    """Whether all of ``text`` matches ``pattern``, in bounded time: :class:`MatchTooSlow` when the
     check runs past :data:`_MATCH_SECONDS` (see the module docstring)."""
     try:
         return _bounded(pattern).fullmatch(text, timeout=_MATCH_SECONDS) is not None
     except TimeoutError:
-        raise _TooSlow(pattern) from None
+        raise MatchTooSlow(pattern) from None
 
 
 def _regex_tree(pattern: str) -> Any:
     """The sre parse tree; ``re._parser`` is private but stable enough to walk, and far cheaper
-    than importing Hypothesis just to produce matching strings (:func:`_program` caches)."""
+    than importing Hypothesis just to produce matching strings (:func:`pattern_sampler` caches)."""
     name = "re._parser" if sys.version_info >= (3, 11) else "sre_parse"
     return importlib.import_module(name).parse(pattern)
 
@@ -87,7 +97,7 @@ class _Draw:
 
     __slots__ = ("groups", "mode", "out", "picks", "rng", "size")
 
-    def __init__(self, rng: _Rng, mode: str, picks: Mapping[int, int]) -> None:
+    def __init__(self, rng: Rng, mode: str, picks: Mapping[int, int]) -> None:
         self.rng = rng
         self.mode = mode
         self.picks = picks
@@ -381,7 +391,7 @@ class _Compiler:
         raise _RegexUnsupported(kind)
 
 
-class _Program:
+class PatternSampler:
     """A compiled pattern: draws matches, checking them only when it has to."""
 
     def __init__(self, pattern: str) -> None:
@@ -403,7 +413,7 @@ class _Program:
             )
 
     def sample(
-        self, rng: _Rng, mode: str = "random", picks: Mapping[int, int] = _NO_PICKS
+        self, rng: Rng, mode: str = "random", picks: Mapping[int, int] = _NO_PICKS
     ) -> str | None:
         """A full match (shortest for ``"min"``, longest for ``"max"``), or None if a checked
         pattern keeps missing."""
@@ -424,10 +434,10 @@ class _Program:
 
 
 @lru_cache(maxsize=256)
-def _compiled(pattern: str) -> _Program | str:
+def _compiled(pattern: str) -> PatternSampler | str:
     """The compiled pattern, or why no value can be generated for it."""
     try:
-        return _Program(pattern)
+        return PatternSampler(pattern)
     except _RegexUnsupported as exc:
         return str(exc) if "CleverTap" in str(exc) else f"its {exc} is not supported"
     except (re.error, OverflowError) as exc:  # "a{0,4294967296}": OverflowError, not re.error
@@ -436,10 +446,10 @@ def _compiled(pattern: str) -> _Program | str:
         return "it is nested too deeply"
 
 
-def _program(pattern: str) -> _Program | None:
+def pattern_sampler(pattern: str) -> PatternSampler | None:
     """The compiled pattern, or None when no value can be generated for it."""
     program = _compiled(pattern)
-    return program if isinstance(program, _Program) else None
+    return program if isinstance(program, PatternSampler) else None
 
 
 def pattern_problem(pattern: str) -> str | None:
@@ -448,11 +458,11 @@ def pattern_problem(pattern: str) -> str | None:
     matches (lookarounds and backreferences that contradict), or checking a value takes too
     long (catastrophic backtracking)."""
     program = _compiled(pattern)
-    if not isinstance(program, _Program):
+    if not isinstance(program, PatternSampler):
         return program
     try:
-        edges = _pattern_edges(pattern)
-    except _TooSlow:
+        edges = pattern_edges(pattern)
+    except MatchTooSlow:
         return (
             f"checking a value against it takes over {_MATCH_SECONDS:g} s (catastrophic "
             "backtracking: nested or overlapping repeats such as (a+)+ or (a|aa)+ before a "
@@ -467,13 +477,13 @@ def pattern_problem(pattern: str) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def _pattern_edges(pattern: str) -> tuple[tuple[str, str], ...]:
+def pattern_edges(pattern: str) -> tuple[tuple[str, str], ...]:
     """The boundaries of a pattern: its shortest match (``blank`` when that is empty), its
     longest (capped at 512 characters), and each option of each alternation."""
-    program = _program(pattern)
+    program = pattern_sampler(pattern)
     if program is None:
         return ()
-    rng = _Rng(_derive(0, "pattern-edges", pattern))
+    rng = Rng(derive_seed(0, "pattern-edges", pattern))
     found: dict[str, str] = {}  # value -> label; the first label wins
 
     def add(label: str, text: str | None) -> None:

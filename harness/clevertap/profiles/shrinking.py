@@ -11,19 +11,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from .guess import _leaf_kind
-from .kinds import _P_ALWAYS, _generic_candidates, _Kind, _List, _Object
-from .plan import _NO_SPECS, _plan_for
-from .pools import _pools
-from .spec import Profile, PropertySpec
+from .guess import leaf_kind
+from .kinds import ALWAYS_PRESENCE, Kind, ListKind, ObjectKind, generic_candidates
+from .plan import profile_plan
+from .pools import pools_for
+from .spec import NO_SPECS, Profile, PropertySpec
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
+__all__ = ["profile_strategy", "shrink"]
+
 
 def profile_strategy(
     reads: Iterable[Sequence[str | int]],
-    specs: Mapping[str, PropertySpec] = _NO_SPECS,
+    specs: Mapping[str, PropertySpec] = NO_SPECS,
 ) -> SearchStrategy[Profile]:
     """A Hypothesis strategy over profiles for a template reading ``reads``.
 
@@ -34,11 +36,11 @@ def profile_strategy(
     """
     from hypothesis import strategies as st
 
-    plan = _plan_for(reads, specs)
-    pools = _pools(0)
+    plan = profile_plan(reads, specs)
+    pools = pools_for(0)
 
-    def section(slots: tuple[tuple[str, _Kind], ...]) -> SearchStrategy[dict[str, Any]]:
-        return _Object(slots, _P_ALWAYS).strategy(pools)
+    def section(slots: tuple[tuple[str, Kind], ...]) -> SearchStrategy[dict[str, Any]]:
+        return ObjectKind(slots, ALWAYS_PRESENCE).strategy(pools)
 
     return st.builds(
         lambda f, e: Profile(index=0, kind="hypothesis", fields=f, event=e),
@@ -74,7 +76,7 @@ def _size(profile: Profile) -> tuple[int, int]:
     return (count(dict(profile.fields)) + count(dict(profile.event)), len(text))
 
 
-def _sub_strategy(kind: _Kind | None, value: Any) -> SearchStrategy[Any]:
+def _sub_strategy(kind: Kind | None, value: Any) -> SearchStrategy[Any]:
     """Values "no bigger" than ``value``: containers with members dropped or simplified,
     scalars replaced by the kind's simpler candidates (ordered so Hypothesis shrinks towards
     the simplest)."""
@@ -84,17 +86,17 @@ def _sub_strategy(kind: _Kind | None, value: Any) -> SearchStrategy[Any]:
         keys = list(value)
         parts = []
         for k in keys:
-            child = kind.child(k) if isinstance(kind, (_Object, _List)) else None
+            child = kind.child(k) if isinstance(kind, (ObjectKind, ListKind)) else None
             sub = _sub_strategy(child, value[k])
             parts.append(
                 sub if child is not None and child.always else st.one_of(st.just(_DROP), sub)
             )
         return st.tuples(*parts).map(partial(_rebuild_dict, keys))
     if isinstance(value, list) and value and len(value) <= 64:
-        child = kind.child(0) if isinstance(kind, _List) else None
+        child = kind.child(0) if isinstance(kind, ListKind) else None
         parts = [st.one_of(st.just(_DROP), _sub_strategy(child, v)) for v in value]
         return st.tuples(*parts).map(lambda vs: [v for v in vs if v is not _DROP])
-    cands = kind.candidates(value) if kind is not None else _generic_candidates(value)
+    cands = kind.candidates(value) if kind is not None else generic_candidates(value)
     return st.sampled_from(cands)
 
 
@@ -102,7 +104,7 @@ def shrink(
     profile: Profile,
     still_fails: Callable[[Profile], bool],
     reads: Iterable[Sequence[str | int]] = (),
-    specs: Mapping[str, PropertySpec] = _NO_SPECS,
+    specs: Mapping[str, PropertySpec] = NO_SPECS,
 ) -> Profile:
     """The smallest profile derived from ``profile`` for which ``still_fails`` is still true.
 
@@ -117,7 +119,7 @@ def shrink(
     """
     if not profile.fields and not profile.event:
         return profile  # already the smallest: nothing to drop, and no Hypothesis to import
-    plan = _plan_for(reads, specs)
+    plan = profile_plan(reads, specs)
     spec_map = dict(specs)
 
     def fails(candidate: Profile) -> bool:
@@ -129,10 +131,10 @@ def shrink(
     if not fails(profile):
         return profile
 
-    def kind_of(ns: str, key: str) -> _Kind:
+    def kind_of(ns: str, key: str) -> Kind:
         slots = plan.profile if ns == "Profile" else plan.event
         found = next((kind for k, kind in slots if k == key), None)
-        return found if found is not None else _leaf_kind(ns, (key,), spec_map)
+        return found if found is not None else leaf_kind(ns, (key,), spec_map)
 
     def rebuild(fields: Mapping[str, Any], event: Mapping[str, Any]) -> Profile:
         return Profile(profile.index, profile.kind, dict(fields), dict(event))
@@ -157,7 +159,7 @@ def shrink(
 
 
 def _simplify_values(
-    start: Profile, fails: Callable[[Profile], bool], kind_of: Callable[[str, str], _Kind]
+    start: Profile, fails: Callable[[Profile], bool], kind_of: Callable[[str, str], Kind]
 ) -> Profile:
     """Fallback value pass: each top-level value becomes its simplest still-failing candidate."""
     fields, event = dict(start.fields), dict(start.event)
@@ -177,7 +179,7 @@ def _simplify_values(
 
 
 def _hypothesis_shrink(
-    start: Profile, fails: Callable[[Profile], bool], kind_of: Callable[[str, str], _Kind]
+    start: Profile, fails: Callable[[Profile], bool], kind_of: Callable[[str, str], Kind]
 ) -> Profile | None:
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis import strategies as st

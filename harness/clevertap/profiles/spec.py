@@ -9,13 +9,25 @@ from __future__ import annotations
 import json
 import math
 import re
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias, cast
 
 from ...errors import InputError, UsageError
 from .limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
-from .regex import _TooSlow, fullmatch, pattern_problem
+from .regex import MatchTooSlow, fullmatch, pattern_problem
+
+__all__ = [
+    "NAMESPACES",
+    "NO_SPECS",
+    "PROPERTY_TYPES",
+    "Path",
+    "Profile",
+    "PropertySpec",
+    "PropertyType",
+]
+
 
 Path: TypeAlias = "tuple[str | int, ...]"
 """A path a template reads: a namespace (``"Profile"``/``"Event"``), then keys and list indexes."""
@@ -33,10 +45,16 @@ PROPERTY_TYPES: Final[tuple[PropertyType, ...]] = (
 )
 
 _FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
-_NAMESPACES: Final = ("Profile", "Event")
 _CONFIG_KEYS: Final = ("type", "values", "pattern", "always", "unique")
 _UNIQUE_TYPES: Final[tuple[PropertyType, ...]] = ("string", "number", "integer", "date", "pattern")
 _DATE_RE: Final = re.compile(r"\$D_-?[0-9]+")
+
+NAMESPACES: Final = ("Profile", "Event")
+"""The namespaces that hold profile data; a read under any other root (``Linked``, ...) is not
+generated."""
+
+NO_SPECS: Final[Mapping[str, PropertySpec]] = types.MappingProxyType({})
+"""No declared properties: the default wherever ``specs`` is optional."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +233,7 @@ def _matches(pattern: str, value: str) -> bool:
     """A bounded check (:func:`.regex.fullmatch`): a value that takes too long is refused."""
     try:
         return fullmatch(pattern, value)
-    except _TooSlow:
+    except MatchTooSlow:
         return False
 
 
@@ -232,7 +250,7 @@ def _spec_problem(spec: PropertySpec) -> str | None:
     bare = spec.name
     if not isinstance(bare, str) or not bare.strip():
         return "the property name is empty"
-    for ns in _NAMESPACES:
+    for ns in NAMESPACES:
         if bare.startswith(ns + "."):
             bare = bare[len(ns) + 1 :]
     for part in bare.split("."):

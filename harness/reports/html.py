@@ -12,15 +12,12 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from . import __version__
-from .findings import Finding, Rule, Severity, catalogue
-from .redact import printable
-from .report_common import SEVERITY_RANK, profile_json, where
-
-if TYPE_CHECKING:
-    from .report import ItemReport, RunReport
+from ..findings import Finding, Rule, Severity, catalogue
+from ..redact import printable
+from ..version import __version__
+from .model import SEVERITY_RANK, ItemReport, RunReport
+from .text import profile_json, where
 
 __all__ = ["CodeTally", "bar_chart", "code_tallies", "to_html"]
 

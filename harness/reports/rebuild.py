@@ -1,30 +1,19 @@
-"""Report files from results that crossed a process boundary.
+"""A report rebuilt from results that crossed a process boundary.
 
 Under pytest-xdist each worker turns its templates' results into plain dicts (the JSON v1 item
-shape); the controller rebuilds :class:`~ctph_harness.report.RunReport` from them here and
-writes the file in the format its extension names.
+shape); the controller rebuilds the :class:`~ctph_harness.reports.model.RunReport` from them
+here, in path order, so a parallel run's report equals a serial one's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .findings import Finding, Severity, catalogue
-from .report import SUFFIXES, WRITERS, ItemReport, RunReport, format_for
+from ..findings import Finding, Severity, catalogue
+from .model import ItemReport, RunReport
 
-__all__ = ["finding_from_dict", "item_from_dict", "report_format", "write_report_file"]
-
-
-def report_format(path: Path) -> str:
-    """The report format a file name asks for; an unknown extension is a usage error."""
-    name = format_for(path)
-    if name is None:
-        known = ", ".join(SUFFIXES)
-        raise UsageError(f"{path}: cannot tell the report format from its extension ({known})")
-    return name
+__all__ = ["finding_from_dict", "item_from_dict", "report_from_dicts"]
 
 
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:
@@ -54,11 +43,7 @@ def item_from_dict(data: Mapping[str, Any]) -> ItemReport:
     )
 
 
-def write_report_file(
-    path: Path, items: Iterable[Mapping[str, Any]], *, seed: int, strict: bool
-) -> None:
-    """Write the run's report to ``path`` in the format its extension names."""
-    writer = WRITERS[report_format(path)]
+def report_from_dicts(items: Iterable[Mapping[str, Any]], *, seed: int, strict: bool) -> RunReport:
+    """The run's template report from its items' dicts, sorted by path."""
     ordered = sorted((item_from_dict(d) for d in items), key=lambda item: item.path)
-    report = RunReport(tuple(ordered), kind="templates", seed=seed, strict=strict)
-    path.write_text(writer(report), encoding="utf-8")
+    return RunReport(tuple(ordered), kind="templates", seed=seed, strict=strict)

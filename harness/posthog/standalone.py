@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["INSPECTION_ROUTES", "serve"]
 
@@ -38,7 +38,7 @@ def serve(
     """
     import sys
 
-    from .posthog.server import FakePostHog, is_loopback
+    from .server import FakePostHog, is_loopback
 
     stream = out if out is not None else sys.stdout
     if not allow_remote and not is_loopback(host):

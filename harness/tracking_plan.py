@@ -27,7 +27,7 @@ from .errors import UsageError
 from .findings import Finding
 from .schemas import AnnotatedSchema
 
-__all__ = ["JSON_TYPES", "Plan", "PlannedProperty", "plan_checker"]
+__all__ = ["JSON_TYPES", "Plan", "PlannedProperty", "check_events", "plan_checker"]
 
 JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 _PROPERTY_KEYS = ("type", "required", "enum", "pattern")

@@ -11,14 +11,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import TYPE_CHECKING
 
-from .findings import Severity
-from .redact import printable
-from .report_common import finding_lines, first_failing
-
-if TYPE_CHECKING:
-    from .report import ItemReport, RunReport
+from ..findings import Severity
+from ..redact import printable
+from .model import ItemReport, RunReport, first_failing
+from .text import finding_lines
 
 __all__ = ["classname", "to_junit"]
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from .findings import Finding, Severity
-from .redact import printable, redact_text
-from .report_common import where
-
-if TYPE_CHECKING:
-    from .report import ItemReport, RunReport
+from ..findings import Finding, Severity
+from ..redact import printable, redact_text
+from .model import ItemReport, RunReport
+from .text import where
 
 __all__ = ["code_span", "escape_cell", "table", "to_markdown"]
 

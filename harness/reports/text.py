@@ -1,29 +1,19 @@
-"""What every report writer shares: the last safety step and how a finding is located and told.
+"""Plain text: the report ``ctph`` prints, and how one finding is located and told.
 
-Kept apart from :mod:`ctph_harness.report` (the model and the writer registry) so the writer
-modules can use it without importing the registry that imports them. Nothing here knows about a
-particular output format.
+The other formats build on the pieces here: JUnit uses :func:`finding_lines` as a failure's
+body, Markdown and HTML show :func:`where` and :func:`profile_json`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
-from .findings import Finding, Severity
-from .outcome import failing
-from .redact import redact_text
+from ..findings import Finding, Severity
+from ..outcome import failing
+from ..redact import printable, redact_text
+from .model import RunReport
 
-__all__ = [
-    "SEVERITY_RANK",
-    "finding_lines",
-    "first_failing",
-    "profile_json",
-    "where",
-]
-
-SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-"""Errors first: the order every report lists findings and codes in."""
+__all__ = ["finding_lines", "profile_json", "to_text", "where"]
 
 
 def where(item: Finding) -> str:
@@ -64,6 +54,20 @@ def finding_lines(item: Finding, strict: bool) -> list[str]:
     return lines
 
 
-def first_failing(findings: Iterable[Finding], strict: bool) -> Finding | None:
-    """The finding that decides a failed verdict (the first that fails under the policy)."""
-    return next((f for f in findings if failing(f, strict=strict)), None)
+def to_text(report: RunReport) -> str:
+    lines: list[str] = []
+    for item in report.items:
+        verdict = item.status.upper()
+        profiles = f"  ({item.profiles} profiles)" if item.profiles is not None else ""
+        lines.append(f"{verdict}  {item.path}{profiles}")
+        if item.error is not None:
+            lines.append(f"  ! {item.error}")
+        for found in item.findings:
+            lines += finding_lines(found, report.strict)
+    summary = report.summary()
+    lines.append("")
+    lines.append(
+        f"{summary['passed']} of {len(report.items)} {report.kind} pass; "
+        f"{summary['errors']} errors, {summary['warnings']} warnings"
+    )
+    return printable("\n".join(lines)) + "\n"

@@ -27,7 +27,13 @@ from ctph_harness.clevertap.profiles import generate
 from ctph_harness.clevertap.tags import CampaignAborted
 from ctph_harness.clevertap.template import load_template
 from ctph_harness.config import load_config
-from ctph_harness.engine import CAMPAIGN, _reads, _settings, property_specs, run_profile
+from ctph_harness.engine import (
+    CAMPAIGN,
+    dialect_settings,
+    property_specs,
+    run_profile,
+    template_reads,
+)
 from ctph_harness.tracking_plan import plan_checker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,9 +52,9 @@ def main() -> None:
     rows = []
     totals = {"bare": 0.0, "pipeline": 0.0, "warm": 0.0, "cold": 0.0}
     for path in sorted(CAMPAIGNS.glob("*.liquid")):
-        template = load_template(path.read_bytes(), path.name, _settings(config))
+        template = load_template(path.read_bytes(), path.name, dialect_settings(config))
         assert template.parsed is not None
-        reads = _reads(template)
+        reads = template_reads(template)
         profiles = generate(reads, N, config.seed, specs)
         contexts = [{"Profile": p.fields, "Event": p.event, "Campaign": CAMPAIGN} for p in profiles]
         parsed = template.parsed

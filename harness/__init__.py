@@ -18,10 +18,11 @@ from .version import __version__
 if typing.TYPE_CHECKING:
     from .clevertap.profiles import Profile, PropertySpec, generate
     from .config import ConfigFinder, HarnessConfig, load_config
-    from .engine import TemplateResult, preview, verify, verify_template
+    from .engine import TemplateResult, preview, verify_template
     from .posthog.checker import check, check_many, check_text
     from .posthog.server import FakePostHog
     from .reports.model import RunReport
+    from .runner import verify
 
 _LAZY = {
     "ConfigFinder": "ctph_harness.config",
@@ -37,7 +38,7 @@ _LAZY = {
     "generate": "ctph_harness.clevertap.profiles",
     "load_config": "ctph_harness.config",
     "preview": "ctph_harness.engine",
-    "verify": "ctph_harness.engine",
+    "verify": "ctph_harness.runner",
     "verify_template": "ctph_harness.engine",
 }
 

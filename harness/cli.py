@@ -138,7 +138,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
-    from .engine import verify
+    from .runner import verify
 
     config = ConfigFinder(args.config, profiles=args.profiles, seed=args.seed, strict=args.strict)
     fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"

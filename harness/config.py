@@ -4,24 +4,30 @@ Precedence, highest first: explicit overrides (CLI flags, pytest options), then 
 the defaults below. Every other module receives a :class:`HarnessConfig` and never looks at
 files, environment variables or options itself. An unknown or ill-typed key is a
 :class:`~ctph_harness.errors.UsageError` that names the key, so a typo never silently changes
-what is tested.
+what is tested. What a key may hold is written once, in the JSON Schema
+``contracts/ctph-config.schema.json`` (:data:`SCHEMA_FILE`), which editors read too.
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import os
 import re
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
+from functools import cache
 from pathlib import Path, PurePath
-from typing import Any, Final, get_args
+from typing import Any, Final
 from urllib.parse import SplitResult, urlsplit
 
 from .clevertap.settings import Escaping, Missing
+from .contract import capture_paths
 from .errors import UsageError
+from .findings import Finding, finding
+from .schemas import AnnotatedSchema
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,11 +38,14 @@ __all__ = [
     "MAX_PROFILES",
     "MAX_RETRIES",
     "MAX_TIMEOUT",
+    "SCHEMA_FILE",
     "ConfigFinder",
     "HarnessConfig",
     "check_url",
     "find_config_file",
     "load_config",
+    "settings_schema",
+    "webhook_findings",
 ]
 
 MAX_PROFILES: Final = 100_000
@@ -51,9 +60,6 @@ could make a run wait for ever on an injected stall."""
 MAX_RETRIES: Final = 10
 """The most extra attempts. CleverTap's docs say 1, 2 or 3; a huge value loops for ever when a
 test injects a fault that never clears."""
-
-_MISSING_MODES: tuple[str, ...] = get_args(Missing)
-_ESCAPING_MODES: tuple[str, ...] = get_args(Escaping)
 
 
 @dataclass(frozen=True)
@@ -133,83 +139,9 @@ class HarnessConfig:
     def with_overrides(self, **overrides: Any) -> HarnessConfig:
         """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        for key, value in given.items():
-            _check(key, value, "option")
+        if given:  # nothing to check: the validator (and jsonschema-rs) is not even loaded
+            _check_values(given, "option")
         return replace(self, **given)
-
-
-_KEYS = {f.name for f in fields(HarnessConfig)} - {"source"}
-_FILE_ONLY = {"project_key_env"}
-_OVERRIDABLE = (
-    "ignore",
-    "event",
-    "endpoint",
-    "webhook_url",
-    "method",
-    "headers",
-    "require",
-    "strict",
-    "missing",
-    "escaping",
-)
-
-
-def _check(key: str, value: Any, where: str) -> None:
-    def bad(expected: str) -> UsageError:
-        return UsageError(f"{where}: `{key}` must be {expected}, not {value!r}")
-
-    if key == "profiles":
-        if type(value) is not int or not 1 <= value <= MAX_PROFILES:
-            raise bad(f"a whole number from 1 to {MAX_PROFILES:,} (profiles per template)")
-    elif key == "seed":
-        if type(value) is not int or value < 0:
-            raise bad("a non-negative integer")
-    elif key == "strict":
-        if type(value) is not bool:
-            raise bad("true or false")
-    elif key == "project_key":
-        if not isinstance(value, str):
-            raise bad("a string")
-    elif key == "endpoint":
-        # sent as the request path: a line break or space would not survive the HTTP layer
-        if not isinstance(value, str) or not value.startswith("/") or _unsendable(value):
-            raise bad("a path such as /i/v0/e/ (no spaces or control characters)")
-    elif key == "missing":
-        if value not in _MISSING_MODES:
-            raise bad(" or ".join(f'"{m}"' for m in _MISSING_MODES))
-    elif key == "escaping":
-        if value not in _ESCAPING_MODES:
-            raise bad(" or ".join(f'"{m}"' for m in _ESCAPING_MODES))
-    elif key in ("templates", "ignore", "require"):
-        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of strings")
-    elif key == "event":
-        if not isinstance(value, str) or not value:
-            raise bad("a non-empty string")
-    elif key == "webhook_url":
-        if not isinstance(value, str) or not value:
-            raise bad("a non-empty string")
-        check_url(value, f"{where}: `webhook_url`")
-    elif key == "method":
-        if value not in ("POST", "GET", "PUT", "DELETE"):
-            raise bad("POST, GET, PUT or DELETE (CleverTap's webhook methods)")
-    elif key == "headers":
-        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            raise bad("a table of header names to strings")
-        for name, text in value.items():
-            _check_header(name, text, where)
-    elif key == "timeout":
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not 0 < value <= MAX_TIMEOUT  # also false for NaN
-        ):
-            raise bad(f"a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
-    elif key == "retries":
-        if type(value) is not int or not 0 <= value <= MAX_RETRIES:
-            raise bad(f"a whole number from 0 to {MAX_RETRIES}")
-    elif key in ("properties", "plan") and not isinstance(value, Mapping):
-        raise bad("a table")
 
 
 _HOP_BY_HOP: Final = frozenset(
@@ -285,53 +217,206 @@ def check_url(url: str, where: str, *, sendable: bool = False) -> SplitResult:
     return parts
 
 
-def _suggest(key: str) -> str:
-    close = difflib.get_close_matches(key, sorted(_KEYS | _FILE_ONLY), n=1)
+def webhook_findings(config: HarnessConfig) -> list[Finding]:
+    """CTPH302 when the configured webhook URL cannot be a PostHog capture endpoint: a finding
+    about the configuration, not a usage error, so the templates are still verified.
+
+    The host of a self-hosted PostHog can be anything, so only the scheme and the path are
+    judged; the harness never contacts that host."""
+    if not config.webhook_url:
+        return []
+    parts = check_url(config.webhook_url, "webhook_url")
+    problems = []
+    if parts.scheme not in ("http", "https"):
+        problems.append(f"scheme {parts.scheme or '(none)'!r} is not http(s)")
+    if not parts.netloc:
+        problems.append("it names no host")
+    if (parts.path or "/") not in capture_paths():
+        problems.append(
+            f"path {parts.path or '/'!r} is not a capture endpoint (/i/v0/e/, /batch/…)"
+        )
+    if not problems:
+        return []
+    return [finding("CTPH302", f"webhook URL {config.webhook_url!r}: " + "; ".join(problems))]
+
+
+SCHEMA_FILE: Final = "ctph-config.schema.json"
+"""The JSON Schema of the settings, in ``contracts/`` (shipped in the wheel, so an editor can
+offer completion and check a ``ctph.toml`` as it is typed). It is the one list of keys, types,
+ranges and messages; what no schema can say (a URL that parses, a header the HTTP layer can
+send, an integer written as ``5.0``) is checked in code after it."""
+
+
+@cache
+def settings_schema() -> dict[str, Any]:
+    """The settings' JSON Schema (``contracts/ctph-config.schema.json``), parsed once."""
+    from .contract import load
+
+    schema: dict[str, Any] = load(SCHEMA_FILE)
+    return schema
+
+
+@cache
+def _validator() -> AnnotatedSchema:
+    import jsonschema_rs
+
+    return AnnotatedSchema(jsonschema_rs.dereference(settings_schema()), fallback="")
+
+
+def _keys() -> tuple[str, ...]:
+    return tuple(settings_schema()["properties"])
+
+
+def _per_template_keys() -> tuple[str, ...]:
+    return tuple(settings_schema()["$defs"]["override"]["properties"])
+
+
+def _suggest(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
+def _in_override(where: str, pattern: str) -> str:
+    return f'{where} overrides."{pattern}"'
+
+
 def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The settings of one file's table, validated: keys, then the schema, then the checks in
+    code, then the declared properties and the plan (whose own validators name the property)."""
+    _check_keys(table, where)
+    _check_values(table, where)
+    return _resolved(table, where)
+
+
+def _check_keys(table: Mapping[str, Any], where: str) -> None:
+    """An unknown key, with the nearest known one; a key that cannot be set per template."""
+    known = _keys()
+    for key in table:
+        if key not in known:
+            raise UsageError(f"{where}: unknown key `{key}`{_suggest(key, known)}")
+    overrides = table.get("overrides")
+    if not isinstance(overrides, Mapping):
+        return  # the schema says what it must be
+    allowed = _per_template_keys()
+    for pattern, sub in overrides.items():
+        if not isinstance(sub, Mapping):
+            continue
+        for key in sub:
+            if key not in known:
+                hint = _suggest(key, allowed) or f" (per-template keys: {', '.join(allowed)})"
+                raise UsageError(f"{_in_override(where, pattern)}: unknown key `{key}`{hint}")
+            if key not in allowed:
+                raise UsageError(
+                    f"{_in_override(where, pattern)}: `{key}` cannot be set per template "
+                    f"(per-template keys: {', '.join(allowed)})"
+                )
+
+
+def _check_values(table: Mapping[str, Any], where: str) -> None:
+    """Every value against the schema (the first problem in file order is the one named), then
+    what only code can check. A problem inside ``properties`` or ``plan`` is left to their own
+    validators, which know the rule and name the property; the schema's wording is the fallback."""
+    try:
+        found = list(_validator().explained(_as_json(table)))
+    except ValueError as exc:  # jsonschema-rs refuses a value nested too deeply to convert
+        problem = "arrays or tables nested too deeply" if "ecursion" in str(exc) else str(exc)
+        raise UsageError(f"{where}: {problem}") from None
+    problems = sorted(found, key=lambda p: _order(table, p[0]))
+    nested = []
+    for path, message in problems:
+        if path and path[0] in ("properties", "plan") and isinstance(table[path[0]], Mapping):
+            nested.append((path, message))
+        else:
+            raise UsageError(_worded(table, path, message, where))
+    _check_in_code(table, where)
+    for pattern, sub in table.get("overrides", {}).items():
+        _check_in_code(sub, _in_override(where, pattern))
+    if "properties" in table:
+        _check_properties(table["properties"], where)
+    if table.get("plan"):
+        from .tracking_plan import Plan
+
+        Plan.from_config(table["plan"], f"{where} plan")
+    if nested:
+        path, message = nested[0]
+        raise UsageError(f"{where}: `{'.'.join(map(str, path))}`: {message}")
+
+
+def _check_in_code(settings: Mapping[str, Any], where: str) -> None:
+    """The rules no JSON Schema can express, on settings the schema passed."""
+    definitions = settings_schema()["$defs"]
+    for key, value in settings.items():
+        # TOML keeps 5 and 5.0 apart; JSON Schema counts 5.0 as an integer
+        if isinstance(value, float) and definitions.get(key, {}).get("type") == "integer":
+            raise UsageError(f"{where}: {definitions[key]['x-ctph']['message']}, not {value!r}")
+    if "webhook_url" in settings:
+        check_url(settings["webhook_url"], f"{where}: `webhook_url`")
+    for name, text in settings.get("headers", {}).items():
+        _check_header(name, text, where)
+
+
+def _worded(table: Mapping[str, Any], path: tuple[str | int, ...], message: str, where: str) -> str:
+    """A schema problem as the user reads it: the file (and override), the key, the value."""
+    if not path:
+        return f"{where}: {message}"
+    setting = path[:1]
+    if path[0] == "overrides" and len(path) > 1:
+        where = _in_override(where, str(path[1]))
+        setting = path[:3]
+    return f"{where}: {message}, not {_follow(table, setting)!r}"
+
+
+def _follow(node: Any, path: Iterable[str | int]) -> Any:
+    """The value at an instance path (jsonschema-rs reports a key like "0" as the integer 0)."""
+    for part in path:
+        node = node[str(part)] if isinstance(node, Mapping) else node[int(part)]
+    return node
+
+
+def _order(node: Any, path: Iterable[str | int]) -> list[int]:
+    """Where a problem's value stands in the file, so the first one is reported."""
+    out = []
+    for part in path:
+        if isinstance(node, Mapping):
+            keys = list(node)
+            out.append(keys.index(str(part)) if str(part) in node else len(keys))
+            node = node.get(str(part))
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        else:
+            break
+    return out
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as the validator takes it: TOML dates and times as their ISO text."""
+    if isinstance(value, Mapping):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_json(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return value
+
+
+def _resolved(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Validated settings as :class:`HarnessConfig` takes them: lists as tuples,
+    ``project_key_env`` read from the environment, ``overrides`` as ``(glob, settings)``."""
     values: dict[str, Any] = {}
     for key, raw in table.items():
         if key == "overrides":
-            values[key] = _overrides(raw, where)
-            continue
-        if key not in _KEYS | _FILE_ONLY:
-            raise UsageError(f"{where}: unknown key `{key}`{_suggest(key)}")
-        value = tuple(raw) if isinstance(raw, list) else raw
-        if key == "project_key_env":
-            if not isinstance(value, str):
-                raise UsageError(f"{where}: `project_key_env` must name an environment variable")
-            if value not in os.environ:
-                raise UsageError(f"{where}: `project_key_env` names {value}, which is not set")
-            key, value = "project_key", os.environ[value]
-        _check(key, value, where)
-        values[key] = value
-    if "properties" in values:
-        _check_properties(values["properties"], where)
-    if values.get("plan"):
-        from .tracking_plan import Plan
-
-        Plan.from_config(values["plan"], f"{where} plan")
-    return values
-
-
-def _overrides(raw: Any, where: str) -> tuple[tuple[str, Mapping[str, Any]], ...]:
-    if not isinstance(raw, Mapping):
-        raise UsageError(f'{where}: `overrides` must be tables such as [overrides."purchase*"]')
-    out = []
-    for pattern, table in raw.items():
-        here = f'{where} overrides."{pattern}"'
-        if not isinstance(table, Mapping):
-            raise UsageError(f"{here}: must be a table")
-        wrong = sorted(set(table) - set(_OVERRIDABLE))
-        if wrong:
-            raise UsageError(
-                f"{here}: `{wrong[0]}` cannot be set per template "
-                f"(per-template keys: {', '.join(_OVERRIDABLE)})"
+            values[key] = tuple(
+                (pattern, _resolved(sub, _in_override(where, pattern)))
+                for pattern, sub in raw.items()
             )
-        out.append((pattern, _from_table(table, here)))
-    return tuple(out)
+        elif key == "project_key_env":
+            if raw not in os.environ:
+                raise UsageError(f"{where}: `project_key_env` names {raw}, which is not set")
+            values["project_key"] = os.environ[raw]
+        else:
+            values[key] = tuple(raw) if isinstance(raw, list) else raw
+    return values
 
 
 def _check_properties(table: Mapping[str, Any], where: str) -> None:

@@ -17,16 +17,15 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .contract import capture_paths
 from .findings import Finding, finding
 from .posthog.checker import event_items
 
 if TYPE_CHECKING:
     from .config import HarnessConfig
-    from .engine import ProfileOutcome
     from .posthog.server import FakePostHog
+    from .profile_outcome import Deliver, ProfileOutcome
 
-__all__ = ["Deliverer", "Reply", "delivering", "live_findings", "webhook_findings"]
+__all__ = ["Deliverer", "Reply", "delivering", "live_findings"]
 
 
 _DROPPED_LATER = frozenset({"CTPH153", "CTPH155"})
@@ -45,30 +44,6 @@ class Reply:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-def webhook_findings(config: HarnessConfig) -> list[Finding]:
-    """CTPH302 when the configured webhook URL cannot be a PostHog capture endpoint.
-
-    The host of a self-hosted PostHog can be anything, so only the scheme and the path are
-    judged; the harness never contacts that host."""
-    if not config.webhook_url:
-        return []
-    from .config import check_url
-
-    parts = check_url(config.webhook_url, "webhook_url")
-    problems = []
-    if parts.scheme not in ("http", "https"):
-        problems.append(f"scheme {parts.scheme or '(none)'!r} is not http(s)")
-    if not parts.netloc:
-        problems.append("it names no host")
-    if (parts.path or "/") not in capture_paths():
-        problems.append(
-            f"path {parts.path or '/'!r} is not a capture endpoint (/i/v0/e/, /batch/…)"
-        )
-    if not problems:
-        return []
-    return [finding("CTPH302", f"webhook URL {config.webhook_url!r}: " + "; ".join(problems))]
 
 
 class Deliverer:
@@ -189,8 +164,6 @@ def _rejected(reply: Reply, predicted: str, group: Sequence[ProfileOutcome]) -> 
     """CTPH301 for bodies the fake PostHog answered otherwise than the contract check
     predicted: what happened, and what was expected, so the reader can tell a broken template
     from a fault the test injected."""
-    from .engine import profile_dict
-
     tries = f"{reply.attempts} attempt{'s' if reply.attempts != 1 else ''}"
     if reply.status is None:
         what = (
@@ -212,7 +185,7 @@ def _rejected(reply: Reply, predicted: str, group: Sequence[ProfileOutcome]) -> 
     return replace(
         finding("CTPH301", f"the fake PostHog {what}"),
         count=len(group),
-        profile=profile_dict(smallest.profile),
+        profile=smallest.profile.shown(),
     )
 
 
@@ -250,9 +223,6 @@ def live_findings(
     if 200 <= response.status_code < 300:
         return []
     return [finding("CTPH301", f"{url} answered {response.status_code} {response.text[:300]!r}")]
-
-
-Deliver = Callable[[Sequence["ProfileOutcome"]], list[Finding]]
 
 
 @contextmanager

@@ -5,18 +5,19 @@ template reads -> render each -> parse -> PostHog contract -> cross-profile rule
 deduplicated per template and location with a count, each shown with the smallest profile that
 still triggers it (shrunk with Hypothesis).
 
-Pure apart from reading template files: the CLI and the pytest plugin decide what to print and
-whether the run fails (:mod:`ctph_harness.outcome`).
+Pure: it reads no files, starts no server and sends nothing. A run over many templates
+(:mod:`ctph_harness.runner`, the pytest plugin) reads each template, hands it here with a
+:data:`~ctph_harness.profile_outcome.Deliver` hook when its bodies should reach a fake PostHog,
+and decides what to print and whether the run fails (:mod:`ctph_harness.outcome`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from .clevertap.analysis import PROPERTY_ROOTS
@@ -25,43 +26,32 @@ from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.settings import DialectSettings
 from .clevertap.template import CampaignTemplate, load_template
-from .config import ConfigFinder, HarnessConfig
-from .delivery import webhook_findings
+from .config import HarnessConfig, webhook_findings
 from .errors import UsageError
-from .files import find_files, read_bytes
 from .findings import Finding, Severity, finding
 from .outcome import kept, passed
 from .posthog.checker import check_many, check_text
-from .reports.model import ItemReport, RunReport, sorted_findings
+from .profile_outcome import Deliver, ProfileOutcome
+from .reports.model import ItemReport, sorted_findings
 from .schemas import AnnotatedSchema
 from .tracking_plan import check_events, plan_checker
 
 __all__ = [
     "CAMPAIGN",
     "Preview",
-    "ProfileOutcome",
     "TemplateResult",
     "always_present",
+    "dialect_settings",
     "preview",
-    "verify",
+    "property_specs",
+    "run_profile",
+    "template_reads",
     "verify_template",
 ]
 
 CAMPAIGN: Mapping[str, Any] = {"campaignId": "1714557600_20240501"}
 """The ``Campaign`` object every render sees: one campaign, so a template that uses its id as a
 distinct_id collapses every user, exactly as it would in CleverTap."""
-
-
-@dataclass(frozen=True)
-class ProfileOutcome:
-    """What one profile did: its body (``None`` if nothing was sent), the parsed document, and
-    the per-profile findings."""
-
-    profile: Profile
-    body: str | None
-    document: Any
-    aborted: bool
-    findings: tuple[Finding, ...]
 
 
 @dataclass(frozen=True)
@@ -126,7 +116,8 @@ def always_present(config: HarnessConfig) -> frozenset[tuple[str, ...]]:
     return frozenset(paths)
 
 
-def _dialect_settings(config: HarnessConfig) -> DialectSettings:
+def dialect_settings(config: HarnessConfig) -> DialectSettings:
+    """The CleverTap dialect switches of ``config``: how a template is parsed and rendered."""
     return DialectSettings(missing=config.missing, escaping=config.escaping)
 
 
@@ -230,7 +221,7 @@ class _Examples(Sequence[Mapping[str, Any]]):
         return len(self._outcomes)
 
     def __getitem__(self, index: Any) -> Any:
-        return profile_dict(self._outcomes[index].profile)
+        return self._outcomes[index].profile.shown()
 
 
 SHRINK_BUDGET = 3_000
@@ -336,20 +327,9 @@ def _drop_chunks(
     return without(())
 
 
-def _reads(template: CampaignTemplate) -> list[tuple[str | int, ...]]:
+def template_reads(template: CampaignTemplate) -> list[tuple[str | int, ...]]:
+    """The profile and event paths the template reads: what its profiles are generated for."""
     return [read.segments for read in template.facts.reads if read.root in ("Profile", "Event")]
-
-
-def profile_dict(profile: Profile) -> dict[str, Any]:
-    """A profile as reports show it: its fields, or ``{"Profile": …, "Event": …}`` when it has
-    event properties."""
-    shown = profile.to_json()
-    shown.pop("index", None)
-    shown.pop("kind", None)
-    if not shown.get("Event"):
-        shown.pop("Event", None)
-        return dict(shown.get("Profile", {}))
-    return shown
 
 
 def verify_template(
@@ -358,7 +338,7 @@ def verify_template(
     config: HarnessConfig,
     *,
     now: datetime | None = None,
-    deliver: Callable[[Sequence[ProfileOutcome]], list[Finding]] | None = None,
+    deliver: Deliver | None = None,
 ) -> TemplateResult:
     """Run the whole pipeline for one template. ``deliver`` (see :mod:`.delivery`) sends every
     rendered body to the fake PostHog and returns what that adds. Raises only
@@ -373,15 +353,15 @@ def _verify_template(
     config: HarnessConfig,
     *,
     now: datetime | None,
-    deliver: Callable[[Sequence[ProfileOutcome]], list[Finding]] | None,
+    deliver: Deliver | None,
 ) -> TemplateResult:
     when = now or datetime.now(timezone.utc)
-    template = load_template(source, name, _dialect_settings(config))
+    template = load_template(source, name, dialect_settings(config))
     static = [*template.findings_given(always_present(config)), *webhook_findings(config)]
     if template.parsed is None:
         findings = sorted_findings(kept(static, config.ignore))
         return TemplateResult(name, template.source, findings, 0, 0, 0, None)
-    reads = _reads(template)
+    reads = template_reads(template)
     profiles = generate(reads, config.profiles, config.seed, property_specs(config))
     planned = plan_checker(config.plan, config.event)
     outcomes = [run_profile(template, p, config, when, planned=planned) for p in profiles]
@@ -395,7 +375,7 @@ def _verify_template(
         if seen.item.code in config.ignore:  # not shrunk: kept() drops it below
             continue
         item, profile, body = shrinker.shrunk(seen.item, seen)
-        found.append(replace(item, count=tally.count[key], profile=profile_dict(profile)))
+        found.append(replace(item, count=tally.count[key], profile=profile.shown()))
         if body is not None:
             bodies[_key(item)] = body
     sent = [o for o in outcomes if o.document is not None]
@@ -477,44 +457,6 @@ def _abort_findings(aborted: int, total: int) -> list[Finding]:
     ]
 
 
-def verify(
-    paths: Iterable[str],
-    config: HarnessConfig | ConfigFinder,
-    *,
-    deliver: bool = True,
-    progress: Callable[[int, int, str], None] | None = None,
-) -> RunReport:
-    """``ctph verify``: every template under ``paths``, delivered to a fake PostHog, one report.
-
-    ``config`` is one configuration for every template, or a :class:`ConfigFinder` that gives
-    each template the settings nearest to it. ``progress(done, total, path)`` is called after
-    each template."""
-    from .delivery import delivering
-
-    paths = list(paths)
-    finder = config if isinstance(config, ConfigFinder) else None
-    run = finder.near(_start(paths)) if finder is not None else config
-    assert isinstance(run, HarnessConfig)
-    now = datetime.now(timezone.utc)
-    items = []
-    templates = find_files(paths, run.templates, "templates")
-    with delivering(enabled=deliver) as make:
-        for done, path in enumerate(templates, 1):
-            settings = finder.template(path) if finder is not None else run.for_file(path)
-            result = verify_template(
-                read_bytes(path), str(path), settings, now=now, deliver=make(settings)
-            )
-            items.append(result.item(strict=settings.strict))
-            if progress is not None:
-                progress(done, len(templates), str(path))
-    return RunReport(tuple(items), kind="templates", seed=run.seed, strict=run.strict)
-
-
-def _start(paths: Sequence[str]) -> Path:
-    first = Path(paths[0]) if paths else Path.cwd()
-    return first if first.is_dir() else first.parent
-
-
 @dataclass(frozen=True)
 class Preview:
     """``ctph render``: one profile's body and what PostHog would make of it."""
@@ -539,12 +481,12 @@ def preview(
     Without ``profile``, profile ``index`` of the run ``ctph verify`` would make with this seed
     (so a finding's profile can be reproduced exactly), by default its first realistic one.
     """
-    template = load_template(source, name, _dialect_settings(config))
+    template = load_template(source, name, dialect_settings(config))
     static = [f for f in template.findings if f.severity is Severity.ERROR]
     if template.parsed is None:
         return Preview({}, None, False, sorted_findings(static))
     if profile is None:
-        reads = _reads(template)
+        reads = template_reads(template)
         run = generate(reads, config.profiles, config.seed, property_specs(config))
         if index is not None:
             if not 0 <= index < len(run):
@@ -557,4 +499,4 @@ def preview(
     planned = plan_checker(config.plan, config.event)
     outcome = run_profile(template, profile, config, datetime.now(timezone.utc), planned=planned)
     findings = sorted_findings(kept([*static, *outcome.findings], config.ignore))
-    return Preview(profile_dict(profile), outcome.body, outcome.aborted, findings)
+    return Preview(profile.shown(), outcome.body, outcome.aborted, findings)

@@ -5,7 +5,9 @@ suffix, a severity override, ``detail`` (append the validator's own wording, e.g
 required property is missing) and ``rejection`` (PostHog's exact ``[status, body]`` where capture
 refuses the request). An annotation applies to every keyword of its subschema, or, written as
 ``{keyword: annotation}``, to one keyword. Used for PostHog's contract (``contracts/schemas``)
-and for tracking plans, so both turn validation errors into findings the same way.
+and for tracking plans, so both turn validation errors into findings the same way; and for the
+settings file (``contracts/ctph-config.schema.json``), whose annotations carry only a message
+because a bad setting is a usage error, not a finding (:meth:`AnnotatedSchema.explained`).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class AnnotatedSchema:
         self.fallback = fallback
         self.validator = jsonschema_rs.validator_for(dict(schema))
         self._annotations: dict[tuple[str | int, ...], _Annotation] = {}
+        self._explanations: dict[tuple[str | int, ...], str | None] = {}
 
     def is_valid(self, instance: Any) -> bool:
         """The fast path: one call into Rust, no Python objects for a valid instance."""
@@ -100,6 +103,16 @@ class AnnotatedSchema:
                 message += f" ({error.message})"
             yield _shared(ann.code, message, pointer, ann.severity, ann.rejection)
 
+    def explained(self, instance: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """Each violation as its instance path and the annotation's message (else the
+        validator's own wording), for callers that raise instead of reporting findings."""
+        for error in self.validator.iter_errors(instance):
+            path = tuple(error.schema_path)
+            if path not in self._explanations:
+                found = self._lookup(path)
+                self._explanations[path] = found.message if found else None
+            yield tuple(error.instance_path), self._explanations[path] or error.message
+
     def _annotation(self, path: tuple[str | int, ...], fallback_message: str) -> _Annotation:
         if path not in self._annotations:
             self._annotations[path] = self._lookup(path) or _Annotation(
@@ -116,14 +129,14 @@ class AnnotatedSchema:
             ann = node.get("x-ctph") if isinstance(node, Mapping) else None
             if not ann:
                 continue
-            if "code" not in ann:
+            if "message" not in ann:  # {keyword: annotation}
                 if depth or keyword not in ann:
                     continue
                 ann = ann[keyword]
             rejection = ann.get("rejection")
             severity = ann.get("severity")
             return _Annotation(
-                code=ann["code"],
+                code=ann.get("code", self.fallback),
                 message=ann["message"],
                 pointer=ann.get("pointer", ""),
                 severity=Severity(severity) if severity else None,

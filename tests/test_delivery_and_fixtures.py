@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,10 +32,10 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_unexplained_rejection_is_ctph301_after_cleverTaps_retry(project: pytest.Pytester) -> None:
     project.makeconftest(
         """
-        from ctph_harness.plugin import fake_posthog
+        from ctph_harness.pytest_plugin import ctph_session
 
         def pytest_collection_finish(session):
-            fake_posthog(session.config).inject(status=503, count=1000)
+            ctph_session(session.config).server.inject(status=503, count=1000)
         """
     )
     result = project.runpytest()
@@ -156,3 +158,30 @@ def test_campaign_fixture_names_a_template_that_is_not_utf8(project: pytest.Pyte
     result.stdout.fnmatch_lines(
         ["*InputError: latin1.json.liquid: not a UTF-8 text file (byte 14 is 0xe9)*"]
     )
+
+
+def test_delivery_takes_the_outcomes_it_sends_not_the_engine() -> None:
+    """Delivery reads what each profile did from :mod:`ctph_harness.profile_outcome`, the seam
+    the engine hands over, and never imports the engine, not even to show the profile of a
+    refused body (CTPH301): a run (:mod:`ctph_harness.runner`) joins the two."""
+    script = f"""
+import json, sys
+from ctph_harness.clevertap.profiles import Profile
+from ctph_harness.config import HarnessConfig
+from ctph_harness.delivery import delivering
+from ctph_harness.posthog.server import FakePostHog
+from ctph_harness.profile_outcome import ProfileOutcome
+document = {{"api_key": "{KEY}", "event": "x", "distinct_id": "u-1"}}
+outcome = ProfileOutcome(Profile(0, "random", {{"Name": "x"}}), json.dumps(document), document, False, ())
+server = FakePostHog()
+server.inject(status=503, count=10)
+with delivering(server=server) as make:
+    [found] = make(HarnessConfig(project_key="{KEY}"))([outcome])
+server.stop()
+assert found.code == "CTPH301" and found.profile == {{"Name": "x"}}, found
+print(sorted(m for m in sys.modules if m in {{"ctph_harness.engine", "ctph_harness.runner"}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from ctph_harness import Severity
+from ctph_harness.clevertap.profiles import Profile
 from ctph_harness.cli import main
-from ctph_harness.config import HarnessConfig, load_config
-from ctph_harness.engine import verify, verify_template
+from ctph_harness.config import HarnessConfig, load_config, webhook_findings
+from ctph_harness.engine import verify_template
+from ctph_harness.runner import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "fixtures" / "campaigns"
@@ -178,6 +180,54 @@ def test_ignore_list_drops_codes() -> None:
     lower = CONFIG.with_overrides(ignore=("ctph161", "Ctph005"))
     assert lower.ignore == ("CTPH161", "CTPH005")
     assert not {"CTPH161", "CTPH005"} & set(codes(source, lower))
+
+
+def test_a_webhook_url_that_is_no_capture_endpoint_is_a_config_finding() -> None:
+    """CTPH302 judges the configuration, so it is reported with no delivery at all: the engine
+    takes it from :mod:`ctph_harness.config` with the template's static findings."""
+    wrong = CONFIG.with_overrides(webhook_url="ftp://us.posthog.com/api/event")
+    [found] = webhook_findings(wrong)
+    assert found.code == "CTPH302"
+    assert "scheme 'ftp' is not http(s)" in found.message
+    assert "path '/api/event' is not a capture endpoint" in found.message
+    assert "CTPH302" in codes(body('"properties": {}'), wrong)
+    right = CONFIG.with_overrides(webhook_url="https://eu.i.posthog.com/batch/")
+    assert webhook_findings(right) == [] and "CTPH302" not in codes(body('"properties": {}'), right)
+    assert webhook_findings(CONFIG) == []
+
+
+def test_a_findings_profile_is_shown_in_its_short_form() -> None:
+    """A finding quotes its smallest profile without the generator's index and kind, as bare
+    fields unless it has event properties; ``ctph render --profile`` reads either form back."""
+    plain = Profile(7, "edge:missing:Email", {"Name": "x", "tags": ("a", 1)})
+    assert plain.shown() == {"Name": "x", "tags": ["a", 1]}
+    both = Profile(7, "random", {"Name": "x"}, {"Items": [{"Category": '"'}]})
+    assert both.shown() == {"Profile": {"Name": "x"}, "Event": {"Items": [{"Category": '"'}]}}
+    assert Profile.from_json(both.shown()) == Profile(0, "file", both.fields, both.event)
+    found = codes(body('"properties": {"n": "{{ Profile.Name }}"}', guard=ABORT_WITHOUT_ID))
+    assert found["CTPH004"].profile is not None
+    assert "index" not in found["CTPH004"].profile and "kind" not in found["CTPH004"].profile
+
+
+def test_the_engine_is_pure_it_loads_no_server_client_or_delivery() -> None:
+    """``engine`` is the per-template pipeline: importing it, and verifying a template with no
+    ``deliver`` hook, loads no HTTP client, no WSGI server and no delivery (the run that owns a
+    fake PostHog is :mod:`ctph_harness.runner`)."""
+    template = body('"properties": {}')
+    script = (
+        "import sys\n"
+        "from ctph_harness.engine import verify_template\n"
+        "from ctph_harness.config import HarnessConfig\n"
+        f"result = verify_template({template!r}, 't', HarnessConfig(profiles=5))\n"
+        "assert result.sent, result\n"
+        "heavy = {'httpx', 'werkzeug', 'ctph_harness.posthog.server', 'ctph_harness.delivery',\n"
+        "         'ctph_harness.runner'}\n"
+        "print(sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 # --------------------------------------------------------------------------- bad input

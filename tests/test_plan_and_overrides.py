@@ -9,7 +9,8 @@ import pytest
 
 from ctph_harness import Severity, UsageError
 from ctph_harness.config import ConfigFinder, HarnessConfig, load_config
-from ctph_harness.engine import verify, verify_template
+from ctph_harness.engine import verify_template
+from ctph_harness.runner import verify
 
 KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"
 PLAN: dict[str, Any] = {

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from ctph_harness.config import load_config
-from ctph_harness.engine import verify
 from ctph_harness.findings import Finding, Severity, catalogue
 from ctph_harness.reports.formats import WRITERS, format_for
 from ctph_harness.reports.html import COLOURS, to_html
@@ -26,6 +25,7 @@ from ctph_harness.reports.junit import classname, to_junit
 from ctph_harness.reports.markdown import code_span, to_markdown
 from ctph_harness.reports.model import ItemReport, RunReport, sorted_findings
 from ctph_harness.reports.text import to_text
+from ctph_harness.runner import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "fixtures" / "campaigns"

@@ -337,7 +337,7 @@ def test_serve_prints_url_and_serves_until_stopped() -> None:
 
 # -- the pytest fixtures -------------------------------------------------------------------------
 
-CONFTEST = 'pytest_plugins = ["ctph_harness.fixtures"]\n'
+CONFTEST = 'pytest_plugins = ["ctph_harness.pytest_plugin.fixtures"]\n'
 
 
 def test_fixture_fails_test_on_unexpected_request(pytester: pytest.Pytester) -> None:

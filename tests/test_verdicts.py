@@ -21,10 +21,10 @@ from ctph_harness.clevertap.settings import DialectSettings
 from ctph_harness.cli import main
 from ctph_harness.config import HarnessConfig
 from ctph_harness.delivery import delivering
-from ctph_harness.engine import ProfileOutcome
 from ctph_harness.findings import Finding, finding
 from ctph_harness.posthog import server as server_module
 from ctph_harness.posthog.server import FakePostHog
+from ctph_harness.profile_outcome import ProfileOutcome
 
 DATA = Path(__file__).parent / "data" / "verdicts"
 KEY = "phc_Tq7bXa9Lk2mN4pQ8rS1tU5vW3xY6zA0bC2dE4fG2xZ4a"

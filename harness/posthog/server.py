@@ -360,6 +360,7 @@ class FakePostHog:
 
     def check(self) -> None:
         """Raise ``AssertionError`` showing each unexpected request and handler error."""
+        __tracebackhide__ = True  # pytest shows the test's line and this message, not ours
         problems = self.app.problems()
         if not problems:
             return
@@ -383,6 +384,7 @@ class FakePostHog:
         ``count``. Returns the matches. On failure the message shows the closest near-miss
         event and a field-by-field diff.
         """
+        __tracebackhide__ = True  # pytest shows the test's line and the near-miss diff
         every = self.events()
         expected = _Expectation(name, distinct_id, dict(properties or {}))
         matches = [e for e in every if not expected.diff(e)]
@@ -410,6 +412,7 @@ class FakePostHog:
 
         Returns the person; on failure shows the nearest distinct ids or a property diff.
         """
+        __tracebackhide__ = True
         person = self.person(distinct_id)
         if person is None:
             known = [d for p in self.persons() for d in p.distinct_ids]

@@ -1,6 +1,6 @@
 """The report model: what a run found, as data every format is written from.
 
-A :class:`RunReport` is built once from results (by :func:`ctph_harness.engine.verify`, ``ctph
+A :class:`RunReport` is built once from results (by :func:`ctph_harness.runner.verify`, ``ctph
 check`` or the pytest plugin); each writer in :mod:`~ctph_harness.reports.formats` is a pure
 ``RunReport -> str``. The order findings are shown in and the finding that decides a failed
 verdict are decided here, once, so every format agrees on them.

@@ -208,6 +208,14 @@ class Profile:
             out["Event"] = _plain(self.event)
         return out
 
+    def shown(self) -> dict[str, Any]:
+        """The profile as a finding shows it: :meth:`to_json` without ``index`` and ``kind``,
+        and just its fields when it has no event properties (the short form :meth:`from_json`
+        also reads)."""
+        if not self.event:
+            return dict(_plain(self.fields))
+        return {"Profile": _plain(self.fields), "Event": _plain(self.event)}
+
     @classmethod
     def from_json(cls, data: Any, *, index: int = 0, kind: str = "file") -> Profile:
         """Read a profile written by :meth:`to_json` or by hand (``ctph render --profile``).

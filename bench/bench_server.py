@@ -15,6 +15,7 @@ import json
 import resource
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,32 @@ EVENT = {"event": "bench", "distinct_id": "u1", "api_key": KEY, "properties": {"
 ONE = json.dumps(EVENT).encode()
 BATCH = json.dumps({"api_key": KEY, "batch": [EVENT] * 100}).encode()
 HEADERS = {"Content-Type": "application/json"}
+# the same 100 events on capture's v1 route: Bearer key, the required headers, distinct uuids
+V1_BATCH = json.dumps(
+    {
+        "created_at": "2026-03-19T14:30:00Z",
+        "batch": [
+            {
+                "event": "bench",
+                "uuid": str(uuid.UUID(int=i + 1)),
+                "distinct_id": "u1",
+                "timestamp": "2026-03-19T14:29:58Z",
+                "options": {},
+                "properties": {"i": 1, "x": "y"},
+            }
+            for i in range(100)
+        ],
+    }
+).encode()
+V1_HEADERS = {
+    "Content-Type": "application/json",
+    "User-Agent": "bench/1.0",
+    "Authorization": f"Bearer {KEY}",
+    "PostHog-Sdk-Info": "bench/1.0",
+    "PostHog-Attempt": "1",
+    "PostHog-Request-Id": "0190f6b2-7d1c-7b3a-9c1e-2f4a5b6c7d8e",
+    "PostHog-Request-Timestamp": "2026-03-19T14:30:00Z",
+}
 
 
 def rate(send: Callable[[], object], events_per_call: int, calls: int, repeat: int = 3) -> float:
@@ -90,6 +117,14 @@ def main() -> None:
             batch_rate = rate(
                 lambda: to_fake.post("/batch/", content=BATCH, headers=HEADERS), 100, 40
             )
+            fake.reset()
+            v1_rate = rate(
+                lambda: to_fake.post(
+                    "/i/v1/analytics/events", content=V1_BATCH, headers=V1_HEADERS
+                ),
+                100,
+                40,
+            )
         fake.reset()
         with httpx.Client(transport=fake.transport(), base_url="http://posthog") as local:
             local_rate = rate(
@@ -113,6 +148,14 @@ def main() -> None:
             "loopback, batch of 100",
             f"{batch_rate:,.0f}",
             f"{batch_rate / full_rate:.1f}x single",
+            "",
+        ]
+    )
+    rows.append(
+        [
+            "loopback, v1 batch of 100 (/i/v1/analytics/events)",
+            f"{v1_rate:,.0f}",
+            f"{v1_rate / batch_rate:.2f}x v0 batch",
             "",
         ]
     )

@@ -137,6 +137,11 @@ def _capture_paths() -> list[str]:
     return [path for group in ("event", "batch") for path in routes[group]]
 
 
+def _v0_paths() -> set[str]:
+    """The v0 capture routes, each with and without the trailing slash."""
+    return {variant for path in _capture_paths() for variant in (path, path + "/")}
+
+
 def _operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {
         (method.upper(), path)
@@ -325,14 +330,19 @@ def test_capture_paths_with_and_without_slash() -> None:
     doc = contract.openapi()
     expected = {variant for path in _capture_paths() for variant in (path, path + "/")}
     assert len(expected) == 2 * len(_capture_paths())
-    assert set(doc["paths"]) == expected
+    assert expected <= set(doc["paths"])
+    # the other routes of today's SDKs (issue 12: AI, replay, ...) come in both spellings too
+    others = set(doc["paths"]) - expected
+    assert {path.rstrip("/") for path in others} == {path for path in others if path[-1] != "/"}
+    assert len(others) % 2 == 0
 
 
 def test_every_operation_documents_its_answers() -> None:
     doc = contract.openapi()
     components = doc["components"]["responses"]
-    assert _operations(doc) == {
-        (method, path) for path in doc["paths"] for method in ("GET", "POST", "OPTIONS")
+    v0_paths = _v0_paths()
+    assert {op for op in _operations(doc) if op[1] in v0_paths} == {
+        (method, path) for path in v0_paths for method in ("GET", "POST", "OPTIONS")
     }
     op_ids = [
         item[m]["operationId"] for item in doc["paths"].values() for m in HTTP_METHODS if m in item
@@ -344,6 +354,8 @@ def test_every_operation_documents_its_answers() -> None:
         return components[ref.rsplit("/", 1)[-1]] if ref else response
 
     for path, item in doc["paths"].items():
+        if path not in v0_paths:  # issue 12's routes answer their own way (AI, replay)
+            continue
         for method in ("get", "post"):
             responses = item[method]["responses"]
             assert set(responses) == SUCCESS_AND_ERRORS, (path, method)
@@ -420,7 +432,7 @@ def test_schemathesis_loads_the_file() -> None:
     schema = schemathesis.openapi.from_path(OPENAPI_FILE)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} == _operations(contract.openapi())
-    assert len(operations) == 3 * 2 * len(_capture_paths())
+    assert len([op for op in operations if op.path in _v0_paths()]) == 3 * 2 * len(_capture_paths())
 
 
 def test_schemathesis_loads_the_bundled_dict() -> None:
@@ -430,7 +442,7 @@ def test_schemathesis_loads_the_bundled_dict() -> None:
     assert {(op.method.upper(), op.path) for op in operations} == _operations(contract.openapi())
     # The body of each POST resolves through the embedded $id to request.json itself.
     for op in operations:
-        if op.method.upper() == "POST":
+        if op.method.upper() == "POST" and op.path in _v0_paths():
             media_types = {body.media_type for body in op.body}
             assert media_types == {"application/json", "text/plain"}
 

@@ -60,3 +60,5 @@ class Answer:
     sent_at: datetime | None = None
     payload: str | None = None
     decoded: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra response headers after ``Content-Type``/``Content-Length`` (a 405's ``Allow``)."""

@@ -40,10 +40,13 @@ from typing import TYPE_CHECKING, Any
 from ..contract import capture_paths
 from ..contract import limit as contract_limit
 from . import memos
+from .ai import AI_BATCH_PATHS, AI_PATHS, OTEL_PATHS, ai_multipart, ai_otel
 from .answer import Answer
 from .capture import capture
 from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
+from .flags import Context, Flag, parse_flags
+from .flags_request import FlagRequest
 from .inspection import PREFIX, inspect
 from .journal import (
     JOURNAL_BYTES,
@@ -54,7 +57,17 @@ from .journal import (
     Record,
     preview,
 )
+from .methods import AI_ALLOW, CAPTURE_ALLOW, GET_METHODS, STATUS_ALLOW, not_allowed
 from .project import Event, Group, IngestionWarning, Person, Project
+from .remote_config import context_for, is_remote_route, remote_answer
+from .replay import (
+    RECORDING_PATHS,
+    Recording,
+    RecordingStore,
+    capture_recording,
+    snapshot_message,
+)
+from .v1 import V1_PATHS, capture_v1
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
@@ -71,7 +84,7 @@ __all__ = [
 Clock = Callable[[], datetime]
 """The server clock: PostHog's ``now`` for clock-skew correction and arrival time."""
 
-_CAPTURE_METHODS = frozenset({"GET", "POST"})
+_CAPTURE_METHODS = frozenset({"GET", "HEAD", "POST"})  # HEAD: axum runs GET's handler
 _STATUS_ROUTES = {"/": "capture", "/_readiness": "capture", "/_liveness": "ok"}
 _LOCALHOST = "127.0.0.1"
 
@@ -102,9 +115,14 @@ class CaptureApp:
         clock: Clock = utc_now,
         journal_size: int | None = 10_000,
         journal_bytes: int | None = JOURNAL_BYTES,
+        flags: Mapping[str, Any] | None = None,
     ) -> None:
         self._lock = threading.Lock()
+        # feature flags (:mod:`.flags`): ``flags`` is the start state reset() returns to
+        self._start_flags = parse_flags(flags or {})
+        self._flags = self._start_flags
         self._project = Project()
+        self._recordings = RecordingStore()  # replay: kept apart from analytics events
         self._journal = Journal(journal_size, journal_bytes)
         self._faults = FaultQueue()
         self._clock = clock
@@ -155,9 +173,35 @@ class CaptureApp:
         requests carried can be freed."""
         with self._lock:
             self._project.reset()
+            self._recordings.reset()
             self._journal.clear()
             self._faults.clear()
+            self._flags = self._start_flags
         memos.forget()
+
+    # -- feature flags (evaluation and routes: :mod:`.flags`, :mod:`.remote_config`) ----------
+
+    def set_flags(self, flags: Mapping[str, Any]) -> tuple[Flag, ...]:
+        """Replace the flags ``/flags`` evaluates (see :func:`.flags.parse_flags`); ``reset()``
+        returns to the flags the app was created with."""
+        parsed = parse_flags(flags)
+        with self._lock:
+            self._flags = parsed
+        return parsed
+
+    def flag_definitions(self) -> tuple[Flag, ...]:
+        """The flags defined now."""
+        return self._flags
+
+    def flag_context(self, request: FlagRequest) -> Context:
+        """What one flags request evaluates against (stored person and groups, overridden)."""
+        with self._lock:
+            return context_for(self._project, request)
+
+    def accepts_token(self, token: str) -> bool:
+        """Whether a project key names a project here (any key, unless enforced)."""
+        keys = self._keys
+        return keys is None or token.strip() in keys
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -204,6 +248,16 @@ class CaptureApp:
             records, has_more = self._journal.page(after, limit)
             dropped = self._journal.dropped
         return JournalPage([record.entry() for record in records], has_more, dropped)
+
+    def recordings(self, session_id: str | None = None) -> list[Recording]:
+        """Session recordings sent to ``/s/``, one per ``$session_id`` (see :mod:`.replay`)."""
+        with self._lock:
+            return self._recordings.recordings(session_id)
+
+    def recording_count(self) -> int:
+        """How many session recordings exist."""
+        with self._lock:
+            return len(self._recordings.recordings())
 
     def problems(self) -> list[JournalEntry]:
         """Unexpected requests and handler errors since the last reset (never evicted)."""
@@ -293,13 +347,41 @@ class CaptureApp:
             return Answer(200, "", "", kind="preflight")
         if path in self._capture_paths and method in _CAPTURE_METHODS:
             return self._capture_or_fault(incoming, now)
+        if path in AI_BATCH_PATHS:  # the /batch handler and cap (integration_ai_route_surface.rs)
+            if method in _CAPTURE_METHODS:
+                return self._capture_or_fault(incoming, now)
+            return not_allowed(CAPTURE_ALLOW)
+        if path in AI_PATHS or path in OTEL_PATHS:  # Bearer-authenticated, POST only
+            if method != "POST":
+                return not_allowed(AI_ALLOW)
+            handler = ai_multipart if path in AI_PATHS else ai_otel
+            return self._capture_or_fault(incoming, now, handler)
+        if path in RECORDING_PATHS:  # router.rs: post(recording).get(recording)
+            if method in _CAPTURE_METHODS:
+                return self._capture_or_fault(incoming, now, capture_recording)
+            return not_allowed(CAPTURE_ALLOW)
+        if path in V1_PATHS:  # v1 analytics (rust/capture/src/v1/router.rs): POST only
+            if method != "POST":
+                return Answer(405, "", kind="unexpected")
+            return self._capture_or_fault(incoming, now, capture_v1)
         if path.startswith(PREFIX):
             return inspect(self, incoming)
-        if path in _STATUS_ROUTES and method == "GET":
-            return Answer(200, _STATUS_ROUTES[path], kind="status")
-        return Answer(405 if path in self._capture_paths else 404, "", kind="unexpected")
+        if path in _STATUS_ROUTES:  # get(index): HEAD too, else axum's 405 with Allow
+            if method in GET_METHODS:
+                return Answer(200, _STATUS_ROUTES[path], kind="status")
+            return not_allowed(STATUS_ALLOW)
+        if is_remote_route(path):
+            return remote_answer(self, incoming)
+        if path in self._capture_paths:
+            return not_allowed(CAPTURE_ALLOW)
+        return Answer(404, "", kind="unexpected")
 
-    def _capture_or_fault(self, incoming: Incoming, now: datetime) -> Answer:
+    def _capture_or_fault(
+        self,
+        incoming: Incoming,
+        now: datetime,
+        pipeline: Callable[[Incoming, frozenset[str] | None], Answer] | None = None,
+    ) -> Answer:
         fault = self._take_fault()
         if fault is not None:
             if fault.delay:
@@ -309,7 +391,7 @@ class CaptureApp:
                 drop_connection(incoming.environ)
             if fault.status is not None:
                 return Answer(fault.status, FAULT_BODIES[fault.status], kind="fault")
-        return capture(incoming, self._keys)
+        return (pipeline or capture)(incoming, self._keys)  # looked up per call: v0 by default
 
     def _take_fault(self) -> Fault | None:
         if not self._faults:  # unlocked peek: the common case never waits for the lock
@@ -329,7 +411,12 @@ class CaptureApp:
         stored = 0
         with self._lock, self._project.atomic():
             # all or nothing, journal entry included: a request answered 500 leaves no event
-            if answer.events and answer.token is not None:
+            if answer.kind == "recording" and answer.events and answer.token is not None:
+                agent = incoming.header("User-Agent")  # replay never becomes an analytics event
+                message = snapshot_message(answer.events, answer.token, now, answer.sent_at, agent)
+                self._recordings.add(message)
+                stored = 1
+            elif answer.events and answer.token is not None:
                 ingest = self._project.ingest
                 for event in answer.events:
                     kept = ingest(event, answer.token, now, answer.sent_at, _event_ip(event, ip))

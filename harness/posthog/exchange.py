@@ -228,6 +228,7 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
         headers = [("Content-Length", str(len(body)))]
     else:
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(body)))]
+    headers += answer.headers
     headers += cors_headers(
         incoming.method,
         incoming.header("Origin"),

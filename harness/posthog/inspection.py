@@ -3,7 +3,9 @@
 ``ctph serve`` users and SDK tests in other languages cannot call :class:`.app.CaptureApp`'s
 methods, so the same views are served over HTTP: ``GET /_ctph/events`` (``?event=``,
 ``?distinct_id=``), ``/_ctph/persons``, ``/_ctph/groups``, ``/_ctph/warnings``,
-``/_ctph/requests`` (the redacted journal) and ``POST /_ctph/reset``. These routes are never
+``/_ctph/recordings`` (session replay, ``?session_id=``),
+``/_ctph/requests`` (the redacted journal), ``POST /_ctph/reset`` and ``/_ctph/flags``
+(:mod:`.flag_inspection`). These routes are never
 faulted and never ingest anything.
 
 Paging (``/_ctph/events`` and ``/_ctph/requests``): without ``limit`` or ``cursor`` the answer
@@ -22,13 +24,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 from .answer import JSON, OK_BODY, TEXT, Answer
 from .exchange import Incoming
+from .flag_inspection import flag_route
+from .flags import Flag
 from .journal import JournalEntry, JournalPage
 from .project import Event, Group, IngestionWarning, Person
+from .replay import Recording
 from .serialise import dumps, iso
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "PREFIX", "State", "inspect"]
@@ -52,11 +58,17 @@ class State(Protocol):
 
     def warnings(self) -> list[IngestionWarning]: ...
 
+    def recordings(self, session_id: str | None = None) -> list[Recording]: ...
+
     def journal(self) -> list[JournalEntry]: ...
 
     def journal_page(self, after: int, limit: int) -> JournalPage: ...
 
     def reset(self) -> None: ...
+
+    def flag_definitions(self) -> tuple[Flag, ...]: ...
+
+    def set_flags(self, flags: Mapping[str, Any]) -> tuple[Flag, ...]: ...
 
 
 class _BadQuery(ValueError):
@@ -81,6 +93,8 @@ def inspect(state: State, incoming: Incoming) -> Answer:
     if method == "POST" and route == "reset":
         state.reset()
         return Answer(200, OK_BODY, JSON, kind="inspect")
+    if route == "flags":  # feature flags: GET to read, POST a {key: definition} to set
+        return flag_route(state, incoming)
     if method != "GET":
         return Answer(405, "", kind="unexpected")
     try:
@@ -113,6 +127,8 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
         return [asdict(g) for g in state.groups()]
     if route == "warnings":
         return [asdict(w) for w in state.warnings()]
+    if route == "recordings":  # session replay (/s/), ?session_id= for one
+        return [_recording_dict(r) for r in state.recordings(args.get("session_id"))]
     return None
 
 
@@ -191,6 +207,13 @@ def _event_dict(event: Event) -> dict[str, Any]:
     them again (most of the whole list's cost)."""
     out = {name: getattr(event, name) for name in _EVENT_FIELDS}
     out["timestamp"] = iso(event.timestamp)
+    return out
+
+
+def _recording_dict(recording: Recording) -> dict[str, Any]:
+    out = asdict(recording)
+    out["start"] = iso(recording.start)
+    out["end"] = iso(recording.end)
     return out
 
 

@@ -73,7 +73,9 @@ PROBLEM_KINDS = frozenset({"unexpected", "error"})
 class JournalEntry:
     """One request as the fake server saw and answered it; keys in it are redacted.
 
-    ``kind`` says how it was routed: ``capture`` (a capture route), ``preflight`` (an OPTIONS,
+    ``kind`` says how it was routed: ``capture`` (a capture route), ``recording`` (a ``/s/``
+    request that capture's replay rules judged; ``stored`` is 1 when it was kept),
+    ``preflight`` (an OPTIONS,
     which capture's CORS layer answers on any path), ``fault`` (an injected
     fault answered it), ``inspect`` (``/_ctph/...``), ``status`` (``/``, ``/_readiness``),
     ``unexpected`` (no such route or method) or ``error`` (the handler raised; ``error`` holds

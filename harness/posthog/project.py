@@ -37,6 +37,7 @@ from ..contract import facts, merge_events
 from ..contract import limit as contract_limit
 from ..schemas import json_type
 from .ids import is_illegal, resolve_distinct_id
+from .person_props import lifted, should_write
 from .serde import PERFORMANCE_EVENT, parse_uuid
 from .serialise import iso
 from .timestamps import future_tolerance, parse_timestamp
@@ -204,6 +205,20 @@ def _js_string(value: Any) -> str:
     if isinstance(value, list):
         return ",".join("" if v is None else _js_string(v) for v in value)
     return "[object Object]"
+
+
+def _lifted(name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """The properties the person step reads: ``normalizeEvent``'s
+    ``personInitialAndUTMProperties`` (:func:`.person_props.lifted`).
+
+    PostHog writes the lifted ``$set``/``$set_once`` into the stored event too; the fake keeps
+    its stored events as the client sent them (plus ``$ip``/``$sent_at``), which the conformance
+    corpus asserts, and lets only the person see the lifted keys. ``$groupidentify`` events lose
+    their ``$set`` (``normalizeProcessPerson``) before any person work, so they lift nothing.
+    """
+    if name == "$groupidentify":
+        return properties
+    return lifted(name, properties)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -461,7 +476,9 @@ class Project:
 
         person_id: str | None = None
         if process_person:
-            person_id = self._persons_step(name, distinct_id, properties, timestamp, uuid_text)
+            person_id = self._persons_step(
+                name, distinct_id, _lifted(name, properties), timestamp, uuid_text
+            )
 
         stored = Event(
             uuid=uuid_text,
@@ -602,8 +619,11 @@ class Project:
         elif (
             name not in _NO_PERSON_UPDATE
             and not merged_now
-            and self._apply_updates(row, properties)
+            and should_write(name, row.properties, properties)
         ):
+            # a write (version + 1) only for changes that count: FILTERED_PERSON_UPDATE_
+            # PROPERTIES alone leave the person as it was (person_props.should_write)
+            self._apply_updates(row, properties)
             row.version += 1
         return row.id
 
@@ -650,7 +670,9 @@ class Project:
                 targetPersonDistinctId=into_id,
                 eventUuid=event_uuid,
             )
-            return False
+            # mergePeople returns the target with needsPersonUpdate and mergeDistinctIds has
+            # set updateIsIdentified: the target is marked identified all the same
+            return self._identify(into, properties)
         into.properties = {**other.properties, **into.properties}
         self._apply_updates(into, properties)
         into.is_identified = True

@@ -36,6 +36,7 @@ from ..redact import printable
 from .app import CaptureApp, Clock, Fault, JournalEntry, utc_now
 from .journal import JOURNAL_BYTES
 from .project import Event, Group, IngestionWarning, Person
+from .replay import Recording
 
 if TYPE_CHECKING:
     import httpx
@@ -327,13 +328,27 @@ class FakePostHog:
     def warnings(self) -> list[IngestionWarning]:
         return self.app.warnings()
 
+    def recordings(self, session_id: str | None = None) -> list[Recording]:
+        """Session recordings sent to ``/s/``, one per ``$session_id``, apart from events."""
+        return self.app.recordings(session_id)
+
+    def recording_count(self) -> int:
+        return self.app.recording_count()
+
     def journal(self) -> list[JournalEntry]:
         """Every request still in the bounded journal, keys redacted."""
         return self.app.journal()
 
     def reset(self) -> None:
-        """Forget state, journal, problems and faults (the server keeps running)."""
+        """Forget state, journal, problems and faults, and put the flags back to the ones the
+        server started with (the server keeps running)."""
         self.app.reset()
+
+    def set_flags(self, flags: Mapping[str, Any]) -> None:
+        """Define the feature flags ``/flags`` evaluates, replacing any set before: ``{key:
+        True | False | "variant" | {...}}`` (see :func:`.flags.parse_flags`; ``ValueError``
+        names a definition the fake cannot evaluate). ``reset()`` clears them."""
+        self.app.set_flags(flags)
 
     def inject(
         self,

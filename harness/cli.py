@@ -21,11 +21,11 @@ from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
 from .files import MAX_JSON_FILE_BYTES, STDIN, find_files, read_bytes
 from .findings import Rule, catalogue
-from .outcome import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .redact import printable
 from .reports.formats import WRITERS
 from .reports.model import ItemReport, RunReport, sorted_findings
 from .reports.output import check_report_file, write_report_file
+from .verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .version import __version__
 
 __all__ = ["main"]

@@ -8,7 +8,7 @@ still triggers it (shrunk with Hypothesis).
 Pure: it reads no files, starts no server and sends nothing. A run over many templates
 (:mod:`ctph_harness.runner`, the pytest plugin) reads each template, hands it here with a
 :data:`~ctph_harness.profile_outcome.Deliver` hook when its bodies should reach a fake PostHog,
-and decides what to print and whether the run fails (:mod:`ctph_harness.outcome`).
+and decides what to print and whether the run fails (:mod:`ctph_harness.verdict`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from .clevertap.template import CampaignTemplate, load_template
 from .config import HarnessConfig, webhook_findings
 from .errors import UsageError
 from .findings import Finding, Severity, finding
-from .outcome import kept, passed
 from .posthog.checker import check_many, check_text
 from .profile_outcome import Deliver, ProfileOutcome
 from .reports.model import ItemReport, sorted_findings
 from .schemas import AnnotatedSchema
 from .tracking_plan import check_events, plan_checker
+from .verdict import kept, passed
 
 __all__ = [
     "CAMPAIGN",

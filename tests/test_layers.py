@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "files",
             "findings",
             "schemas",
-            "outcome",
+            "verdict",
         ),
     ),
     # PostHog as it is: the capture contract, the checker, the fake server. Knows nothing of

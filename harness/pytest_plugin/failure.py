@@ -41,8 +41,8 @@ def _reproduce(path: str, item: Finding, seed: int) -> str:
 def describe_failure(result: TemplateResult, *, seed: int, strict: bool) -> str:
     """The failure text for one template: failing findings in full, the others in one line."""
     from ..excerpts import payload_excerpt, template_excerpt
-    from ..outcome import failing
     from ..redact import printable
+    from ..verdict import failing
 
     blocks: list[str] = []
     failing_findings = [f for f in result.findings if failing(f, strict=strict)]

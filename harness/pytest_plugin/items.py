@@ -75,7 +75,7 @@ class CampaignItem(pytest.Item):
         from ..engine import verify_template
         from ..errors import HarnessError
         from ..files import read_bytes
-        from ..outcome import passed
+        from ..verdict import passed
 
         session = ctph_session(self.config)
         config = apply_marker(self, session.template_settings(self.path))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..findings import Finding, Severity
-from ..outcome import failing
+from ..verdict import failing
 
 __all__ = ["SEVERITY_RANK", "ItemReport", "RunReport", "first_failing", "sorted_findings"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 from ..findings import Finding, Severity
-from ..outcome import failing
 from ..redact import printable, redact_text
+from ..verdict import failing
 from .model import RunReport
 
 __all__ = ["finding_lines", "profile_json", "to_text", "where"]

@@ -107,6 +107,13 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback --host"
     )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="ctph.toml or pyproject.toml whose [flags] the fake starts with "
+        "(default: the nearest one)",
+    )
     serve.set_defaults(run=_serve)
 
     rules = sub.add_parser("rules", help="list the finding catalogue")
@@ -233,9 +240,13 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .config import load_config
     from .posthog.standalone import serve
 
-    return serve(args.host, args.port, args.allow_remote, out)
+    config = load_config(args.config)  # refuses a flag the fake cannot evaluate, naming it
+    return serve(
+        args.host, args.port, args.allow_remote, out, flags=config.flags, flags_source=config.source
+    )
 
 
 def _rule_dict(rule: Rule) -> dict[str, str]:

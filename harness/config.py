@@ -97,6 +97,10 @@ class HarnessConfig:
     """Seconds CleverTap waits for an answer (its docs say 3 s or 5 s)."""
     retries: int = 1
     """Extra attempts after a failed send (its docs say 1, 2 or 3)."""
+    flags: Mapping[str, Any] = field(default_factory=dict)
+    """Feature flags ``ctph serve`` starts the fake with (``{key: definition}``, checked by
+    :func:`.posthog.flags.parse_flags`). Only the fake server reads them: a CleverTap webhook
+    asks no flags, so ``ctph verify`` ignores them."""
     overrides: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     """Per-template settings: ``(glob, table)`` pairs from ``[overrides."glob"]``, in order."""
     source: str | None = None
@@ -324,7 +328,11 @@ def _check_values(table: Mapping[str, Any], where: str) -> None:
     problems = sorted(found, key=lambda p: _order(table, p[0]))
     nested = []
     for path, message in problems:
-        if path and path[0] in ("properties", "plan") and isinstance(table[path[0]], Mapping):
+        if (
+            path
+            and path[0] in ("properties", "plan", "flags")
+            and isinstance(table[path[0]], Mapping)
+        ):
             nested.append((path, message))
         else:
             raise UsageError(_worded(table, path, message, where))
@@ -337,9 +345,23 @@ def _check_values(table: Mapping[str, Any], where: str) -> None:
         from .tracking_plan import Plan
 
         Plan.from_config(table["plan"], f"{where} plan")
+    if isinstance(table.get("flags"), Mapping):
+        _check_flags(table["flags"], where)
     if nested:
         path, message = nested[0]
         raise UsageError(f"{where}: `{'.'.join(map(str, path))}`: {message}")
+
+
+def _check_flags(table: Mapping[str, Any], where: str) -> None:
+    """The flag definitions as the fake will read them, so a definition it cannot evaluate
+    stops ``ctph serve`` at start-up, naming the file and the flag (``parse_flags`` names the
+    flag and the problem)."""
+    from .posthog.flags import parse_flags
+
+    try:
+        parse_flags(_as_json(table))
+    except ValueError as exc:
+        raise UsageError(f"{where}: `flags`: {exc}") from None
 
 
 def _check_in_code(settings: Mapping[str, Any], where: str) -> None:
@@ -410,6 +432,8 @@ def _resolved(table: Mapping[str, Any], where: str) -> dict[str, Any]:
                 (pattern, _resolved(sub, _in_override(where, pattern)))
                 for pattern, sub in raw.items()
             )
+        elif key == "flags":  # JSON for the fake: a TOML date in a payload is its ISO text
+            values[key] = _as_json(raw)
         elif key == "project_key_env":
             if raw not in os.environ:
                 raise UsageError(f"{where}: `project_key_env` names {raw}, which is not set")

@@ -306,3 +306,89 @@ def test_posthog_python_v1_mode(server: FakePostHog, compression: str) -> None:
         "acme",
         "Acme",
     )
+
+
+# -- the v1 router's own middleware and CORS (rust/capture/src/v1/middleware.rs, v1/router.rs) --
+
+
+@pytest.fixture
+def pinned(fake: FakePostHog) -> Iterator[FakePostHog]:
+    from datetime import datetime, timezone
+
+    from ctph_harness.posthog.app import utc_now
+
+    fake.app.set_clock(lambda: datetime(2026, 3, 9, 14, 30, 1, 250000, tzinfo=timezone.utc))
+    try:
+        yield fake
+    finally:
+        fake.app.set_clock(utc_now)
+        fake.reset()  # the refusals below are recorded as problems on purpose
+
+
+def test_every_v1_answer_carries_date_and_the_echoed_request_id(pinned: FakePostHog) -> None:
+    """``v1_common_headers``: ``Date`` is the receipt time in chrono's RFC 2822 form (zero-padded
+    day, ``+0000``), and the request's ``PostHog-Request-Id`` comes back unchanged, on a 200, on a
+    refusal (even when the id itself is what was refused) and on axum's 405."""
+    client = pinned.client()
+    request_id = str(uuid.uuid4())
+    ok = client.post(
+        PATH, content=_body(_event()), headers=_headers(**{"PostHog-Request-Id": request_id})
+    )
+    bad = client.post(
+        PATH, content=_body(_event()), headers=_headers(**{"PostHog-Request-Id": "nope"})
+    )
+    refused = client.get(PATH, headers={"PostHog-Request-Id": request_id})
+    assert (ok.status_code, bad.status_code, refused.status_code) == (200, 400, 405)
+    for answer in (ok, bad, refused):
+        assert answer.headers["date"] == "Mon, 09 Mar 2026 14:30:01 +0000"
+    assert ok.headers["posthog-request-id"] == request_id
+    assert bad.headers["posthog-request-id"] == "nope"
+    assert refused.headers["posthog-request-id"] == request_id
+    assert "retry-after" not in ok.headers and "retry-after" not in bad.headers
+
+
+def test_no_request_id_header_without_one_in_the_request(pinned: FakePostHog) -> None:
+    answer = pinned.client().post(
+        PATH, content=_body(_event()), headers=_headers(**{"PostHog-Request-Id": None})
+    )
+    assert answer.status_code == 400  # a required header is missing
+    assert "posthog-request-id" not in answer.headers
+    assert answer.headers["date"] == "Mon, 09 Mar 2026 14:30:01 +0000"
+
+
+@pytest.mark.parametrize("path", [PATH, PATH + "/"])
+def test_405_allows_post_only(pinned: FakePostHog, path: str) -> None:
+    """``post(handle_request)`` and nothing else: axum's ``Allow`` is ``POST`` (no HEAD, no
+    OPTIONS handler), empty body, no ``Content-Type``."""
+    for method in ("GET", "HEAD", "PUT", "DELETE"):
+        answer = pinned.client().request(method, path)
+        assert answer.status_code == 405, method
+        assert answer.headers["allow"] == "POST"
+        assert answer.content == b"" and "content-type" not in answer.headers
+
+
+def test_preflight_is_the_v1_cors_layers(fake: FakePostHog) -> None:
+    """The v1 ``CorsLayer`` (outermost, so no middleware headers) allows ``POST,OPTIONS`` only and
+    mirrors origin and headers like capture's; a POST's answer carries the mirrored origin."""
+    origin = "https://app.example.com"
+    preflight = fake.client().options(
+        PATH,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,posthog-sdk-info",
+            "PostHog-Request-Id": str(uuid.uuid4()),
+        },
+    )
+    assert preflight.status_code == 200 and preflight.content == b""
+    assert preflight.headers["access-control-allow-methods"] == "POST,OPTIONS"
+    assert preflight.headers["access-control-allow-headers"] == "authorization,posthog-sdk-info"
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "posthog-request-id" not in preflight.headers
+    posted = fake.client().post(
+        PATH, content=_body(_event()), headers={**_headers(), "Origin": origin}
+    )
+    assert posted.status_code == 200
+    assert posted.headers["access-control-allow-origin"] == origin
+    assert "access-control-allow-methods" not in posted.headers

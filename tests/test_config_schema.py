@@ -61,6 +61,9 @@ strict = false
 value = { type = "number", required = true }
 currency = { enum = ["INR", "USD"] }
 sku = "string"
+[flags]
+beta = true
+checkout = { variants = { control = 50, test = 50 }, payloads = { test = { color = "red" } } }
 [overrides."purchase*"]
 event = "Purchase"
 ignore = ["CTPH161"]
@@ -136,6 +139,14 @@ def test_a_file_with_every_key_is_valid_for_ctph_and_for_an_editor(tmp_path: Pat
         '[properties]\nx = { type = "colour" }',
         '[plan.events.P]\nv = { type = "money" }',
         "[plan]\nfoo = 1",
+        "flags = 5",
+        "[flags]\nx = 5",
+        "[flags]\nx = { rolout = 50 }",
+        "[flags]\nx = { rollout_percentage = 101 }",
+        '[flags]\nx = { properties = [{ key = "a", operator = "is_date_before" }] }',
+        '[flags]\nx = { properties = [{ key = "a", type = "cohort" }] }',
+        "[flags.x]\nfilters = { groups = [] }\nensure_experience_continuity = true",
+        '[overrides."x*"]\nflags = { a = true }',
     ],
 )
 def test_what_ctph_refuses_an_editor_flags_too(tmp_path: Path, toml: str) -> None:
@@ -195,3 +206,55 @@ def test_the_endpoint_pattern_refuses_exactly_what_a_url_cannot_carry() -> None:
         == (chr(code).isspace() or code < 0x20 or code == 0x7F)
     ]
     assert disagree == []
+
+
+FLAG_FORMS = """
+[flags]
+on = true
+off = false
+red = "red"
+rollout = { rollout_percentage = 12.5, active = true }
+split = { variants = { a = 50, b = 50 }, payloads = { a = [1, 2] } }
+pro = { properties = [{ key = "plan", operator = "icontains", value = "pro" }], payload = 1 }
+org = { group_type = "company", properties = [{ key = "size", operator = "gt", value = 10, type = "group" }] }
+dated = { payload = 1979-05-27 }
+[flags.posthog-json]
+key = "posthog-json"
+id = 9
+version = 3
+filters = { groups = [{ properties = [], rollout_percentage = 100, variant = "b" }], multivariate = { variants = [{ key = "a", rollout_percentage = 50 }, { key = "b", rollout_percentage = 50 }] }, payloads = { b = "{\\"x\\": 1}" } }
+"""
+
+
+def test_every_flag_form_parse_flags_accepts_is_valid_for_ctph_and_an_editor(
+    tmp_path: Path,
+) -> None:
+    from ctph_harness.posthog.flags import parse_flags
+
+    config = load_config(write(tmp_path, FLAG_FORMS))
+    parsed = {flag.key: flag for flag in parse_flags(config.flags)}
+    assert list(parsed) == list(tomllib.loads(FLAG_FORMS)["flags"])
+    assert parsed["posthog-json"].version == 3 and parsed["org"].group_type == "company"
+    assert parsed["dated"].filters["payloads"] == {"true": '"1979-05-27"'}  # JSON has no dates
+    assert editor().is_valid(tomllib.loads(FLAG_FORMS) | {"flags": config.flags})
+    # per template they would mean nothing: they are the fake server's, not a template's
+    assert config.for_template("a.liquid").flags == config.flags
+
+
+def test_verify_accepts_and_ignores_flags(tmp_path: Path) -> None:
+    """``ctph verify`` renders and checks templates; a CleverTap webhook asks no flags, so the
+    table changes nothing in its verdict."""
+    import io
+    import shutil
+
+    from ctph_harness.cli import main
+
+    campaigns = ROOT / "fixtures" / "campaigns"
+    shutil.copy(campaigns / "corrected-purchase.json.liquid", tmp_path)
+    base = (campaigns / "ctph.toml").read_text(encoding="utf-8")
+    plain, flagged = io.StringIO(), io.StringIO()
+    write(tmp_path, base)
+    code = main(["verify", "--profiles", "5", str(tmp_path)], out=plain)
+    write(tmp_path, base + FLAG_FORMS)
+    assert main(["verify", "--profiles", "5", str(tmp_path)], out=flagged) == code == 0
+    assert flagged.getvalue() == plain.getvalue()

@@ -50,6 +50,13 @@ def test_head_answers_as_get_without_a_body(fake: FakePostHog, path: str) -> Non
         ("DELETE", "/_liveness", "GET,HEAD"),
         ("GET", "/i/v0/ai", "POST,OPTIONS"),
         ("GET", "/i/v0/ai/otel/", "POST,OPTIONS"),
+        # v1 is post(handle_request) alone (rust/capture/src/v1/analytics/router.rs)
+        ("GET", "/i/v1/analytics/events", "POST"),
+        ("PUT", "/i/v1/analytics/events/", "POST"),
+        # the flags service's handler answers 405 itself (rust/feature-flags/src/api/endpoint.rs)
+        ("PUT", "/flags", "GET, POST, OPTIONS, HEAD"),
+        ("DELETE", "/flags/", "GET, POST, OPTIONS, HEAD"),
+        ("PATCH", "/decide/", "GET, POST, OPTIONS, HEAD"),
     ],
 )
 def test_405_carries_allow(fake: FakePostHog, method: str, path: str, allow: str) -> None:
@@ -63,3 +70,32 @@ def test_405_carries_allow(fake: FakePostHog, method: str, path: str, allow: str
 def test_unknown_path_is_still_404(fake: FakePostHog) -> None:
     assert httpx.put(fake.url + "/nowhere").status_code == 404
     assert "allow" not in httpx.put(fake.url + "/nowhere").headers
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/i/v0/e/", "GET,POST,OPTIONS"),  # capture's legacy CorsLayer (router.rs)
+        ("/i/v1/analytics/events", "POST,OPTIONS"),  # v1's own (v1/router.rs)
+        ("/flags/", "GET,POST,OPTIONS,HEAD"),  # the flags service's (feature-flags router.rs)
+        ("/array/phc_x/config.js", "GET,POST,OPTIONS,HEAD"),
+    ],
+)
+def test_preflight_allows_what_the_routes_cors_layer_allows(
+    fake: FakePostHog, path: str, methods: str
+) -> None:
+    answer = httpx.options(
+        fake.url + path,
+        headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["access-control-allow-methods"] == methods
+    assert answer.headers["access-control-allow-origin"] == "https://a.example"
+
+
+@pytest.mark.parametrize("path", ["/", "/i/v1/analytics/events"])
+def test_one_date_header(fake: FakePostHog, path: str) -> None:
+    """The HTTP server adds ``Date`` only where the route set none (v1 sets its own)."""
+    answer = httpx.get(fake.url + path)
+    assert len(answer.headers.get_list("date")) == 1
+    fake.reset()

@@ -62,3 +62,7 @@ class Answer:
     decoded: bool = False
     headers: tuple[tuple[str, str], ...] = ()
     """Extra response headers after ``Content-Type``/``Content-Length`` (a 405's ``Allow``)."""
+    cors_methods: str = "GET,POST,OPTIONS"
+    """What the ``CorsLayer`` wrapping the route sends as ``Access-Control-Allow-Methods`` on a
+    preflight: capture's legacy layer by default; v1 and the flags service have their own
+    (:mod:`.route_cors`)."""

@@ -67,7 +67,9 @@ from .replay import (
     capture_recording,
     snapshot_message,
 )
+from .route_cors import cors_methods
 from .v1 import V1_PATHS, capture_v1
+from .v1_headers import V1_ALLOW, with_v1_headers
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
@@ -343,8 +345,9 @@ class CaptureApp:
         if method == "OPTIONS":
             # capture's CorsLayer wraps the whole router and answers every OPTIONS itself
             # (200, empty body) before any route or handler sees it: router.rs, tower-http
-            # cors/mod.rs. Routes' own options handlers never run.
-            return Answer(200, "", "", kind="preflight")
+            # cors/mod.rs. Routes' own options handlers never run. v1 and the flags service
+            # have their own layers, allowing other methods (route_cors.py).
+            return Answer(200, "", "", kind="preflight", cors_methods=cors_methods(path))
         if path in self._capture_paths and method in _CAPTURE_METHODS:
             return self._capture_or_fault(incoming, now)
         if path in AI_BATCH_PATHS:  # the /batch handler and cap (integration_ai_route_surface.rs)
@@ -362,8 +365,8 @@ class CaptureApp:
             return not_allowed(CAPTURE_ALLOW)
         if path in V1_PATHS:  # v1 analytics (rust/capture/src/v1/router.rs): POST only
             if method != "POST":
-                return Answer(405, "", kind="unexpected")
-            return self._capture_or_fault(incoming, now, capture_v1)
+                return with_v1_headers(not_allowed(V1_ALLOW), incoming, now)
+            return with_v1_headers(self._capture_or_fault(incoming, now, capture_v1), incoming, now)
         if path.startswith(PREFIX):
             return inspect(self, incoming)
         if path in _STATUS_ROUTES:  # get(index): HEAD too, else axum's 405 with Allow

@@ -13,15 +13,18 @@ __all__ = ["cors_headers"]
 _VARY = "origin, access-control-request-method, access-control-request-headers"
 
 
-def cors_headers(method: str, origin: str | None, asked: str | None) -> list[tuple[str, str]]:
+def cors_headers(
+    method: str, origin: str | None, asked: str | None, methods: str = "GET,POST,OPTIONS"
+) -> list[tuple[str, str]]:
     """The headers capture's CorsLayer adds to every answer: credentials allowed and ``Vary``
     always, the ``origin`` mirrored when there is one; on OPTIONS also the methods and the
-    mirrored request headers (``asked``: the request's ``Access-Control-Request-Headers``).
+    mirrored request headers (``asked``: the request's ``Access-Control-Request-Headers``);
+    ``methods`` is the layer's ``allow_methods`` (capture's legacy layer unless told).
     (tower-http sends ``Allow-Credentials`` and ``Vary`` whether or not the request has an
     ``Origin``.)"""
     headers = [("Access-Control-Allow-Credentials", "true"), ("Vary", _VARY)]
     if method == "OPTIONS":
-        headers.append(("Access-Control-Allow-Methods", "GET,POST,OPTIONS"))
+        headers.append(("Access-Control-Allow-Methods", methods))
         if asked:
             headers.append(("Access-Control-Allow-Headers", asked))
     if origin is not None:

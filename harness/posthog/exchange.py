@@ -233,6 +233,7 @@ def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:
         incoming.method,
         incoming.header("Origin"),
         incoming.header("Access-Control-Request-Headers"),
+        answer.cors_methods,
     )
     if not has_body(status, incoming.method):
         body = b""

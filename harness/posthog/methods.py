@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from .answer import Answer
 
-__all__ = ["AI_ALLOW", "CAPTURE_ALLOW", "GET_METHODS", "STATUS_ALLOW", "not_allowed"]
+__all__ = [
+    "AI_ALLOW",
+    "CAPTURE_ALLOW",
+    "FLAGS_ALLOW",
+    "GET_METHODS",
+    "STATUS_ALLOW",
+    "not_allowed",
+]
 
 GET_METHODS = frozenset({"GET", "HEAD"})
 """What a ``get(...)`` route answers: HEAD runs the GET handler."""
@@ -27,6 +34,13 @@ STATUS_ALLOW = "GET,HEAD"
 
 AI_ALLOW = "POST,OPTIONS"
 """``post(ai_handler).options(..)``: ``/i/v0/ai``."""
+
+
+FLAGS_ALLOW = "GET, POST, OPTIONS, HEAD"
+"""``/flags`` and ``/decide`` are ``any(endpoint::flags)`` in the flags service
+(``rust/feature-flags/src/router.rs``); the handler itself answers a method it does not take
+with 405, no body and this ``allow`` (``rust/feature-flags/src/api/endpoint.rs``), spaces and
+all."""
 
 
 def not_allowed(allow: str) -> Answer:

@@ -41,6 +41,7 @@ from .answer import JSON, TEXT, Answer
 from .exchange import Incoming
 from .flags import Context, Evaluation, Flag, evaluate
 from .flags_request import FlagRequest, FlagsError, read_flag_request
+from .methods import FLAGS_ALLOW, not_allowed
 from .project import Project
 
 __all__ = [
@@ -171,8 +172,8 @@ def _flags(state: FlagState, incoming: Incoming) -> Answer:
         return Answer(200, "", JSON, kind="flags")
     if method == "GET":
         return Answer(200, _minimal(version, legacy=False), JSON, kind="flags")
-    if method != "POST":
-        return Answer(405, "", kind="unexpected")
+    if method != "POST":  # the handler's own 405 (``api/endpoint.rs``: ``any(flags)``)
+        return not_allowed(FLAGS_ALLOW)
     config_arg = _bool(args.get("config"))
     if legacy and config_arg is None:
         config_arg = True

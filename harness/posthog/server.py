@@ -76,6 +76,27 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
+    _dated = True
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """``http.server``'s, less its ``Date``: :meth:`end_headers` adds one only when the
+        answer set none, so a route that sets its own (v1's ``v1_common_headers``) sends one
+        ``Date``, as hyper does, not two."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+        self._dated = False
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "date":
+            self._dated = True
+        super().send_header(keyword, value)
+
+    def end_headers(self) -> None:
+        if not self._dated:
+            self.send_header("Date", self.date_time_string())
+        super().end_headers()
+
     def parse_request(self) -> bool:
         """``http.server`` reads headers until a blank line *or end of input*, so a client that
         sent half a header block and closed its side got a whole request dispatched. hyper
@@ -191,6 +212,8 @@ class FakePostHog:
     :param journal_bytes: bytes of request text kept in the journal (default 64 MiB;
         ``None``: unbounded), see :class:`.app.CaptureApp`.
     :param allow_remote: required to bind anything but loopback; the fake has no auth.
+    :param flags: the feature flags it starts with and :meth:`reset` returns to (see
+        :meth:`set_flags`; ``ctph serve`` passes the settings file's ``[flags]``).
 
     The socket is opened lazily, on the first :attr:`url`/:meth:`start`, so tests that only use
     :meth:`transport` never bind a port.
@@ -206,6 +229,7 @@ class FakePostHog:
         journal_size: int | None = 10_000,
         journal_bytes: int | None = JOURNAL_BYTES,
         allow_remote: bool = False,
+        flags: Mapping[str, Any] | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(
@@ -219,6 +243,7 @@ class FakePostHog:
             clock=clock,
             journal_size=journal_size,
             journal_bytes=journal_bytes,
+            flags=flags,
         )
         self._server: _CaptureServer | None = None
         self._client: httpx.Client | None = None

@@ -3,12 +3,17 @@
 It prints the base URL an SDK takes as ``host`` and the inspection endpoints, then serves
 until Ctrl-C (or until ``stop`` is set, which is how tests drive it). It refuses to bind a
 non-loopback interface unless told to: the fake accepts any request from anyone.
+
+The feature flags it starts with come from the settings file's ``[flags]`` table (read by
+:mod:`ctph_harness.config`, which already refused a definition the fake cannot evaluate);
+``POST /_ctph/reset`` returns to them, ``POST /_ctph/flags`` replaces them until then.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 from ..errors import UsageError
 
@@ -19,8 +24,10 @@ INSPECTION_ROUTES = (
     ("GET", "/_ctph/persons", "persons after merges"),
     ("GET", "/_ctph/groups", "groups from $groupidentify"),
     ("GET", "/_ctph/warnings", "ingestion warnings"),
+    ("GET", "/_ctph/recordings", "session replay snapshots from /s/ (?session_id=ID)"),
     ("GET", "/_ctph/requests", "the request journal (keys redacted)"),
-    ("POST", "/_ctph/reset", "forget everything"),
+    ("GET", "/_ctph/flags", "the feature flags /flags evaluates (POST to replace them)"),
+    ("POST", "/_ctph/reset", "forget everything, back to the start flags"),
 )
 
 
@@ -31,10 +38,14 @@ def serve(
     out: TextIO | None = None,
     *,
     stop: threading.Event | None = None,
+    flags: Mapping[str, Any] | None = None,
+    flags_source: str | None = None,
 ) -> int:
     """Run the fake PostHog until Ctrl-C or ``stop``; returns the exit code (0).
 
-    ``port=0`` picks a free port; the URL printed first is the one to use.
+    ``port=0`` picks a free port; the URL printed first is the one to use. ``flags`` are the
+    start flags (``{key: definition}``, :func:`.flags.parse_flags`), ``flags_source`` the file
+    they came from, named in the refusal of one the fake cannot evaluate.
     """
     import sys
 
@@ -46,13 +57,18 @@ def serve(
             f"refusing to listen on {host}: the fake PostHog has no authentication; "
             "use a loopback address or pass --allow-remote"
         )
-    server = FakePostHog(host=host, port=port, allow_remote=allow_remote)
+    try:
+        server = FakePostHog(host=host, port=port, allow_remote=allow_remote, flags=flags)
+    except ValueError as exc:  # parse_flags names the flag and the problem
+        raise UsageError(f"{flags_source or 'flags'}: `flags`: {exc}") from None
     try:
         server.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     print(f"fake PostHog listening on {server.url}", file=stream)
     print(f"  capture: POST {server.url}/i/v0/e/ , {server.url}/batch/ , ...", file=stream)
+    if flags:
+        print(f"  flags: {', '.join(flags)} (from {flags_source or 'the caller'})", file=stream)
     for method, route, what in INSPECTION_ROUTES:
         print(f"  {method:<4} {server.url}{route}  {what}", file=stream)
     print("Ctrl-C to stop.", file=stream, flush=True)

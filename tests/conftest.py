@@ -17,6 +17,10 @@ module loads a schema.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +74,52 @@ def fake(server: FakePostHog) -> Iterator[FakePostHog]:
     server.reset()
     yield server
     server.reset()
+
+
+SDK_PACKAGE = Path(__file__).resolve().parent / "sdk" / "package.json"
+
+BROWSER_OPT_IN = (
+    "posthog-js in headless chromium runs when CTPH_SDK_NODE_MODULES is set (tox -e "
+    "contract-drift sets it): on a loaded machine chromium's virtual time can end before "
+    "posthog-js's compressed sends leave, so it is not part of the everyday suite yet"
+)
+
+
+@pytest.fixture(scope="session")
+def sdk_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``node_modules`` holding posthog-node and posthog-js: ``CTPH_SDK_NODE_MODULES`` when
+    set (``tox -e contract-drift`` installs the newest there), else the versions pinned in
+    ``tests/sdk/package.json``, installed with npm once per run (xdist workers share the
+    folder: each installs into its own and renames it into place, the first one wins). Without
+    npm, or when the registry cannot be reached, the tests that need it skip and say why."""
+    given = os.environ.get("CTPH_SDK_NODE_MODULES")
+    if given:
+        return Path(given)
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the JavaScript SDK tests need it (tests/sdk)")
+    digest = hashlib.sha256(SDK_PACKAGE.read_bytes()).hexdigest()[:12]
+    shared = tmp_path_factory.getbasetemp().parent / f"ctph-sdk-{digest}"
+    modules = shared / "node_modules"
+    if (modules / "posthog-node").is_dir() and (modules / "posthog-js").is_dir():
+        return modules
+    work = tmp_path_factory.mktemp("sdk-install")
+    shutil.copy(SDK_PACKAGE, work / "package.json")
+    try:
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--silent", "--no-package-lock"],
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("npm install of tests/sdk took over 240 s (is the npm registry reachable?)")
+    if done.returncode != 0:
+        pytest.skip(f"npm install of tests/sdk failed: {done.stderr.strip()[-300:]}")
+    try:
+        work.rename(shared)
+    except OSError:  # another worker was first: use its copy
+        shutil.rmtree(work, ignore_errors=True)
+    return modules

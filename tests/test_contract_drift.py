@@ -6,8 +6,9 @@ Checks that the fake PostHog has not drifted from the real one:
   ``sync_mode``, with and without gzip, and the v1 capture mode with each body compression the
   SDK offers). Every mode must land the same events, persons and groups.
 * **posthog-node** (v0 gzip and plain, v1) and **posthog-js in headless chromium** (flags off,
-  and its defaults), when ``CTPH_SDK_NODE_MODULES`` points at a ``node_modules`` holding them
-  (``tox -e contract-drift`` installs them with npm); otherwise they skip and say so.
+  and its defaults): the versions pinned in ``tests/sdk/package.json``, installed with npm by
+  the ``sdk_node_modules`` fixture (``tox -e contract-drift`` points ``CTPH_SDK_NODE_MODULES``
+  at the newest instead); without node, npm or chromium they skip and say so.
 * **A real self-hosted PostHog**, when ``CTPH_LIVE_POSTHOG`` (its base URL) and
   ``CTPH_LIVE_POSTHOG_KEY`` (a project key there) are set: every raw wire case of
   ``test_app_wire_cases.py`` goes to both the fake and the real service, and the statuses must
@@ -30,10 +31,12 @@ import subprocess
 import threading
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import BROWSER_OPT_IN
 from test_app_wire_cases import CASES, KEY, Case
 
 from ctph_harness.posthog.server import FakePostHog
@@ -158,15 +161,12 @@ NODE_MODES = [
 
 @pytest.mark.parametrize(("capture_mode", "compression"), NODE_MODES)
 def test_every_posthog_node_capture_mode_lands_the_same_state(
-    capture_mode: str, compression: str, server: FakePostHog
+    capture_mode: str, compression: str, server: FakePostHog, request: pytest.FixtureRequest
 ) -> None:
-    modules = os.environ.get("CTPH_SDK_NODE_MODULES", "")
     node = shutil.which("node")
-    if not (modules and node and os.path.isdir(os.path.join(modules, "posthog-node"))):
-        pytest.skip(
-            "posthog-node is not installed: `tox -e contract-drift` installs it with npm and "
-            "sets CTPH_SDK_NODE_MODULES (or point that at a node_modules holding posthog-node)"
-        )
+    if node is None:
+        pytest.skip("node is not installed: the posthog-node tests need it")
+    modules = str(request.getfixturevalue("sdk_node_modules"))  # only once node is there
     server.reset()
     env = {**os.environ, "NODE_PATH": modules, "POSTHOG_CAPTURE_MODE": capture_mode}
     run = subprocess.run(
@@ -238,16 +238,15 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
     ],
 )
 def test_posthog_js_in_chromium_lands_the_same_state(
-    mode: str, server: FakePostHog, tmp_path: Any
+    mode: str, server: FakePostHog, tmp_path: Any, request: pytest.FixtureRequest
 ) -> None:
-    modules = os.environ.get("CTPH_SDK_NODE_MODULES", "")
-    bundle = os.path.join(modules, "posthog-js", "dist", "array.full.js")
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not (modules and browser and os.path.isfile(bundle)):
-        pytest.skip(
-            "posthog-js or chromium missing: `tox -e contract-drift` installs posthog-js with "
-            "npm and sets CTPH_SDK_NODE_MODULES; chromium comes from the system"
-        )
+    if browser is None:
+        pytest.skip("chromium is not installed: the posthog-js tests need it")
+    modules = os.environ.get("CTPH_SDK_NODE_MODULES")
+    if not modules:
+        pytest.skip(BROWSER_OPT_IN)
+    bundle = Path(modules) / "posthog-js" / "dist" / "array.full.js"
     shutil.copy(bundle, tmp_path / "array.full.js")
     (tmp_path / "page.html").write_text(PAGE)
     server.reset()

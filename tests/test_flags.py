@@ -14,10 +14,12 @@ import subprocess
 import urllib.parse
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import BROWSER_OPT_IN
 
 from ctph_harness.posthog.flags import Context, flag_hash, parse_flags
 from ctph_harness.posthog.flags import evaluate as evaluate_flag
@@ -298,13 +300,15 @@ posthog.init(q.get('key'), {
 
 
 def test_posthog_js_defaults_get_the_flags_set_on_the_fake(
-    fake: FakePostHog, tmp_path: Any
+    fake: FakePostHog, tmp_path: Any, request: pytest.FixtureRequest
 ) -> None:
-    modules = os.environ.get("CTPH_SDK_NODE_MODULES", "")
-    bundle = os.path.join(modules, "posthog-js", "dist", "array.full.js")
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not (modules and browser and os.path.isfile(bundle)):
-        pytest.skip("posthog-js or chromium missing (set CTPH_SDK_NODE_MODULES)")
+    if browser is None:
+        pytest.skip("chromium is not installed: the posthog-js tests need it")
+    modules = os.environ.get("CTPH_SDK_NODE_MODULES")
+    if not modules:
+        pytest.skip(BROWSER_OPT_IN)
+    bundle = Path(modules) / "posthog-js" / "dist" / "array.full.js"
     from test_contract_drift import _page_server
 
     shutil.copy(bundle, tmp_path / "array.full.js")

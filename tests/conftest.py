@@ -17,10 +17,14 @@ module loads a schema.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import os
 import shutil
 import subprocess
+import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,3 +127,37 @@ def sdk_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     except OSError:  # another worker was first: use its copy
         shutil.rmtree(work, ignore_errors=True)
     return modules
+
+
+def run_posthog_js(page_html: str, query: dict[str, str], folder: Path) -> None:
+    """Open ``page_html`` (which loads ``array.full.js``) in headless chromium with ``query``,
+    and return once the browser has exited; skips when chromium or posthog-js is missing.
+    Virtual time runs the page's timers without waiting for them and holds while requests are
+    in flight, so what the page sent has landed when the browser exits."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed: the posthog-js tests need it")
+    modules = os.environ.get("CTPH_SDK_NODE_MODULES")
+    if not modules:
+        pytest.skip(BROWSER_OPT_IN)
+    shutil.copy(Path(modules) / "posthog-js" / "dist" / "array.full.js", folder / "array.full.js")
+    (folder / "page.html").write_text(page_html)
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    pages = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=pages.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{pages.server_address[1]}/page.html?"
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
+        subprocess.run(
+            [browser, *flags, "--dump-dom", url + urllib.parse.urlencode(query)],
+            capture_output=True,
+            timeout=90,
+            check=True,
+        )
+    finally:
+        pages.shutdown()
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

@@ -22,21 +22,17 @@ are then un-marked) the day the routes exist.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import BROWSER_OPT_IN
+from conftest import run_posthog_js
 from test_app_wire_cases import CASES, KEY, Case
 
 from ctph_harness.posthog.server import FakePostHog
@@ -216,18 +212,6 @@ posthog.init(q.get('key'), {
 </script></body></html>"""
 
 
-def _page_server(folder: str) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(_QuietFiles, directory=folder)
-    page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=page.serve_forever, daemon=True).start()
-    return page
-
-
-class _QuietFiles(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.mark.parametrize(
     "mode",
     [
@@ -238,41 +222,10 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
     ],
 )
 def test_posthog_js_in_chromium_lands_the_same_state(
-    mode: str, server: FakePostHog, tmp_path: Any, request: pytest.FixtureRequest
+    mode: str, server: FakePostHog, tmp_path: Path
 ) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed: the posthog-js tests need it")
-    modules = os.environ.get("CTPH_SDK_NODE_MODULES")
-    if not modules:
-        pytest.skip(BROWSER_OPT_IN)
-    bundle = Path(modules) / "posthog-js" / "dist" / "array.full.js"
-    shutil.copy(bundle, tmp_path / "array.full.js")
-    (tmp_path / "page.html").write_text(PAGE)
     server.reset()
-    page = _page_server(str(tmp_path))
-    try:
-        url = f"http://127.0.0.1:{page.server_address[1]}/page.html?" + urllib.parse.urlencode(
-            {"key": KEY, "host": server.url, "mode": mode}
-        )
-        # virtual time runs the page's timers without waiting for them, and holds while
-        # requests are in flight, so the events have landed when the browser exits
-        subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--virtual-time-budget=10000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            timeout=90,
-            check=True,
-        )
-    finally:
-        page.shutdown()
+    run_posthog_js(PAGE, {"key": KEY, "host": server.url, "mode": mode}, tmp_path)
     server.assert_event("signup", distinct_id="user-1", properties={"plan": "free", "n": 1})
     server.assert_person("user-1", {"email": "a@example.com"})
     (group,) = server.groups()

@@ -8,9 +8,6 @@ in headless Chromium gets them with its default settings.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import urllib.parse
 import warnings
 from collections.abc import Iterator
@@ -19,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BROWSER_OPT_IN
+from conftest import run_posthog_js
 
 from ctph_harness.posthog.flags import Context, flag_hash, parse_flags
 from ctph_harness.posthog.flags import evaluate as evaluate_flag
@@ -300,39 +297,9 @@ posthog.init(q.get('key'), {
 
 
 def test_posthog_js_defaults_get_the_flags_set_on_the_fake(
-    fake: FakePostHog, tmp_path: Any, request: pytest.FixtureRequest
+    fake: FakePostHog, tmp_path: Path
 ) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed: the posthog-js tests need it")
-    modules = os.environ.get("CTPH_SDK_NODE_MODULES")
-    if not modules:
-        pytest.skip(BROWSER_OPT_IN)
-    bundle = Path(modules) / "posthog-js" / "dist" / "array.full.js"
-    from test_contract_drift import _page_server
-
-    shutil.copy(bundle, tmp_path / "array.full.js")
-    (tmp_path / "page.html").write_text(PAGE)
-    page = _page_server(str(tmp_path))
-    try:
-        query = urllib.parse.urlencode({"key": KEY, "host": fake.url})
-        url = f"http://127.0.0.1:{page.server_address[1]}/page.html?{query}"
-        subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--virtual-time-budget=10000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            timeout=90,
-            check=True,
-        )
-    finally:
-        page.shutdown()
+    run_posthog_js(PAGE, {"key": KEY, "host": fake.url}, tmp_path)
     variant = _expected_variant("checkout", "user-1")
     color = "red" if variant == "test" else "blue"
     (seen,) = fake.events("seen")

@@ -8,25 +8,10 @@ an ``Allow`` header listing the route's methods in the order they were added, GE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from ctph_harness.posthog.server import FakePostHog
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakePostHog]:
-    with FakePostHog() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakePostHog) -> Iterator[FakePostHog]:
-    server.reset()
-    yield server
-    server.reset()  # the 405s are recorded as problems on purpose
 
 
 @pytest.mark.parametrize("path", ["/", "/_readiness", "/_liveness", "/i/v0/e/", "/batch", "/s/"])

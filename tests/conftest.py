@@ -24,8 +24,9 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,6 @@ def fake(server: FakePostHog) -> Iterator[FakePostHog]:
 
 SDK_PACKAGE = Path(__file__).resolve().parent / "sdk" / "package.json"
 
-BROWSER_OPT_IN = (
-    "posthog-js in headless chromium runs when CTPH_SDK_NODE_MODULES is set (tox -e "
-    "contract-drift sets it): on a loaded machine chromium's virtual time can end before "
-    "posthog-js's compressed sends leave, so it is not part of the everyday suite yet"
-)
-
 
 @pytest.fixture(scope="session")
 def sdk_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -129,33 +124,87 @@ def sdk_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return modules
 
 
-def run_posthog_js(page_html: str, query: dict[str, str], folder: Path) -> None:
-    """Open ``page_html`` (which loads ``array.full.js``) in headless chromium with ``query``,
-    and return once the browser has exited; skips when chromium or posthog-js is missing.
-    Virtual time runs the page's timers without waiting for them and holds while requests are
-    in flight, so what the page sent has landed when the browser exits."""
+def run_posthog_js(
+    page_html: str,
+    query: dict[str, str],
+    folder: Path,
+    modules: Path,
+    fake: FakePostHog,
+    until: Callable[[], bool],
+    *,
+    deadline: float = 60.0,
+) -> None:
+    """Open ``page_html`` (which loads posthog-js's ``array.full.js`` from ``modules``) in
+    headless chromium with ``query``, and close it once ``until()`` holds and ``fake``'s journal
+    has been still for half a second; skips when chromium is missing.
+
+    The page runs in real time and the browser stays open until the fake has what the test
+    waits for. Chromium's virtual time (``--virtual-time-budget`` with ``--dump-dom``) ended
+    the page before posthog-js's compressed sends left on a loaded machine (1 run in 4 lost
+    the events after ``$identify``): a wall-clock budget cannot know when the page is done,
+    the fake can."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium is not installed: the posthog-js tests need it")
-    modules = os.environ.get("CTPH_SDK_NODE_MODULES")
-    if not modules:
-        pytest.skip(BROWSER_OPT_IN)
-    shutil.copy(Path(modules) / "posthog-js" / "dist" / "array.full.js", folder / "array.full.js")
+    shutil.copy(modules / "posthog-js" / "dist" / "array.full.js", folder / "array.full.js")
     (folder / "page.html").write_text(page_html)
     handler = functools.partial(_QuietFiles, directory=str(folder))
     pages = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=pages.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{pages.server_address[1]}/page.html?" + urllib.parse.urlencode(query)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        # keeps the browser open on the page (and its profile apart from other xdist workers')
+        "--remote-debugging-port=0",
+        f"--user-data-dir={folder / 'chromium-profile'}",
+    ]
+    log = (folder / "chromium.log").open("wb")
+    process = subprocess.Popen(
+        [browser, *flags, url], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    )
     try:
-        url = f"http://127.0.0.1:{pages.server_address[1]}/page.html?"
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
-        subprocess.run(
-            [browser, *flags, "--dump-dom", url + urllib.parse.urlencode(query)],
-            capture_output=True,
-            timeout=90,
-            check=True,
-        )
+        _wait_for_page(process, fake, until, deadline, folder / "chromium.log")
     finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
         pages.shutdown()
+        pages.server_close()
+
+
+def _wait_for_page(
+    process: subprocess.Popen[bytes],
+    fake: FakePostHog,
+    until: Callable[[], bool],
+    deadline: float,
+    log: Path,
+) -> None:
+    """Poll until ``until()`` holds, then until the journal stops growing (a send still in
+    flight when the browser closes would reach the fake cut short)."""
+    give_up = time.monotonic() + deadline
+    while not until():
+        if process.poll() is not None:
+            pytest.fail(f"chromium exited ({process.returncode}): {_tail(log)}")
+        if time.monotonic() > give_up:
+            seen = [f"{e.method} {e.path} -> {e.status}" for e in fake.journal()]
+            pytest.fail(f"the page did not finish in {deadline:.0f} s; the fake saw {seen}")
+        time.sleep(0.05)
+    size, still_since = len(fake.journal()), time.monotonic()
+    while time.monotonic() - still_since < 0.5:
+        time.sleep(0.05)
+        if len(fake.journal()) != size:
+            size, still_since = len(fake.journal()), time.monotonic()
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace").strip()[-500:]
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):

@@ -15,9 +15,6 @@ Checks that the fake PostHog has not drifted from the real one:
   agree. This is the only place the test suite talks to a real PostHog, and only when both
   variables are set, which is the explicit opt-in; otherwise it skips and says why.
 
-The v1 capture mode and posthog-js's defaults (remote config, ``/flags``) use routes the fake
-serves only once issue 12 lands: those rows are strict xfails, so they turn into failures (and
-are then un-marked) the day the routes exist.
 """
 
 from __future__ import annotations
@@ -205,7 +202,7 @@ posthog.init(q.get('key'), {
     };
     // with its defaults, act once remote config (and flags, when the project has any) have
     // loaded, as a page's later events do in production: events sent before then still take
-    // the pre-config path (/e/, uncompressed). Virtual time makes the wait instant.
+    // the pre-config path (/e/, uncompressed).
     if (q.get('mode') === 'legacy') act(); else { ph.onFeatureFlags(act); setTimeout(act, 2000); }
   },
 });
@@ -222,10 +219,19 @@ posthog.init(q.get('key'), {
     ],
 )
 def test_posthog_js_in_chromium_lands_the_same_state(
-    mode: str, server: FakePostHog, tmp_path: Path
+    mode: str, server: FakePostHog, sdk_node_modules: Path, tmp_path: Path
 ) -> None:
     server.reset()
-    run_posthog_js(PAGE, {"key": KEY, "host": server.url, "mode": mode}, tmp_path)
+
+    def landed() -> bool:
+        return (
+            bool(server.events("signup"))
+            and bool(server.groups())
+            and any(person.properties.get("email") for person in server.persons())
+        )
+
+    query = {"key": KEY, "host": server.url, "mode": mode}
+    run_posthog_js(PAGE, query, tmp_path, sdk_node_modules, server, landed)
     server.assert_event("signup", distinct_id="user-1", properties={"plan": "free", "n": 1})
     server.assert_person("user-1", {"email": "a@example.com"})
     (group,) = server.groups()

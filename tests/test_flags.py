@@ -297,9 +297,14 @@ posthog.init(q.get('key'), {
 
 
 def test_posthog_js_defaults_get_the_flags_set_on_the_fake(
-    fake: FakePostHog, tmp_path: Path
+    fake: FakePostHog, sdk_node_modules: Path, tmp_path: Path
 ) -> None:
-    run_posthog_js(PAGE, {"key": KEY, "host": fake.url}, tmp_path)
+    def seen_landed() -> bool:
+        return bool(fake.events("seen"))
+
+    run_posthog_js(
+        PAGE, {"key": KEY, "host": fake.url}, tmp_path, sdk_node_modules, fake, seen_landed
+    )
     variant = _expected_variant("checkout", "user-1")
     color = "red" if variant == "test" else "blue"
     (seen,) = fake.events("seen")

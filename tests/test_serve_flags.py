@@ -59,7 +59,7 @@ def running(*args: str, cwd: Path) -> Iterator[str]:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            _out, err = proc.communicate(timeout=10)
+            _out, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:  # pragma: no cover - a hang is a failure
             proc.kill()
             raise

@@ -26,7 +26,7 @@ from ctph_harness.posthog.server import FakePostHog, _QuietHandler
 
 KEY = "phc_kR3MXPC0EXAMPLEkeyEXAMPLEkeyEXAMPLEkey0"
 PERSONAL = "phx_SECRETsecretSECRETsecretSECRET0123"
-SAFETY = 20.0
+SAFETY = 60.0
 """Seconds a socket waits before a test gives up: a safety net, never the assertion."""
 
 

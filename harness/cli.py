@@ -284,6 +284,7 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
         f"What PostHog does: {rule.posthog}\n"
         f"Fix: {rule.hint}\n"
         f"Source: {rule.source}\n"
+        + (f"More: {rule.docs}\n" if rule.docs else "")
     )
     return EXIT_OK
 

@@ -48,6 +48,9 @@ class Rule:
     posthog: str
     hint: str
     source: str
+    docs: str = ""
+    """A public page on the behaviour the rule guards (PostHog's or CleverTap's docs); empty for
+    rules about ctph's own settings. SARIF's ``helpUri`` and ``ctph explain`` show it."""
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def failing_paths(run: RunReport) -> set[str]:
 
 
 def test_every_format_is_registered_and_old_imports_still_work() -> None:
-    assert set(WRITERS) == {"text", "json", "junit", "markdown", "html"}
+    assert set(WRITERS) == {"text", "json", "junit", "markdown", "html", "sarif", "github"}
     assert WRITERS["text"] is to_text and WRITERS["json"] is to_json
     assert WRITERS["junit"] is to_junit
     assert WRITERS["markdown"] is to_markdown
@@ -90,6 +90,7 @@ def test_every_format_is_registered_and_old_imports_still_work() -> None:
         ("report.html", "html"),
         ("report.htm", "html"),
         ("report.txt", "text"),
+        ("scan.sarif", "sarif"),
         ("report", None),
         ("report.pdf", None),
     ],

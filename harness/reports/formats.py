@@ -10,11 +10,13 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from ..errors import UsageError
+from .github import to_github
 from .html import to_html
 from .json_v1 import to_json
 from .junit import to_junit
 from .markdown import to_markdown
 from .model import RunReport
+from .sarif import to_sarif
 from .text import to_text
 
 __all__ = ["SUFFIXES", "WRITERS", "format_for", "report_format"]
@@ -25,6 +27,8 @@ WRITERS: dict[str, Callable[[RunReport], str]] = {
     "junit": to_junit,
     "markdown": to_markdown,
     "html": to_html,
+    "sarif": to_sarif,
+    "github": to_github,
 }
 """Format name -> writer; ``ctph verify --format`` offers exactly these keys."""
 
@@ -36,6 +40,7 @@ SUFFIXES: dict[str, str] = {
     ".markdown": "markdown",
     ".html": "html",
     ".htm": "html",
+    ".sarif": "sarif",
 }
 """Output file extension -> format, for ``--output FILE`` without ``--format``."""
 

@@ -25,6 +25,8 @@ from .redact import printable
 from .reports.formats import WRITERS
 from .reports.model import ItemReport, RunReport, sorted_findings
 from .reports.output import check_report_file, write_report_file
+from .reports.text import to_text
+from .terminal import protect, style_for
 from .verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .version import __version__
 
@@ -140,7 +142,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         )
         items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
     report = RunReport(tuple(items), kind="payloads", strict=args.strict)
-    out.write(WRITERS[args.format](report))
+    _show(report, args.format, out)
     return EXIT_OK if report.passed else EXIT_FAIL
 
 
@@ -154,11 +156,16 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     if progress is not None:
         progress.done()
     if args.output is None:
-        out.write(WRITERS[fmt](report))
+        _show(report, fmt, out)
     else:
         write_report_file(args.output, report, fmt)
-        out.write(WRITERS["text"](report))
+        _show(report, "text", out)
     return EXIT_OK if report.passed else EXIT_FAIL
+
+
+def _show(report: RunReport, fmt: str, out: TextIO) -> None:
+    """A report on the terminal (or pipe) ``out``: the text one styled for it."""
+    out.write(to_text(report, style_for(out)) if fmt == "text" else WRITERS[fmt](report))
 
 
 class Progress:
@@ -178,7 +185,7 @@ class Progress:
         if self.clock() - self.start < self.after:
             return
         line = f"[{done}/{total}] {path}"
-        self.stream.write("\r" + (line if len(line) <= 78 else line[:77] + "…").ljust(79))
+        self.stream.write("\r" + (line if len(line) <= 78 else line[:75] + "...").ljust(79))
         self.stream.flush()
         self.shown = True
 
@@ -283,8 +290,7 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
         f"{rule.summary}\n\n"
         f"What PostHog does: {rule.posthog}\n"
         f"Fix: {rule.hint}\n"
-        f"Source: {rule.source}\n"
-        + (f"More: {rule.docs}\n" if rule.docs else "")
+        f"Source: {rule.source}\n" + (f"More: {rule.docs}\n" if rule.docs else "")
     )
     return EXIT_OK
 
@@ -292,6 +298,8 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run ``ctph`` and return its exit code (the console script exits with it)."""
     stream = out or sys.stdout
+    for shown in (stream, sys.stderr):
+        protect(shown)  # a template's text the encoding cannot hold is escaped, never a crash
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)

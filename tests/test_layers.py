@@ -50,6 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("delivery to a fake or live PostHog", ("delivery",)),
     ("the multi-template run, which owns the fake server", ("runner",)),
     ("report formats and the one report-file writer", ("reports",)),
+    ("what the terminal can show (colour, encoding)", ("terminal",)),
     ("the edges: command line and pytest plugin", ("cli", "pytest_plugin")),
     ("the package root: the public names, imported lazily; nothing imports it", (ROOT,)),
 )

@@ -7,13 +7,55 @@ body, Markdown and HTML show :func:`where` and :func:`profile_json`.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 
 from ..findings import Finding, Severity
 from ..redact import printable, redact_text
 from ..verdict import failing
 from .model import RunReport
 
-__all__ = ["finding_lines", "profile_json", "to_text", "where"]
+__all__ = ["PLAIN", "TextStyle", "finding_lines", "profile_json", "to_text", "where"]
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """How the text report may look where it is shown: the terminal decides
+    (:mod:`ctph_harness.terminal`); files and every other format get :data:`PLAIN`.
+
+    ``unicode`` False spells the marks in ASCII (a stdout that cannot encode them, e.g. a cp1252
+    pipe or ``PYTHONIOENCODING=ascii``); ``colour`` adds ANSI SGR colours."""
+
+    unicode: bool = True
+    colour: bool = False
+
+    def paint(self, text: str, sgr: str) -> str:
+        return f"\x1b[{sgr}m{text}\x1b[0m" if self.colour and text else text
+
+
+PLAIN = TextStyle()
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0/C1 controls but newline and tab: from a template or a path they could move a terminal's
+cursor, recolour it or hide a line, so they are shown escaped (``\\x1b``)."""
+
+
+def _shown(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+_ASCII = str.maketrans({"✗": "x", "·": "-", "…": "...", "–": "-", "—": "-", "→": "->"})
+"""The marks the report and the catalogue's texts use, spelled in ASCII; anything else a
+template brings is the output stream's to escape (see :mod:`ctph_harness.terminal`)."""
+
+_SGR = {
+    "FAIL": "1;31",
+    "ERROR": "1;31",
+    "PASS": "1;32",
+    Severity.ERROR: "31",
+    Severity.WARNING: "33",
+    Severity.INFO: "36",
+}
 
 
 def where(item: Finding) -> str:
@@ -38,36 +80,39 @@ def profile_json(item: Finding, *, indent: int | None = None) -> str | None:
 _MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
 
 
-def finding_lines(item: Finding, strict: bool) -> list[str]:
+def finding_lines(item: Finding, strict: bool, style: TextStyle = PLAIN) -> list[str]:
     """One finding as the plain-text report shows it (also the body of a JUnit failure)."""
     located = where(item)
     count = f" ({item.count} profiles)" if item.count > 1 else ""
     flag = "✗" if failing(item, strict=strict) else "·"
-    lines = [f"  {flag} {item.code} {_MARK[item.severity]:<7} {item.message}{count}"]
+    mark = style.paint(f"{_MARK[item.severity]:<7}", _SGR[item.severity])
+    lines = [f"  {flag} {style.paint(item.code, '1')} {mark} {_shown(item.message)}{count}"]
     if located:
-        lines.append(f"      at {located}")
+        lines.append(f"      at {_shown(located)}")
     shown = profile_json(item)
     if shown is not None:
+        shown = _shown(shown)
         lines.append(f"      profile {shown if len(shown) < 200 else shown[:199] + '…'}")
     if item.hint:
         lines.append(f"      hint: {item.hint}")
     return lines
 
 
-def to_text(report: RunReport) -> str:
+def to_text(report: RunReport, style: TextStyle = PLAIN) -> str:
     lines: list[str] = []
     for item in report.items:
         verdict = item.status.upper()
         profiles = f"  ({item.profiles} profiles)" if item.profiles is not None else ""
-        lines.append(f"{verdict}  {item.path}{profiles}")
+        lines.append(f"{style.paint(verdict, _SGR[verdict])}  {_shown(item.path)}{profiles}")
         if item.error is not None:
-            lines.append(f"  ! {item.error}")
+            lines.append(f"  ! {_shown(item.error)}")
         for found in item.findings:
-            lines += finding_lines(found, report.strict)
+            lines += finding_lines(found, report.strict, style)
     summary = report.summary()
     lines.append("")
     lines.append(
         f"{summary['passed']} of {len(report.items)} {report.kind} pass; "
         f"{summary['errors']} errors, {summary['warnings']} warnings"
     )
-    return printable("\n".join(lines)) + "\n"
+    text = printable("\n".join(lines)) + "\n"
+    return text if style.unicode else text.translate(_ASCII)

@@ -21,6 +21,7 @@ from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
 from .files import MAX_JSON_FILE_BYTES, STDIN, find_files, read_bytes
 from .findings import Rule, catalogue
+from .locate import located
 from .redact import printable
 from .reports.formats import WRITERS
 from .reports.model import ItemReport, RunReport, sorted_findings
@@ -133,13 +134,9 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
     items = []
     for path in find_files(args.paths, ["*.json"], "payload files"):
-        findings = sorted_findings(
-            check(
-                read_bytes(path, limit=MAX_JSON_FILE_BYTES, what="payload files"),
-                endpoint=args.endpoint,
-                project_key=args.project_key,
-            )
-        )
+        raw = read_bytes(path, limit=MAX_JSON_FILE_BYTES, what="payload files")
+        found = check(raw, endpoint=args.endpoint, project_key=args.project_key)
+        findings = sorted_findings(located(found, raw.decode("utf-8", "replace")))
         items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
     report = RunReport(tuple(items), kind="payloads", strict=args.strict)
     _show(report, args.format, out)

@@ -29,6 +29,7 @@ from .clevertap.template import CampaignTemplate, load_template
 from .config import HarnessConfig, webhook_findings
 from .errors import UsageError
 from .findings import Finding, Severity, finding
+from .locate import located
 from .posthog.checker import check_many, check_text
 from .profile_outcome import Deliver, ProfileOutcome
 from .reports.model import ItemReport, sorted_findings
@@ -391,7 +392,14 @@ def _verify_template(
         found += deliver(outcomes)
     clean = next((o.body for o in sent if not o.findings), None)
     example = clean or next((o.body for o in outcomes if o.body is not None), None)
-    findings = sorted_findings(kept(found, config.ignore))
+    shown = kept(found, config.ignore)
+    placed = located(shown, template.source)  # a pointer's template line, where it is literal
+    bodies = {
+        _key(new): bodies[_key(old)]
+        for old, new in zip(shown, placed, strict=True)
+        if _key(old) in bodies
+    }
+    findings = sorted_findings(placed)
     return TemplateResult(
         name, template.source, findings, len(outcomes), len(sent), aborted, example, bodies
     )

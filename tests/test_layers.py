@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "excerpts",
             "files",
             "findings",
+            "locate",
             "schemas",
             "verdict",
         ),

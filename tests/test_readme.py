@@ -37,6 +37,9 @@ def test_walkthrough_pytest_claims(checkout: pytest.Pytester) -> None:
     text = everything.stdout.str()
     assert "guide-purchase.json.liquid::contract" in text
     assert "different profiles render the same distinct_id 'test@gmail.com'" in text
+    # the walkthrough's template excerpt, caret and all, is what pytest prints
+    shown = blocks("text")[0].split("payload at /distinct_id:")[0].split("(69 of 200 profiles)")[1]
+    assert shown.strip() and shown.strip() in text
     assert (
         "reproduce: echo '{}' | ctph render fixtures/campaigns/guide-purchase.json.liquid --profile -"
         in text

@@ -13,7 +13,6 @@ the engine calls per profile, using only these precomputed facts.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from liquid.stringify import to_liquid_string
 from liquid.token import TOKEN_CONTENT, TOKEN_OUTPUT
 
 from ..findings import Finding, Severity, finding
+from ..locate import LineIndex
 from .dialect import (
     DOCUMENTED_FILTERS,
     DOCUMENTED_TAGS,
@@ -58,20 +58,6 @@ __all__ = [
 Segment = str | int
 PROPERTY_ROOTS = frozenset({"Profile", "Event"})
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-class LineIndex:
-    """Offset -> (line, column), both 1-based, in O(log n) (liquid's ``Span.line_col`` is O(n))."""
-
-    __slots__ = ("_starts",)
-
-    def __init__(self, source: str) -> None:
-        self._starts = [0, *(m.end() for m in re.finditer("\n", source))]
-
-    def position(self, index: int) -> tuple[int, int]:
-        """1-based line and column of ``index`` in the source."""
-        line = bisect.bisect_right(self._starts, index) - 1
-        return line + 1, index - self._starts[line] + 1
 
 
 @dataclass(frozen=True)

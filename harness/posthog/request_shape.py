@@ -20,8 +20,10 @@ persons exist). ``deliver = "all"`` sends every body for those.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from functools import cache
 from typing import Any
 
+from ..contract import facts
 from ..contract import limit as contract_limit
 from .ids import is_illegal
 
@@ -35,19 +37,30 @@ _SAFE_INT = 2**53
 def request_shape(document: Any) -> Hashable:
     """A hashable summary of ``document`` (parsed JSON): its structure with key order, the JSON
     type of every value, and each string's class; equal for bodies the fake treats alike."""
-    return _shape(document, contract_limit("distinct_id_max_bytes"))
+    return _shape(document, _classes())
 
 
-def _shape(value: Any, long: int) -> Hashable:
+@cache
+def _classes() -> tuple[int, int]:
+    """The distinct-id byte limit, and the longest illegal id: a longer string is illegal only
+    when it is blank, which ``str.isspace`` tells without the list."""
+    lists = facts()["illegal_distinct_ids"]
+    entries = [*lists["case_insensitive"], *lists["case_sensitive"]]
+    return contract_limit("distinct_id_max_bytes"), max(len(e) for e in entries) + 2  # quoted
+
+
+def _shape(value: Any, classes: tuple[int, int]) -> Hashable:
     kind = type(value)
     if kind is str:
-        return _string_class(value, long)
+        return _string_class(value, classes)
     if kind is dict:
-        return tuple((key, _shape(item, long)) for key, item in value.items())
+        return tuple([(key, _shape(item, classes)) for key, item in value.items()])
     if kind is list:
-        return ("[", *(_shape(item, long) for item in value))
-    if kind is bool or value is None:
-        return value
+        return ("[", *[_shape(item, classes) for item in value])
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
     if kind is int:
         return "i" if -_SAFE_INT < value < _SAFE_INT else "I"
     if kind is float:
@@ -55,16 +68,20 @@ def _shape(value: Any, long: int) -> Hashable:
     return kind.__name__  # pragma: no cover - json.loads makes nothing else
 
 
-def _string_class(text: str, long: int) -> str:
-    if not text:
-        return "s:empty"
+def _string_class(text: str, classes: tuple[int, int]) -> str:
+    long, illegal_max = classes
+    size = len(text)
     if text.isascii():
-        if len(text) > long:
+        if illegal_max < size <= long and "\0" not in text and not text.isspace():
+            return "s"  # the usual string: one pass of C checks
+        if not size:
+            return "s:empty"
+        if size > long:
             return "s:long"
         if "\0" in text:
             return "s:nul"
         return "s:illegal" if is_illegal(text) else "s"
-    if len(text) * 4 > long and len(text.encode("utf-8", "surrogatepass")) > long:
+    if size * 4 > long and len(text.encode("utf-8", "surrogatepass")) > long:
         return "s:long-u"
     if "\0" in text:
         return "s:nul-u"

@@ -87,6 +87,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="write the report to FILE (.json .xml .md .html pick the format); "
         "the text verdict still goes to stdout",
     )
+    verify.add_argument(
+        "--deliver",
+        choices=["all", "shapes"],
+        default=None,
+        help="bodies sent to the fake PostHog: one per request shape plus every edge-case "
+        "profile's (shapes, default) or every one (all)",
+    )
     verify.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
     verify.set_defaults(run=_verify)
 
@@ -146,7 +153,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .runner import verify
 
-    config = ConfigFinder(args.config, profiles=args.profiles, seed=args.seed, strict=args.strict)
+    config = ConfigFinder(
+        args.config,
+        profiles=args.profiles,
+        seed=args.seed,
+        strict=args.strict,
+        deliver=args.deliver,
+    )
     fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     report = verify(args.paths, config, progress=progress)

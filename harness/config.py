@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from functools import cache
 from pathlib import Path, PurePath
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from .clevertap.settings import Escaping, Missing
@@ -40,6 +40,7 @@ __all__ = [
     "MAX_TIMEOUT",
     "SCHEMA_FILE",
     "ConfigFinder",
+    "DeliverMode",
     "HarnessConfig",
     "check_url",
     "find_config_file",
@@ -60,6 +61,10 @@ could make a run wait for ever on an injected stall."""
 MAX_RETRIES: Final = 10
 """The most extra attempts. CleverTap's docs say 1, 2 or 3; a huge value loops for ever when a
 test injects a fault that never clears."""
+
+DeliverMode = Literal["all", "shapes"]
+"""Which rendered bodies reach the fake PostHog: every one (``"all"``), or one per distinct
+request shape plus every edge-case profile's (``"shapes"``; see :mod:`ctph_harness.delivery`)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,10 @@ class HarnessConfig:
     """Seconds CleverTap waits for an answer (its docs say 3 s or 5 s)."""
     retries: int = 1
     """Extra attempts after a failed send (its docs say 1, 2 or 3)."""
+    deliver: DeliverMode | None = None
+    """Which bodies reach the fake PostHog; ``None`` (not set): the caller's default, which is
+    ``"shapes"`` for ``ctph verify`` and campaign items and ``"all"`` for
+    ``ctph_campaign(...).verify()``, whose fake a test asserts on."""
     flags: Mapping[str, Any] = field(default_factory=dict)
     """Feature flags ``ctph serve`` starts the fake with (``{key: definition}``, checked by
     :func:`.posthog.flags.parse_flags`). Only the fake server reads them: a CleverTap webhook

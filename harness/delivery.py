@@ -1,9 +1,18 @@
 """Delivering rendered bodies the way a CleverTap webhook does, to the fake PostHog.
 
 I/O at the edge of the pipeline: the engine hands over every profile's outcome, this module
-POSTs each body to the fake server (in-process by default, the first of each template over real
+POSTs bodies to the fake server (in-process by default, the first of each template over real
 loopback HTTP so the socket path runs in every run), with CleverTap's timeout and retry, and
 compares what the server answered and stored with what the checker predicted.
+
+Which bodies (``deliver``, :data:`~ctph_harness.config.DeliverMode`): ``"all"`` sends every
+one; ``"shapes"`` sends every edge-case profile's body (the few that probe quotes, blanks,
+unicode, long and missing values) and, of the random profiles, one body per request shape
+(:func:`.posthog.request_shape.request_shape`) and predicted finding set. A refusal the check
+did not predict is then found on the representative and counted for every body of its shape.
+What ``"shapes"`` skips: random profiles' bodies whose shape and findings an earlier body
+already had, so the fake stores fewer events and persons; a test that asserts on the fake's
+state after a whole-template run (``ctph_campaign(...).verify()``) gets ``"all"`` by default.
 
 The harness never sends anything to a real PostHog by accident: the configured webhook URL
 contributes only its *path* (the fake server answers on it), and a live send needs both
@@ -12,20 +21,21 @@ contributes only its *path* (the fake server answers on it), and a live send nee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, finding
 from .posthog.checker import event_items
+from .posthog.request_shape import request_shape
 
 if TYPE_CHECKING:
-    from .config import HarnessConfig
+    from .config import DeliverMode, HarnessConfig
     from .posthog.server import FakePostHog
     from .profile_outcome import Deliver, ProfileOutcome
 
-__all__ = ["Deliverer", "Reply", "delivering", "live_findings"]
+__all__ = ["Deliverer", "Reply", "delivering", "live_findings", "representatives"]
 
 
 _DROPPED_LATER = frozenset({"CTPH153", "CTPH155"})
@@ -108,13 +118,20 @@ class Deliverer:
                 exact += len(classify(document, path).events)
         return exact
 
-    def deliver(self, outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
-        """Send every sent profile's body (the template's first over loopback HTTP), then
-        compare the server's answers and stored events with the checker's predictions."""
+    def deliver(
+        self, outcomes: Sequence[ProfileOutcome], *, mode: DeliverMode = "all"
+    ) -> list[Finding]:
+        """Send the sent profiles' bodies (all, or one per shape: see the module; the
+        template's first over loopback HTTP), then compare the server's answers and stored
+        events with the checker's predictions. A body that stands for others answers for
+        them: an unpredicted answer counts every body of its shape."""
         stored_before = self.server.event_count()  # no reset: faults a test injected stay
         unexplained: dict[tuple[Reply, str], list[ProfileOutcome]] = {}
         accepted: list[Any] = []
-        for number, outcome in enumerate(o for o in outcomes if o.body is not None):
+        sent = [o for o in outcomes if o.body is not None]
+        groups = representatives(sent) if mode == "shapes" else [[o] for o in sent]
+        for number, group in enumerate(groups):
+            outcome = group[0]
             assert outcome.body is not None
             reply = self.send(outcome.body, socket=number == 0)
             refusals = _refusals(outcome)
@@ -123,7 +140,7 @@ class Deliverer:
                     accepted.append(outcome.document)
             elif reply.status not in {status for status, _ in refusals}:
                 shown = replace(reply, text=reply.text[:300])
-                unexplained.setdefault((shown, _prediction(refusals)), []).append(outcome)
+                unexplained.setdefault((shown, _prediction(refusals)), []).extend(group)
         found = [
             _rejected(reply, predicted, group) for (reply, predicted), group in unexplained.items()
         ]
@@ -140,6 +157,29 @@ class Deliverer:
                 )
             )
         return found
+
+
+def representatives(outcomes: Sequence[ProfileOutcome]) -> list[list[ProfileOutcome]]:
+    """``outcomes`` grouped for ``"shapes"`` delivery, each group led by the body that is sent
+    for it, in the order first seen: an edge-case profile alone, a random profile with every
+    later one of the same request shape and predicted findings."""
+    groups: dict[Hashable, list[ProfileOutcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault(_shape_key(outcome), []).append(outcome)
+    return list(groups.values())
+
+
+def _shape_key(outcome: ProfileOutcome) -> Hashable:
+    """What decides whether two bodies may share one request: the profile when it is an edge
+    case (each is sent), else the predicted findings (code and refusal) and the request shape
+    of the parsed body (a body the check could not parse: its findings only, since the fake's
+    parser refuses it before reading anything else)."""
+    if outcome.profile.kind != "random":
+        return ("edge", outcome.profile.index)
+    predicted = frozenset((f.code, f.rejection) for f in outcome.findings)
+    if outcome.document is None:
+        return ("unparsed", predicted)
+    return (predicted, request_shape(outcome.document))
 
 
 def _refusals(outcome: ProfileOutcome) -> dict[tuple[int, str], list[str]]:
@@ -233,10 +273,12 @@ def delivering(
     over_http: bool = False,
     live: str | None = None,
     allow_live: bool = False,
+    default: DeliverMode = "shapes",
 ) -> Iterator[Callable[[HarnessConfig], Deliver | None]]:
     """A factory of per-template delivery hooks around one fake PostHog (started lazily, on
     loopback, stopped on exit unless it was passed in). ``live`` sends each template's example
-    body to that URL as well, only with ``allow_live`` (CTPH303 otherwise)."""
+    body to that URL as well, only with ``allow_live`` (CTPH303 otherwise). Which bodies are
+    sent is the template's ``deliver`` setting, else ``default``."""
     own = server is None and enabled
     if own:
         from .posthog.server import FakePostHog
@@ -247,9 +289,10 @@ def delivering(
         if not enabled or server is None:
             return None
         deliverer = Deliverer(server, config, over_http=over_http)
+        mode = config.deliver or default
 
         def deliver(outcomes: Sequence[ProfileOutcome]) -> list[Finding]:
-            found = deliverer.deliver(outcomes)
+            found = deliverer.deliver(outcomes, mode=mode)
             example = next(
                 (o.body for o in outcomes if o.body is not None and not o.findings), None
             )

@@ -126,11 +126,13 @@ class Campaign:
         return Deliverer(self.server, self.config, over_http=False).send(shown.body, socket=False)
 
     def verify(self) -> TemplateResult:
-        """The whole pipeline, delivery included, with the test's settings."""
+        """The whole pipeline, delivery included, with the test's settings. Every body
+        reaches the fake (``deliver = "all"``) unless the settings say ``"shapes"``, so what a
+        test asserts on the fake's events and persons afterwards holds every profile."""
         from ..delivery import delivering
         from ..engine import verify_template
 
-        with delivering(server=self.server) as make:
+        with delivering(server=self.server, default="all") as make:
             return verify_template(self.source, self.name, self.config, deliver=make(self.config))
 
 

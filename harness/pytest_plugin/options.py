@@ -56,6 +56,15 @@ def add_options(parser: pytest.Parser) -> None:
         "template still goes over loopback HTTP) or everything over loopback HTTP",
     )
     group.addoption(
+        "--ctph-deliver",
+        choices=("all", "shapes"),
+        default=None,
+        dest="ctph_deliver",
+        help="which bodies campaign items send to the fake PostHog: one per request shape plus "
+        "every edge-case profile's (shapes, the default) or every one (all); overrides "
+        "`deliver` in ctph.toml",
+    )
+    group.addoption(
         "--ctph-live",
         metavar="URL",
         dest="ctph_live",

@@ -71,6 +71,7 @@ class CtphSession:
                     profiles=option(self.config, "ctph_profiles"),
                     seed=option(self.config, "ctph_seed"),
                     strict=option(self.config, "ctph_strict"),
+                    deliver=self.config.getoption("ctph_deliver", None),
                 )
             )
         return self._finder

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 from typing import Final, TypeVar, cast
 
 __all__ = [
@@ -147,40 +149,43 @@ def first_unique(values: Iterable[str], limit: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class CorpusPool:
-    """One pool of the shipped corpus: distinct faker values and the multiset ``bag`` of their
-    indexes (value ``i`` appears as often as faker produced it, see corpus.py)."""
+    """One pool of the shipped corpus: distinct faker values and, for each, the running total
+    of how often faker produced it (``ends``), so that value ``i`` stands for the positions
+    ``ends[i-1] <= p < ends[i]`` of the multiset of faker's draws (see corpus.py)."""
 
     values: tuple[str, ...]
-    bag: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    @classmethod
+    def of(cls, values: Sequence[str], counts: Sequence[int]) -> CorpusPool:
+        return cls(tuple(values), tuple(accumulate(counts)))
 
 
 @lru_cache(maxsize=1)
 def corpus() -> dict[str, CorpusPool]:
     """The shipped corpus, read once per process (a few milliseconds); no faker at run time."""
-    raw = resources.files(__package__).joinpath(CORPUS_FILE).read_bytes()
-    data = json.loads(raw)
+    data = json.loads(resources.files(__package__).joinpath(CORPUS_FILE).read_bytes())
     if data.get("version") != CORPUS_VERSION:  # pragma: no cover - a packaging mistake
         raise RuntimeError(f"{CORPUS_FILE} is version {data.get('version')}, not {CORPUS_VERSION}")
-    return {
-        name: CorpusPool(
-            tuple(pool["values"]),
-            tuple(i for i, count in enumerate(pool["counts"]) for _ in range(count)),
-        )
-        for name, pool in data["pools"].items()
-    }
+    return {name: CorpusPool.of(p["values"], p["counts"]) for name, p in data["pools"].items()}
 
 
 def _draw(pool: CorpusPool, limit: int, rng: Rng) -> tuple[str, ...]:
-    """Up to ``limit`` distinct values, drawn without replacement from the pool's multiset (a
-    partial Fisher-Yates shuffle in integer arithmetic, so every platform agrees): like drawing
-    from faker and keeping the first distinct values, faker's frequencies kept by the counts."""
-    bag = list(pool.bag)
+    """Up to ``limit`` distinct values, drawn without replacement from the pool's multiset:
+    like drawing from faker and keeping the first distinct values, faker's frequencies kept by
+    the counts. A partial Fisher-Yates shuffle of the multiset's positions in integer
+    arithmetic (so every platform agrees), with the positions it moved in a dict, so a draw
+    costs O(limit) however large the corpus is."""
+    total = pool.ends[-1] if pool.ends else 0
+    moved: dict[int, int] = {}
     seen: dict[int, None] = {}
-    for k in range(len(bag)):
-        j = k + rng.randrange(len(bag) - k)
-        bag[k], bag[j] = bag[j], bag[k]
-        if bag[k] not in seen:
-            seen[bag[k]] = None
+    for k in range(total):
+        j = k + rng.randrange(total - k)
+        position = moved.get(j, j)
+        moved[j] = moved.get(k, k)
+        value = bisect_right(pool.ends, position)
+        if value not in seen:
+            seen[value] = None
             if len(seen) >= limit:
                 break
     return tuple(pool.values[i] for i in seen)

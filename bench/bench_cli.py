@@ -4,7 +4,10 @@ Rows, each a wall-clock ratio of two subprocesses timed in the same rounds:
 
 - ``ctph verify T --profiles 200`` against ``bare_render.py`` (python start + ``import liquid``
   + render T for the same 200 profiles + ``json.loads`` each) (target: <= 2x);
-- ``ctph render T`` (one profile) against ``bare_render.py`` for one profile (target: <= 1.5x).
+- ``ctph render T`` (one profile) against ``bare_render.py`` for one profile (target: <= 1.5x);
+- for context, what ``ctph verify``'s one loopback send per template costs in a fresh process:
+  start the fake PostHog and POST one body with httpx (as delivery does) against the same with
+  the standard library's ``http.client`` (the server's werkzeug already imports it).
 
 T is each of a failing template (the CleverTap guide's purchase: findings, so the shrinker
 runs) and a passing one. The rounds interleave the commands, so a busy machine slows all of
@@ -40,6 +43,22 @@ CAMPAIGNS = ROOT / "fixtures" / "campaigns"
 BARE = Path(__file__).with_name("bare_render.py")
 TEMPLATES = ("guide-purchase.json.liquid", "corrected-purchase.json.liquid")
 PROFILES = 200
+_SEND = """
+from ctph_harness.posthog.server import FakePostHog
+server = FakePostHog()
+body = b'{"api_key": "phc_x", "event": "e", "distinct_id": "d"}'
+headers = {"Content-Type": "application/json"}
+if HTTP_CLIENT:
+    import http.client
+    from urllib.parse import urlsplit
+    where = urlsplit(server.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port)
+    conn.request("POST", "/i/v0/e/", body=body, headers=headers)
+    assert conn.getresponse().status == 200
+else:
+    assert server.client().post("/i/v0/e/", content=body, headers=headers).status_code == 200
+server.stop()
+"""
 
 
 def dump_profiles(template: Path, out: Path) -> None:
@@ -52,9 +71,14 @@ def dump_profiles(template: Path, out: Path) -> None:
 
 
 def wall(cmd: list[str], env: dict[str, str]) -> float:
+    """Seconds for ``cmd``; exit 0, or 1 for a ``ctph verify`` that found errors (the guide's
+    template), else the row would time a crash."""
     started = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - started
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds = time.perf_counter() - started
+    if done.returncode not in ((0, 1) if "verify" in cmd else (0,)):
+        raise SystemExit(f"{cmd[:4]} exited {done.returncode}: {done.stderr.decode()[-500:]}")
+    return seconds
 
 
 def main() -> None:
@@ -75,6 +99,9 @@ def main() -> None:
             pairs.append(
                 (f"render {name} x1", [*cli, "render", str(template)], [*bare, "1"], "1.5x")
             )
+        httpx_send = [py, "-c", _SEND.replace("HTTP_CLIENT", "False")]
+        stdlib_send = [py, "-c", _SEND.replace("HTTP_CLIENT", "True")]
+        pairs.append(("1 loopback send, httpx vs http.client", httpx_send, stdlib_send, "-"))
         for _, cmd, base, _ in pairs:  # warm the bytecode cache and the file cache
             wall(cmd, env)
             wall(base, env)
@@ -98,7 +125,7 @@ def main() -> None:
                 target,
             ]
         )
-    headers = ["command", "bare best", "ctph best", "best/best", "median", "spread", "target"]
+    headers = ["command (vs baseline)", "baseline", "command", "ratio", "median", "spread", "goal"]
     print(table(headers, rows))
     print(f"\n{rounds} rounds, commands interleaved; spread = min-max of the per-round ratios")
 

@@ -2,7 +2,10 @@
 
 Python start + ``import liquid`` + parse the template + render it for each profile of a JSON
 file (a list of ``{"Profile": ..., "Event": ...}``) + ``json.loads`` each body. Nothing of ctph
-is imported: ``bench_cli.py`` times ``ctph verify`` / ``ctph render`` against this script.
+is imported: ``bench_cli.py`` times ``ctph verify`` / ``ctph render`` against this script. The
+one extension any CleverTap render script needs is ``{% abort %}`` (a profile that sends
+nothing), written here the way python-liquid's own ``break`` tag is (ctph's is
+harness/clevertap/tags.py).
 
 Run: ``python bench/bare_render.py TEMPLATE PROFILES.json [N]`` (N: the first N profiles).
 """
@@ -13,6 +16,29 @@ import json
 import sys
 
 import liquid
+from liquid import Node, Tag
+from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
+
+
+class Aborted(Exception):
+    pass
+
+
+class AbortNode(Node):
+    def render_to_output(self, context: object, buffer: object) -> int:
+        raise Aborted
+
+
+class AbortTag(Tag):
+    name = "abort"
+    block = False
+
+    def parse(self, stream: liquid.TokenStream) -> Node:
+        stream.expect(TOKEN_TAG, value="abort")
+        token = stream.current
+        if stream.peek.kind == TOKEN_EXPRESSION:
+            next(stream)
+        return AbortNode(token)
 
 
 def main() -> int:
@@ -22,13 +48,18 @@ def main() -> int:
     if len(sys.argv) > 3:
         profiles = profiles[: int(sys.argv[3])]
     with open(template_path, encoding="utf-8") as fh:
-        template = liquid.Environment().from_string(fh.read())
+        env = liquid.Environment()
+        env.add_tag(AbortTag)
+        template = env.from_string(fh.read())
     campaign = {"campaignId": "1714557600_20240501"}
     parsed = 0
     for profile in profiles:
-        body = template.render(
-            Profile=profile["Profile"], Event=profile["Event"], Campaign=campaign
-        )
+        try:
+            body = template.render(
+                Profile=profile["Profile"], Event=profile["Event"], Campaign=campaign
+            )
+        except Aborted:
+            continue
         try:
             json.loads(body)
             parsed += 1

@@ -17,14 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
 from .files import MAX_JSON_FILE_BYTES, STDIN, find_files, read_bytes
 from .findings import Rule, catalogue
 from .redact import printable
 from .reports.formats import WRITERS
 from .reports.model import ItemReport, RunReport, sorted_findings
-from .reports.output import check_report_file, write_report_file
 from .verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
 from .version import __version__
 
@@ -145,6 +143,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .config import ConfigFinder
+    from .reports.output import check_report_file, write_report_file
     from .runner import verify
 
     config = ConfigFinder(args.config, profiles=args.profiles, seed=args.seed, strict=args.strict)
@@ -207,6 +207,7 @@ def _json_file(path: Path, what: str) -> Any:
 
 def _render(args: argparse.Namespace, out: TextIO) -> int:
     from .clevertap.profiles import Profile
+    from .config import ConfigFinder
     from .engine import preview
 
     config = ConfigFinder(args.config).template(args.template)

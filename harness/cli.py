@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import ConfigFinder
 from .errors import HarnessError, InputError, UsageError
 from .files import MAX_JSON_FILE_BYTES, STDIN, find_files, read_bytes
 from .findings import Rule, catalogue
@@ -25,7 +24,6 @@ from .locate import located
 from .redact import printable
 from .reports.formats import WRITERS
 from .reports.model import ItemReport, RunReport, sorted_findings
-from .reports.output import check_report_file, write_report_file
 from .reports.text import to_text
 from .terminal import protect, style_for
 from .verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, passed
@@ -151,6 +149,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .config import ConfigFinder
+    from .reports.output import check_report_file, write_report_file
     from .runner import verify
 
     config = ConfigFinder(
@@ -224,6 +224,7 @@ def _json_file(path: Path, what: str) -> Any:
 
 def _render(args: argparse.Namespace, out: TextIO) -> int:
     from .clevertap.profiles import Profile
+    from .config import ConfigFinder
     from .engine import preview
 
     config = ConfigFinder(args.config).template(args.template)

@@ -18,23 +18,26 @@ Standard fields are recognised by their exact name only, because Liquid reads ke
 ``Profile.identity`` is a custom property, free text that may break the body, not an Identity.
 
 Everything is a pure function of ``(seed, index, reads, specs)``: a per-index seed is derived with
-hashlib (never ``hash()``, never global random state), and faker only fills value *pools* once per
-seed, from which the per-index RNG picks. That keeps the output identical on every machine,
-process, xdist worker and ``PYTHONHASHSEED``, and makes generation fast enough (tens of thousands
-of profiles per second) to never be the bottleneck.
+hashlib (never ``hash()``, never global random state), and each seed's value *pools* are drawn
+from a shipped corpus of faker output (``corpus.json``, built by ``corpus.py``), from which the
+per-index RNG picks. That keeps the output identical on every machine, process, xdist worker,
+``PYTHONHASHSEED`` and faker version, and makes generation fast enough (tens of thousands of
+profiles per second) to never be the bottleneck; no faker runs at run time.
 
 :func:`profile_strategy` exposes the same value space to Hypothesis, and :func:`shrink` reduces a
 failing profile to the smallest one that still fails, so a report shows ``{"Name": "\\""}``
-instead of forty faker fields. faker and hypothesis are imported on first use only: importing this
-package is cheap, which matters because the pytest plugin imports it in every run.
+instead of forty faker fields. hypothesis is imported on first use only and faker never (only
+the corpus generator uses it): importing this package is cheap, which matters because the pytest
+plugin imports it in every run.
 
 A missing property is simply absent from :attr:`Profile.fields` / :attr:`Profile.event`, exactly
 as CleverTap omits properties a user never had.
 
 The modules, each importing only the ones before it: ``limits`` (CleverTap's limits and formats),
-``pools`` (seeds, RNG, faker pools), ``regex`` (pattern sampler), ``spec`` (PropertySpec,
-Profile), ``kinds`` (value kinds), ``guess`` (path -> kind), ``plan`` (reads -> tree of kinds),
-``generation`` and ``shrinking``.
+``pools`` (seeds, RNG, per-seed pools from the corpus), ``regex`` (pattern sampler), ``spec``
+(PropertySpec, Profile), ``kinds`` (value kinds), ``guess`` (path -> kind), ``plan`` (reads ->
+tree of kinds), ``generation`` and ``shrinking``; ``corpus`` (the corpus generator, run by hand,
+never imported at run time) imports only ``pools``.
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ def generate(
     """Profiles for a template that reads ``reads``: every edge case first, then random users.
 
     Returns ``max(n, number of edge cases)`` profiles; profile ``i`` depends only on
-    ``(seed, i, reads, specs)`` (and the installed faker version), never on the process, the
+    ``(seed, i, reads, specs)`` (and the shipped corpus, never on the installed faker), never on
+    the process, the
     order of ``reads`` or ``PYTHONHASHSEED``. ``specs`` maps a property name (``"Tier"``,
     ``"Profile.Tier"``, ``"Event.Amount"``) to what the account declares about it.
 

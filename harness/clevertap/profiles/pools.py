@@ -1,22 +1,35 @@
 """Seeds, the per-profile RNG and the faker value pools.
 
 Everything random in generation flows from here: seeds are derived with hashlib and profiles draw
-from SplitMix64, never from ``hash()`` or global random state, and faker (imported on first use)
-only fills pools once per seed.
+from SplitMix64, never from ``hash()`` or global random state. A seed's pools are drawn from the
+shipped faker corpus (``corpus.json``, built by :mod:`.corpus`), so no faker runs at run time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
-import re
-import threading
+import json
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, TypeVar, cast
+from importlib import resources
+from itertools import accumulate
+from typing import Final, TypeVar, cast
 
-__all__ = ["Pools", "Rng", "derive_seed", "first_unique", "index_seed", "pools_for"]
+__all__ = [
+    "CORPUS_FILE",
+    "CORPUS_VERSION",
+    "POOL_LIMITS",
+    "CorpusPool",
+    "Pools",
+    "Rng",
+    "corpus",
+    "derive_seed",
+    "first_unique",
+    "index_seed",
+    "pools_for",
+]
 
 _T = TypeVar("_T")
 
@@ -81,19 +94,25 @@ def index_seed(key: int, index: int) -> int:
     return z ^ (z >> 31)
 
 
-# (locale, weight for names) - weighted towards where CleverTap customers' users are.
-_LOCALES: Final = (
-    ("en_US", 4),
-    ("en_IN", 4),
-    ("pt_BR", 1),
-    ("es_MX", 1),
-    ("de_DE", 1),
-    ("fr_FR", 1),
-    ("ja_JP", 1),
-    ("ar_AA", 1),
-)
-_LATIN_LOCALES: Final = ("en_US", "en_IN", "pt_BR", "es_MX", "de_DE", "fr_FR")
-_EMAIL_LOCAL_RE: Final = re.compile(r"[a-z0-9][a-z0-9._]*")
+# Each pool's size for one seed; the corpus holds many more values than this (corpus.py).
+POOL_LIMITS: Final = {
+    "names": 256,
+    "email_locals": 256,
+    "email_domains": 16,
+    "cities": 160,
+    "regions": 64,
+    "countries": 64,
+    "timezones": 64,
+    "photos": 64,
+    "words": 256,
+    "sentences": 128,
+    "products": 64,
+    "companies": 64,
+}
+# Domains every seed's email pool holds besides faker's free-mail ones.
+_OWN_DOMAINS: Final = ("example.com", "acme.co.in")
+CORPUS_FILE: Final = "corpus.json"
+CORPUS_VERSION: Final = 1
 
 
 @dataclass(frozen=True)
@@ -118,17 +137,6 @@ class Pools:
         return cast("tuple[str, ...]", getattr(self, name))
 
 
-_FAKER_LOCK: Final = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _fakers() -> dict[str, Any]:
-    """One Faker per locale (creating them costs ~0.1 s; pools re-seed them)."""
-    from faker import Faker
-
-    return {loc: Faker(loc) for loc, _ in _LOCALES}
-
-
 def first_unique(values: Iterable[str], limit: int) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for v in values:
@@ -139,50 +147,60 @@ def first_unique(values: Iterable[str], limit: int) -> tuple[str, ...]:
     return tuple(seen)
 
 
+@dataclass(frozen=True)
+class CorpusPool:
+    """One pool of the shipped corpus: distinct faker values and, for each, the running total
+    of how often faker produced it (``ends``), so that value ``i`` stands for the positions
+    ``ends[i-1] <= p < ends[i]`` of the multiset of faker's draws (see corpus.py)."""
+
+    values: tuple[str, ...]
+    ends: tuple[int, ...]
+
+    @classmethod
+    def of(cls, values: Sequence[str], counts: Sequence[int]) -> CorpusPool:
+        return cls(tuple(values), tuple(accumulate(counts)))
+
+
+@lru_cache(maxsize=1)
+def corpus() -> dict[str, CorpusPool]:
+    """The shipped corpus, read once per process (a few milliseconds); no faker at run time."""
+    data = json.loads(resources.files(__package__).joinpath(CORPUS_FILE).read_bytes())
+    if data.get("version") != CORPUS_VERSION:  # pragma: no cover - a packaging mistake
+        raise RuntimeError(f"{CORPUS_FILE} is version {data.get('version')}, not {CORPUS_VERSION}")
+    return {name: CorpusPool.of(p["values"], p["counts"]) for name, p in data["pools"].items()}
+
+
+def _draw(pool: CorpusPool, limit: int, rng: Rng) -> tuple[str, ...]:
+    """Up to ``limit`` distinct values, drawn without replacement from the pool's multiset:
+    like drawing from faker and keeping the first distinct values, faker's frequencies kept by
+    the counts. A partial Fisher-Yates shuffle of the multiset's positions in integer
+    arithmetic (so every platform agrees), with the positions it moved in a dict, so a draw
+    costs O(limit) however large the corpus is."""
+    total = pool.ends[-1] if pool.ends else 0
+    moved: dict[int, int] = {}
+    seen: dict[int, None] = {}
+    for k in range(total):
+        j = k + rng.randrange(total - k)
+        position = moved.get(j, j)
+        moved[j] = moved.get(k, k)
+        value = bisect_right(pool.ends, position)
+        if value not in seen:
+            seen[value] = None
+            if len(seen) >= limit:
+                break
+    return tuple(pool.values[i] for i in seen)
+
+
 @lru_cache(maxsize=8)
 def pools_for(seed: int) -> Pools:
-    """Pools for ``seed``: built once per seed and process (each xdist worker builds its own,
-    with the same result, because every Faker instance is re-seeded from ``seed`` first)."""
-    with _FAKER_LOCK:
-        fakers = _fakers()
-        for i, (loc, _) in enumerate(_LOCALES):
-            fakers[loc].seed_instance(derive_seed(seed, "faker", i))
-        rng = random.Random(derive_seed(seed, "pools"))
-        locs = [loc for loc, _ in _LOCALES]
-
-        def draw(method: str, n: int, locales: Sequence[str] = locs) -> list[str]:
-            out = []
-            ws = [dict(_LOCALES)[loc] for loc in locales]
-            for _ in range(n):
-                fk = fakers[rng.choices(list(locales), ws)[0]]
-                out.append(str(getattr(fk, method)()))
-            return out
-
-        en = fakers["en_US"]
-        names = draw("name", 256)
-        locals_ = [u.lower() for u in draw("user_name", 300, _LATIN_LOCALES)]
-        regions: list[str] = []
-        for loc in _LATIN_LOCALES:
-            fk = fakers[loc]
-            method = "state" if hasattr(fk, "state") else "administrative_unit"
-            regions.extend(str(getattr(fk, method)()) for _ in range(12))
-        pools = Pools(
-            names=first_unique(names, 256),
-            email_locals=first_unique((u for u in locals_ if _EMAIL_LOCAL_RE.fullmatch(u)), 256),
-            email_domains=(
-                *first_unique((en.free_email_domain() for _ in range(40)), 16),
-                "example.com",
-                "acme.co.in",
-            ),
-            cities=first_unique(draw("city", 200, _LATIN_LOCALES), 160),
-            regions=first_unique(regions, 64),
-            countries=first_unique((en.country() for _ in range(120)), 64),
-            timezones=first_unique((en.timezone() for _ in range(120)), 64),
-            photos=first_unique((en.image_url() for _ in range(64)), 64),
-            words=first_unique(draw("word", 400), 256),
-            sentences=first_unique((s[:160] for s in draw("sentence", 160)), 128),
-            products=first_unique((en.catch_phrase() for _ in range(80)), 64),
-            companies=first_unique((en.company() for _ in range(80)), 64),
-            seed=seed,
-        )
-    return pools
+    """Pools for ``seed``, drawn from the shipped corpus with a SplitMix64 per pool seeded from
+    ``seed`` by hashlib: the same pools on every machine, process, xdist worker, Python and
+    faker version (before corpus version 1 they were drawn from the installed faker, so they
+    depended on its version)."""
+    data = corpus()
+    drawn = {
+        name: _draw(data[name], limit, Rng(derive_seed(seed, "pool", name)))
+        for name, limit in POOL_LIMITS.items()
+    }
+    drawn["email_domains"] = (*drawn["email_domains"], *_OWN_DOMAINS)
+    return Pools(**drawn, seed=seed)

@@ -4,10 +4,7 @@ Rows, each a wall-clock ratio of two subprocesses timed in the same rounds:
 
 - ``ctph verify T --profiles 200`` against ``bare_render.py`` (python start + ``import liquid``
   + render T for the same 200 profiles + ``json.loads`` each) (target: <= 2x);
-- ``ctph render T`` (one profile) against ``bare_render.py`` for one profile (target: <= 1.5x);
-- for context, what ``ctph verify``'s one loopback send per template costs in a fresh process:
-  start the fake PostHog and POST one body with httpx (as delivery does) against the same with
-  the standard library's ``http.client`` (the server's werkzeug already imports it).
+- ``ctph render T`` (one profile) against ``bare_render.py`` for one profile (target: <= 1.5x).
 
 T is each of a failing template (the CleverTap guide's purchase: findings, so the shrinker
 runs) and a passing one. The rounds interleave the commands, so a busy machine slows all of
@@ -43,22 +40,6 @@ CAMPAIGNS = ROOT / "fixtures" / "campaigns"
 BARE = Path(__file__).with_name("bare_render.py")
 TEMPLATES = ("guide-purchase.json.liquid", "corrected-purchase.json.liquid")
 PROFILES = 200
-_SEND = """
-from ctph_harness.posthog.server import FakePostHog
-server = FakePostHog()
-body = b'{"api_key": "phc_x", "event": "e", "distinct_id": "d"}'
-headers = {"Content-Type": "application/json"}
-if HTTP_CLIENT:
-    import http.client
-    from urllib.parse import urlsplit
-    where = urlsplit(server.url)
-    conn = http.client.HTTPConnection(where.hostname, where.port)
-    conn.request("POST", "/i/v0/e/", body=body, headers=headers)
-    assert conn.getresponse().status == 200
-else:
-    assert server.client().post("/i/v0/e/", content=body, headers=headers).status_code == 200
-server.stop()
-"""
 
 
 def dump_profiles(template: Path, out: Path) -> None:
@@ -99,9 +80,6 @@ def main() -> None:
             pairs.append(
                 (f"render {name} x1", [*cli, "render", str(template)], [*bare, "1"], "1.5x")
             )
-        httpx_send = [py, "-c", _SEND.replace("HTTP_CLIENT", "False")]
-        stdlib_send = [py, "-c", _SEND.replace("HTTP_CLIENT", "True")]
-        pairs.append(("1 loopback send, httpx vs http.client", httpx_send, stdlib_send, "-"))
         for _, cmd, base, _ in pairs:  # warm the bytecode cache and the file cache
             wall(cmd, env)
             wall(base, env)

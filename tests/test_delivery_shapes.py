@@ -107,9 +107,10 @@ def test_all_sends_every_body_and_shapes_fewer_with_the_same_findings(
             assert requests == results[mode].sent > 30
         else:
             assert 0 < requests < results["all"].sent / 2, requests
-        # the template's first body went over loopback HTTP (httpx), the rest in process
+        # the template's first body went over loopback HTTP (a real client, which names
+        # itself), the rest in process
         agents = [entry.headers.get("User-Agent", "") for entry in server.journal()]
-        assert agents[0].startswith("python-httpx/") and not any(agents[1:])
+        assert agents[0].startswith("ctph-harness/") and not any(agents[1:])
     assert results["all"].findings == results["shapes"].findings
 
 

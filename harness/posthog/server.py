@@ -308,6 +308,14 @@ class FakePostHog:
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self._server.port}"
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` it listens on, for a client that takes them apart (``http.client``);
+        starts the server on first use."""
+        self.start()
+        assert self._server is not None
+        return self._server.host, self._server.port
+
     def capture_url(self, path: str = "/i/v0/e/") -> str:
         """Full URL of one capture route (``/i/v0/e/``, ``/batch/``, ``/e`` ...)."""
         return self.url + (path if path.startswith("/") else "/" + path)

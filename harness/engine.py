@@ -494,14 +494,15 @@ def preview(
     if template.parsed is None:
         return Preview({}, None, False, sorted_findings(static))
     if profile is None:
-        reads = template_reads(template)
-        run = generate(reads, config.profiles, config.seed, property_specs(config))
-        if index is not None:
-            if not 0 <= index < len(run):
-                raise UsageError(f"--index {index}: this run has profiles 0..{len(run) - 1}")
-            profile = run[index]
-        else:
-            profile = next((p for p in run if p.kind == "random"), run[0])
+        reads, specs = template_reads(template), property_specs(config)
+        # a shorter run is a prefix of a longer one: make only what the pick needs
+        edges = len(generate(reads, 0, config.seed, specs))
+        size = max(config.profiles, edges)
+        if index is not None and not 0 <= index < size:
+            raise UsageError(f"--index {index}: this run has profiles 0..{size - 1}")
+        if index is None:  # the run's first realistic profile (edge cases come first)
+            index = edges if size > edges else 0
+        profile = generate(reads, index + 1, config.seed, specs)[index]
     if event is not None:
         profile = replace(profile, event=dict(event))
     planned = plan_checker(config.plan, config.event)

@@ -60,9 +60,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """After every other hook (one may add ``ctph`` markers to campaign items)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After every other hook (one may add ``ctph`` markers to campaign items); then
+    ``--ctph-shard`` keeps this shard's templates."""
     check_markers(items)
+    shard = config.getoption("ctph_shard", None)
+    if shard is not None:
+        from .shard import select_shard
+
+        select_shard(items, shard, config)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -66,9 +66,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     check_markers(items)
     shard = config.getoption("ctph_shard", None)
     if shard is not None:
+        from .items import CampaignItem
         from .shard import select_shard
 
-        select_shard(items, shard, config)
+        campaigns = [item for item in items if isinstance(item, CampaignItem)]
+        select_shard(items, campaigns, shard, config, CampaignItem.display_path)
 
 
 @pytest.hookimpl(wrapper=True)

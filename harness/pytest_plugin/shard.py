@@ -12,11 +12,15 @@ shards. Only campaign items are dealt out: hand-written tests run in every shard
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 
 __all__ = ["Shard", "parse_shard", "select_shard"]
+
+_Campaign = TypeVar("_Campaign", bound=pytest.Item)
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,19 @@ def parse_shard(text: str) -> Shard:
     return Shard(index, count)
 
 
-def select_shard(items: list[pytest.Item], shard: Shard, config: pytest.Config) -> None:
-    """Keep this shard's campaign items (and every other test) in ``items``, in place; the
-    rest are reported as deselected, as ``-k`` does."""
+def select_shard(
+    items: list[pytest.Item],
+    campaigns: Sequence[_Campaign],
+    shard: Shard,
+    config: pytest.Config,
+    path: Callable[[_Campaign], str],
+) -> None:
+    """Keep, in ``items`` (in place), this shard's ``campaigns`` and every other test; the
+    rest are reported as deselected, as ``-k`` does. ``path`` is a campaign's report path."""
     from ..reports.rebuild import path_order
-    from .items import CampaignItem
 
-    campaigns = sorted(
-        (item for item in items if isinstance(item, CampaignItem)),
-        key=lambda item: (path_order(item.display_path()), item.name),
-    )
-    others = {id(item) for k, item in enumerate(campaigns) if k % shard.count != shard.index - 1}
+    ordered = sorted(campaigns, key=lambda item: (path_order(path(item)), item.name))
+    others = {id(item) for k, item in enumerate(ordered) if k % shard.count != shard.index - 1}
     if not others:
         return
     config.hook.pytest_deselected(items=[item for item in items if id(item) in others])

@@ -7,9 +7,9 @@ delivery hook. It owns the fake servers' lifetimes and gathers the results into 
 
 Two properties make ``--jobs N`` give the serial run's report byte for byte:
 
-- every template is judged against a fake PostHog *reset* before it (events, persons, warnings,
-  journal), so what a template is told (CTPH301's stored counts and ingestion warnings) never
-  depends on which templates ran before it in the same process;
+- the fake PostHog is *reset* after every template (events, persons, warnings, journal), so
+  each template meets it as it was made and what a template is told (CTPH301's stored counts
+  and ingestion warnings) never depends on which templates ran before it in the same process;
 - results are taken back in template order, whatever order the workers finish in.
 
 Results stream: each template's result is reduced to its :class:`ItemReport` (findings, one
@@ -133,7 +133,7 @@ def _start(paths: Sequence[str]) -> Path:
 
 
 class _Judge:
-    """Judges templates one after another against one fake PostHog (made here, reset before
+    """Judges templates one after another against one fake PostHog (made here, reset after
     every template, stopped by :meth:`close`): the serial run, and each worker process."""
 
     def __init__(self, deliver: bool) -> None:
@@ -145,16 +145,18 @@ class _Judge:
             self.server = FakePostHog()
 
     def __call__(self, task: _Task, now: datetime) -> ItemReport:
-        if self.server is not None:
-            self.server.reset()
-        with delivering(enabled=self.deliver, server=self.server) as make:
-            result = verify_template(
-                read_bytes(Path(task.path)),
-                task.path,
-                task.settings,
-                now=now,
-                deliver=make(task.settings),
-            )
+        try:
+            with delivering(enabled=self.deliver, server=self.server) as make:
+                result = verify_template(
+                    read_bytes(Path(task.path)),
+                    task.path,
+                    task.settings,
+                    now=now,
+                    deliver=make(task.settings),
+                )
+        finally:  # after, not before: a fake made with faults (a test's) keeps them for one
+            if self.server is not None:
+                self.server.reset()
         return result.item(strict=task.settings.strict)
 
     def close(self) -> None:

@@ -93,7 +93,35 @@ def _build_parser() -> argparse.ArgumentParser:
         "profile's (shapes, default) or every one (all)",
     )
     verify.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
+    verify.add_argument(
+        "-j",
+        "--jobs",
+        default="1",
+        metavar="N",
+        help="worker processes (auto: one per core; default 1, serial); same report either way",
+    )
     verify.set_defaults(run=_verify)
+
+    merge = sub.add_parser(
+        "merge-reports", help="merge JSON reports of shards (CI jobs) into one report"
+    )
+    merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="JSON v1 reports")
+    merge.add_argument("--strict", action="store_true", help="say so in the merged report")
+    merge.add_argument(
+        "--format",
+        choices=sorted(WRITERS),
+        default=None,
+        help="report format (default: from --output's extension, else text)",
+    )
+    merge.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the merged report to FILE (.json .xml .md .html pick the format); "
+        "the text verdict still goes to stdout",
+    )
+    merge.set_defaults(run=_merge_reports)
 
     render = sub.add_parser("render", help="render one template for one profile (offline preview)")
     render.add_argument("template", type=Path, metavar="TEMPLATE")
@@ -150,9 +178,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .config import ConfigFinder
-    from .reports.output import check_report_file, write_report_file
-    from .runner import verify
+    from .reports.output import check_report_file
+    from .runner import jobs_from, verify
 
+    jobs = jobs_from(args.jobs)
     config = ConfigFinder(
         args.config,
         profiles=args.profiles,
@@ -162,12 +191,32 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     )
     fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
-    report = verify(args.paths, config, progress=progress)
+    report = verify(args.paths, config, progress=progress, jobs=jobs)
     if progress is not None:
         progress.done()
+    return _emit(report, args, fmt, out)
+
+
+def _merge_reports(args: argparse.Namespace, out: TextIO) -> int:
+    from .reports.merge import MAX_REPORT_BYTES, merge_reports
+    from .reports.output import check_report_file
+
+    fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"
+    texts = [
+        (str(path), read_bytes(path, limit=MAX_REPORT_BYTES, what="reports"))
+        for path in args.reports
+    ]
+    return _emit(merge_reports(texts, strict=args.strict), args, fmt, out)
+
+
+def _emit(report: RunReport, args: argparse.Namespace, fmt: str, out: TextIO) -> int:
+    """Write ``report`` as ``verify`` and ``merge-reports`` do: to ``--output`` in ``fmt``
+    (the text verdict on stdout), else to stdout in ``fmt``; exit 1 when it failed."""
     if args.output is None:
         _show(report, fmt, out)
     else:
+        from .reports.output import write_report_file
+
         write_report_file(args.output, report, fmt)
         _show(report, "text", out)
     return EXIT_OK if report.passed else EXIT_FAIL

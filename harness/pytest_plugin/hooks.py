@@ -60,9 +60,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """After every other hook (one may add ``ctph`` markers to campaign items)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After every other hook (one may add ``ctph`` markers to campaign items); then
+    ``--ctph-shard`` keeps this shard's templates."""
     check_markers(items)
+    shard = config.getoption("ctph_shard", None)
+    if shard is not None:
+        from .items import CampaignItem
+        from .shard import select_shard
+
+        campaigns = [item for item in items if isinstance(item, CampaignItem)]
+        select_shard(items, campaigns, shard, config, CampaignItem.display_path)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from .shard import parse_shard
+
 __all__ = ["add_options", "option", "path_option"]
 
 _INI: dict[str, tuple[str, str]] = {
@@ -78,6 +80,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="allow --ctph-live to reach a non-loopback host (never settable from config)",
     )
     group.addoption("--ctph-config", dest="ctph_config", metavar="FILE", help=_help("ctph_config"))
+    group.addoption(
+        "--ctph-shard",
+        type=parse_shard,
+        default=None,
+        dest="ctph_shard",
+        metavar="I/N",
+        help="run only shard I of N of the campaign templates (a CI matrix: one job per I; "
+        "`ctph merge-reports` joins their --ctph-report JSON files)",
+    )
     for name, (kind, help_text) in _INI.items():
         parser.addini(name, help_text, type=kind, default=None)  # type: ignore[arg-type]
 

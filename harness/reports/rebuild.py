@@ -8,12 +8,20 @@ here, in path order, so a parallel run's report equals a serial one's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from ..findings import Finding, Severity, catalogue
 from .model import ItemReport, RunReport
 
-__all__ = ["finding_from_dict", "item_from_dict", "report_from_dicts"]
+__all__ = ["finding_from_dict", "item_from_dict", "path_order", "report_from_dicts"]
+
+
+def path_order(path: str) -> tuple[str, ...]:
+    """The order reports list templates in: by path component, as ``ctph verify`` finds a
+    folder's templates (``a/b`` before ``a-c``, which a plain string sort would swap), so a
+    report rebuilt or merged from pieces lists them as one run does."""
+    return PurePath(path).parts
 
 
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:
@@ -44,6 +52,6 @@ def item_from_dict(data: Mapping[str, Any]) -> ItemReport:
 
 
 def report_from_dicts(items: Iterable[Mapping[str, Any]], *, seed: int, strict: bool) -> RunReport:
-    """The run's template report from its items' dicts, sorted by path."""
-    ordered = sorted((item_from_dict(d) for d in items), key=lambda item: item.path)
+    """The run's template report from its items' dicts, in report order (:func:`path_order`)."""
+    ordered = sorted((item_from_dict(d) for d in items), key=lambda item: path_order(item.path))
     return RunReport(tuple(ordered), kind="templates", seed=seed, strict=strict)

@@ -57,11 +57,37 @@ def short_value(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _at(doc: Any, parts: Sequence[str | int]) -> Any:
-    """Follow an instance path. jsonschema-rs reports a key like "0" as the integer 0."""
+_MISSING = object()
+
+
+def _resolved(doc: Any, parts: Sequence[str | int]) -> tuple[tuple[str | int, ...], Any]:
+    """An instance path as the document spells it, and the value there.
+
+    jsonschema-rs reports an object key that reads as an integer as that integer, so ``"0"``,
+    ``"00"`` and ``"-0"`` all come back as ``0``: each such part is matched against the object's
+    own keys (the exact spelling first), so the pointer names the key that is really there."""
+    path: list[str | int] = []
     for part in parts:
-        doc = doc[str(part)] if isinstance(doc, dict) else doc[part]
-    return doc
+        if isinstance(doc, dict):
+            key = str(part)
+            if key not in doc and isinstance(part, int):
+                key = next((k for k in doc if _integer(k) == part), key)
+            path.append(key)
+            doc = doc.get(key, _MISSING)
+        elif isinstance(doc, list) and isinstance(part, int) and 0 <= part < len(doc):
+            path.append(part)
+            doc = doc[part]
+        else:
+            path.append(part)
+            doc = _MISSING
+    return tuple(path), doc
+
+
+def _integer(key: str) -> int | None:
+    try:
+        return int(key) if key.strip() == key and key.lstrip("-").isdigit() else None
+    except ValueError:
+        return None
 
 
 class AnnotatedSchema:
@@ -89,16 +115,18 @@ class AnnotatedSchema:
         seen: set[tuple[str, str]] = set()
         for error in self.validator.iter_errors(instance):
             ann = self._annotation(tuple(error.schema_path), error.message)
-            pointer = prefix + json_pointer(error.instance_path) + ann.pointer
+            path, value = _resolved(instance, error.instance_path)
+            pointer = prefix + json_pointer(path) + ann.pointer
             if (ann.code, pointer) in seen:
                 continue
             seen.add((ann.code, pointer))
             message = ann.message
-            if error.instance_path and not ann.pointer and not ann.detail:
+            if path and not ann.pointer and not ann.detail:
                 if not message.startswith("`"):
-                    where = ".".join(str(part) for part in error.instance_path)
+                    where = ".".join(str(part) for part in path)
                     message = f"`{where}`: {message}"
-                message += f" (got {short_value(_at(instance, error.instance_path))})"
+                if value is not _MISSING:
+                    message += f" (got {short_value(value)})"
             if ann.detail:
                 message += f" ({error.message})"
             yield _shared(ann.code, message, pointer, ann.severity, ann.rejection)
@@ -111,7 +139,10 @@ class AnnotatedSchema:
             if path not in self._explanations:
                 found = self._lookup(path)
                 self._explanations[path] = found.message if found else None
-            yield tuple(error.instance_path), self._explanations[path] or error.message
+            yield (
+                _resolved(instance, error.instance_path)[0],
+                self._explanations[path] or error.message,
+            )
 
     def _annotation(self, path: tuple[str | int, ...], fallback_message: str) -> _Annotation:
         if path not in self._annotations:

@@ -401,3 +401,12 @@ def test_check_text_returns_the_events_it_split() -> None:
         ("/batch/1", "Second"),
     ]
     assert check_text("{not json", now=NOW).events == ()
+
+
+@pytest.mark.parametrize("key", ["00", "-0", "0", "007", " 1"])
+def test_integer_looking_keys_are_named_as_written(key: str) -> None:
+    """jsonschema-rs reports a key that reads as an integer as that integer ("00" -> 0): the
+    finding names the key the body really has, and nothing raises (hypothesis found "00")."""
+    found = check(json.dumps({key: None}).encode())
+    (unknown,) = [f for f in found if f.code == "CTPH132"]
+    assert unknown.pointer == "/" + key and f"`{key}`" in unknown.message

@@ -51,6 +51,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the multi-template run, which owns the fake server", ("runner",)),
     ("report formats and the one report-file writer", ("reports",)),
     ("the edges: command line and pytest plugin", ("cli", "pytest_plugin")),
+    # `python -m ctph_harness`, which only calls cli.main
+    ("the module entry point", ("__main__",)),
     ("the package root: the public names, imported lazily; nothing imports it", (ROOT,)),
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ctph_harness.cli import main
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -53,6 +53,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("report formats and the one report-file writer", ("reports",)),
     ("what the terminal can show (colour, encoding)", ("terminal",)),
     ("the edges: command line and pytest plugin", ("cli", "pytest_plugin")),
+    # `python -m ctph_harness`, which only calls cli.main
+    ("the module entry point", ("__main__",)),
     ("the package root: the public names, imported lazily; nothing imports it", (ROOT,)),
 )
 

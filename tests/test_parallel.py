@@ -47,7 +47,7 @@ def test_two_jobs_write_every_format_byte_for_byte_as_the_serial_run(
     folder = CAMPAIGNS if where == "bundled" else make_campaigns(tmp_path / "c", 10, 60)
     serial = every_format(folder)
     parallel = every_format(folder, jobs=2)
-    assert sorted(serial) == ["html", "json", "junit", "markdown", "text"]
+    assert sorted(serial) == ["github", "html", "json", "junit", "markdown", "sarif", "text"]
     for name, text in serial.items():
         assert parallel[name] == text, name
     # the bundled campaigns have failures, so the comparison covers findings and verdicts

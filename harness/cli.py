@@ -51,40 +51,99 @@ def _port(text: str) -> int:
     return port
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ctph", description="Contract tests for CleverTap -> PostHog campaigns.")
-    parser.add_argument("--version", action="version", version=f"ctph {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+_EXIT_CODES = (
+    "exit status: 0 pass; 1 a finding fails the run (an error, or a warning with --strict); "
+    "2 usage or input error; 3 internal error (a bug in ctph)"
+)
+_FORMATS = ", ".join(sorted(WRITERS))
 
-    check = sub.add_parser("check", help="check rendered payload files against PostHog's contract")
-    check.add_argument("paths", nargs="+", metavar="PAYLOAD", help="JSON files or folders of them")
-    check.add_argument("--format", choices=["text", "json"], default="text")
-    check.add_argument("--endpoint", default="/i/v0/e/", help="capture path (default /i/v0/e/)")
-    check.add_argument("--project-key", default=None, help="expected project key (CTPH105)")
-    check.add_argument("--strict", action="store_true", help="warnings fail too")
-    check.set_defaults(run=_check)
 
-    verify = sub.add_parser(
-        "verify", help="render every campaign template for many profiles and check the results"
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples keep their line breaks; option help wraps."""
+
+
+def _command(
+    sub: Any, name: str, summary: str, description: str, examples: Sequence[str], exits: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` says what it does, shows examples and its exit codes."""
+    shown = "\n".join(f"  {example}" for example in examples)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary}.\n\n{description}",
+        epilog=f"examples:\n{shown}\n\n{exits}",
+        formatter_class=_Help,
     )
-    verify.add_argument("paths", nargs="+", metavar="PATH", help="template files or folders")
-    verify.add_argument("--profiles", type=int, default=None, help="profiles per template")
-    verify.add_argument("--seed", type=int, default=None, help="profile seed (default 0)")
-    verify.add_argument("--strict", action="store_true", default=None, help="warnings fail too")
-    verify.add_argument(
+    return parser
+
+
+def _report_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
         "--format",
         choices=sorted(WRITERS),
         default=None,
-        help="report format (default: from --output's extension, else text)",
+        help=f"the {what}'s format on standard output (default text); with --output, the "
+        "format of a FILE whose extension names none, or of `--output -`",
     )
-    verify.add_argument(
+    parser.add_argument(
         "--output",
         type=Path,
+        action="append",
         default=None,
         metavar="FILE",
-        help="write the report to FILE (.json .xml .md .html pick the format); "
-        "the text verdict still goes to stdout",
+        help=f"write the {what} to FILE, in the format its extension names (.json .xml "
+        ".md .html .sarif .txt); repeat it for several formats in one run; `-` is standard "
+        "output. With --output, standard output shows the text verdict",
     )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ctph",
+        description="Contract tests for CleverTap -> PostHog webhook campaigns: render each "
+        "template for many profiles, check every body against PostHog's capture contract, "
+        "deliver it to a fake PostHog.",
+        epilog=f"`ctph COMMAND --help` explains a command.\n{_EXIT_CODES}",
+        formatter_class=_Help,
+    )
+    parser.add_argument("--version", action="version", version=f"ctph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    verify = _command(
+        sub,
+        "verify",
+        "render every campaign template for many profiles and check the results",
+        "Each template (*.liquid under the folders given) is rendered for --profiles "
+        "realistic and adversarial\nCleverTap profiles; every body is checked against "
+        "PostHog's capture contract and delivered to a fake\nPostHog on loopback. Settings "
+        "come from the nearest ctph.toml or [tool.ctph] in pyproject.toml;\nthe options "
+        "below override them.",
+        [
+            "ctph verify campaigns/",
+            "ctph verify campaigns/ --output ctph.sarif --output ctph-junit.xml",
+            "ctph verify campaigns/ --format github --output - --output ctph.sarif",
+            "cat purchase.json.liquid | ctph verify -",
+        ],
+        _EXIT_CODES,
+    )
+    verify.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="template files or folders; - reads one template from standard input",
+    )
+    verify.add_argument(
+        "--profiles",
+        type=int,
+        default=None,
+        metavar="N",
+        help="profiles per template (default 200, or the settings file's)",
+    )
+    verify.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="profile seed (default 0)"
+    )
+    verify.add_argument("--strict", action="store_true", default=None, help="warnings fail too")
+    _report_options(verify, "report")
     verify.add_argument(
         "--deliver",
         choices=["all", "shapes"],
@@ -92,7 +151,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="bodies sent to the fake PostHog: one per request shape plus every edge-case "
         "profile's (shapes, default) or every one (all)",
     )
-    verify.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
+    verify.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="ctph.toml or pyproject.toml (default: the nearest one)",
+    )
     verify.add_argument(
         "-j",
         "--jobs",
@@ -102,42 +167,107 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(run=_verify)
 
-    merge = sub.add_parser(
-        "merge-reports", help="merge JSON reports of shards (CI jobs) into one report"
+    check = _command(
+        sub,
+        "check",
+        "check rendered payload files against PostHog's capture contract",
+        "Each file (*.json under the folders given) is one request body, as a webhook sends it.",
+        [
+            "ctph check payload.json",
+            "ctph check bodies/ --endpoint /batch/ --output check.sarif",
+            'echo \'{"event": "x"}\' | ctph check -',
+        ],
+        _EXIT_CODES,
+    )
+    check.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PAYLOAD",
+        help="JSON files or folders of them; - reads one body from standard input",
+    )
+    _report_options(check, "report")
+    check.add_argument(
+        "--endpoint", default="/i/v0/e/", help="capture path the bodies go to (default /i/v0/e/)"
+    )
+    check.add_argument(
+        "--project-key",
+        default=None,
+        metavar="KEY",
+        help="the project key the bodies must carry (CTPH105); default: the "
+        "CTPH_PROJECT_KEY environment variable, which keeps it out of `ps`",
+    )
+    check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.set_defaults(run=_check)
+
+    merge = _command(
+        sub,
+        "merge-reports",
+        "merge the JSON reports of shards (CI jobs) into one report",
+        "The reports come from `ctph verify --output x.json` or `pytest --ctph-report x.json` "
+        "runs over\ndisjoint shards (--ctph-shard I/N); the merged report is the one an "
+        "unsharded run writes.",
+        ["ctph merge-reports shard-*.json --output ctph.html --output ctph.sarif"],
+        _EXIT_CODES,
     )
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="JSON v1 reports")
     merge.add_argument("--strict", action="store_true", help="say so in the merged report")
-    merge.add_argument(
-        "--format",
-        choices=sorted(WRITERS),
-        default=None,
-        help="report format (default: from --output's extension, else text)",
-    )
-    merge.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="write the merged report to FILE (.json .xml .md .html pick the format); "
-        "the text verdict still goes to stdout",
-    )
+    _report_options(merge, "merged report")
     merge.set_defaults(run=_merge_reports)
 
-    render = sub.add_parser("render", help="render one template for one profile (offline preview)")
+    render = _command(
+        sub,
+        "render",
+        "render one template for one profile (offline preview)",
+        "CleverTap's Preview & Test, offline: the body for one profile on standard output, "
+        "the profile\nand what PostHog would make of the body on standard error.",
+        [
+            "ctph render purchase.json.liquid",
+            "ctph render purchase.json.liquid --seed 0 --index 17",
+            'echo \'{"Email": "a@b.co"}\' | ctph render purchase.json.liquid --profile -',
+        ],
+        "exit status: 0 the body passes; 1 a finding fails it; 2 usage or input error; "
+        "3 internal error",
+    )
     render.add_argument("template", type=Path, metavar="TEMPLATE")
     source = render.add_mutually_exclusive_group()
     source.add_argument(
-        "--profile", type=Path, default=None, help="profile JSON file (- for standard input)"
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="profile JSON file (- for standard input)",
     )
-    source.add_argument("--seed", type=int, default=None, help="generate the profile from a seed")
+    source.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="generate the profile from a seed"
+    )
     render.add_argument(
-        "--index", type=int, default=None, help="with --seed: which profile of that run"
+        "--index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="with --seed: which profile of that run (default: its first realistic one)",
     )
-    render.add_argument("--event", type=Path, default=None, help="Event properties JSON file")
-    render.add_argument("--config", type=Path, default=None, help="ctph.toml or pyproject.toml")
+    render.add_argument(
+        "--event", type=Path, default=None, metavar="FILE", help="Event properties JSON file"
+    )
+    render.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="ctph.toml or pyproject.toml (default: the nearest one)",
+    )
     render.set_defaults(run=_render)
 
-    serve = sub.add_parser("serve", help="run the fake PostHog capture server in the foreground")
+    serve = _command(
+        sub,
+        "serve",
+        "run the fake PostHog capture server in the foreground",
+        "Point an SDK or a staging webhook at the printed URL; /_ctph/ shows what it "
+        "received.\nFeature flags start from the settings file's [flags].",
+        ["ctph serve --port 8010", "ctph serve --config ctph.toml"],
+        "exit status: 0 stopped with Ctrl-C; 2 usage error (a port in use, a bad [flags])",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     serve.add_argument(
@@ -147,16 +277,31 @@ def _build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=None,
+        metavar="FILE",
         help="ctph.toml or pyproject.toml whose [flags] the fake starts with "
         "(default: the nearest one)",
     )
     serve.set_defaults(run=_serve)
 
-    rules = sub.add_parser("rules", help="list the finding catalogue")
+    rules = _command(
+        sub,
+        "rules",
+        "list the finding catalogue",
+        "Every finding code ctph reports, with its severity and summary.",
+        ["ctph rules", "ctph rules --format json"],
+        "exit status: 0",
+    )
     rules.add_argument("--format", choices=["text", "json"], default="text")
     rules.set_defaults(run=_rules)
 
-    explain = sub.add_parser("explain", help="explain one finding code")
+    explain = _command(
+        sub,
+        "explain",
+        "explain one finding code",
+        "What the finding means, what PostHog does with such a body, and how to fix it.",
+        ["ctph explain CTPH124", "ctph explain 124"],
+        "exit status: 0; 2 an unknown code",
+    )
     explain.add_argument("code", metavar="CODE", help="e.g. CTPH124")
     explain.set_defaults(run=_explain)
     return parser
@@ -165,60 +310,97 @@ def _build_parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     from .posthog.checker import check
 
+    targets = _targets(args.output, args.format)
+    key = args.project_key or os.environ.get("CTPH_PROJECT_KEY") or None
     items = []
     for path in find_files(args.paths, ["*.json"], "payload files"):
         raw = read_bytes(path, limit=MAX_JSON_FILE_BYTES, what="payload files")
-        found = check(raw, endpoint=args.endpoint, project_key=args.project_key)
+        found = check(raw, endpoint=args.endpoint, project_key=key)
         findings = sorted_findings(located(found, raw.decode("utf-8", "replace")))
         items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
-    report = RunReport(tuple(items), kind="payloads", strict=args.strict)
-    _show(report, args.format, out)
-    return EXIT_OK if report.passed else EXIT_FAIL
+    return _emit(RunReport(tuple(items), kind="payloads", strict=args.strict), targets, out)
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
-    from .config import ConfigFinder
-    from .reports.output import check_report_file
+    from .config import ConfigFinder, HarnessConfig
     from .runner import jobs_from, verify
 
     jobs = jobs_from(args.jobs)
-    config = ConfigFinder(
-        args.config,
-        profiles=args.profiles,
-        seed=args.seed,
-        strict=args.strict,
-        deliver=args.deliver,
-    )
-    fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"
+    targets = _targets(args.output, args.format)
+    given = {"profiles": args.profiles, "seed": args.seed, "deliver": args.deliver}
+    HarnessConfig().with_overrides(flags={key: f"--{key}" for key in given}, **given)
+    config = ConfigFinder(args.config, strict=args.strict, **given)
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     report = verify(args.paths, config, progress=progress, jobs=jobs)
     if progress is not None:
         progress.done()
-    return _emit(report, args, fmt, out)
+    return _emit(report, targets, out)
 
 
 def _merge_reports(args: argparse.Namespace, out: TextIO) -> int:
     from .reports.merge import MAX_REPORT_BYTES, merge_reports
-    from .reports.output import check_report_file
 
-    fmt = check_report_file(args.output, args.format) if args.output else args.format or "text"
+    targets = _targets(args.output, args.format)
     texts = [
         (str(path), read_bytes(path, limit=MAX_REPORT_BYTES, what="reports"))
         for path in args.reports
     ]
-    return _emit(merge_reports(texts, strict=args.strict), args, fmt, out)
+    return _emit(merge_reports(texts, strict=args.strict), targets, out)
 
 
-def _emit(report: RunReport, args: argparse.Namespace, fmt: str, out: TextIO) -> int:
-    """Write ``report`` as ``verify`` and ``merge-reports`` do: to ``--output`` in ``fmt``
-    (the text verdict on stdout), else to stdout in ``fmt``; exit 1 when it failed."""
-    if args.output is None:
-        _show(report, fmt, out)
-    else:
+_Targets = tuple[str, list[tuple[Path, str]]]
+"""What standard output shows, and each ``--output`` file with its format."""
+
+
+def _targets(outputs: Sequence[Path] | None, fmt: str | None) -> _Targets:
+    """Where the report goes, decided (and checked) before any work is done.
+
+    Each file's format is the one its extension names; ``--format`` is standard output's, or
+    the format of ``--output -`` and of a file whose extension names none. A ``--format`` that
+    would reach none of them contradicts the files' extensions (``--format json --output
+    r.html``) and is a usage error rather than a report silently written in another format."""
+    from .reports.formats import format_for
+    from .reports.output import check_report_file
+
+    if not outputs:
+        return fmt or "text", []
+    stdout = "text"  # the verdict, when the report itself goes to files
+    files: list[tuple[Path, str]] = []
+    used = fmt is None
+    seen: set[Path] = set()
+    for path in outputs:
+        if path == STDIN:
+            stdout, used = fmt or "text", True
+            continue
+        named = format_for(path)
+        if named is None and fmt is not None:
+            named, used = fmt, True
+        elif named == fmt:
+            used = True
+        resolved = path.resolve()
+        if resolved in seen:
+            raise UsageError(f"--output {path} is given twice")
+        seen.add(resolved)
+        files.append((path, check_report_file(path, named)))
+    if not used:
+        shown = ", ".join(f"{path} is {name}" for path, name in files)
+        raise UsageError(
+            f"--format {fmt} contradicts the --output extensions ({shown}); to show {fmt} on "
+            "standard output as well, add --output -"
+        )
+    return stdout, files
+
+
+def _emit(report: RunReport, targets: _Targets, out: TextIO) -> int:
+    """Write ``report`` to every ``--output`` file and to standard output; exit 1 when it
+    failed."""
+    stdout, files = targets
+    if files:
         from .reports.output import write_report_file
 
-        write_report_file(args.output, report, fmt)
-        _show(report, "text", out)
+        for path, fmt in files:
+            write_report_file(path, report, fmt)
+    _show(report, stdout, out)
     return EXIT_OK if report.passed else EXIT_FAIL
 
 
@@ -288,7 +470,7 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
     result = preview(
         read_bytes(args.template),
         str(args.template),
-        config.with_overrides(seed=args.seed),
+        config.with_overrides(flags={"seed": "--seed"}, seed=args.seed),
         profile=profile,
         index=args.index,
         event=event,

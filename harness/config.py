@@ -149,9 +149,18 @@ class HarnessConfig:
             relative = str(path)
         return self.for_template(relative)
 
-    def with_overrides(self, **overrides: Any) -> HarnessConfig:
-        """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped."""
+    def with_overrides(
+        self, *, flags: Mapping[str, str] | None = None, **overrides: Any
+    ) -> HarnessConfig:
+        """A copy with the given keys replaced; ``None`` values mean "not given" and are skipped.
+
+        ``flags`` names the command-line option each key came from (``{"profiles":
+        "--profiles"}``), so a bad value is told in the user's words: ``--profiles 0: must be
+        a whole number from 1 to 100,000 (profiles per template)``."""
         given = {k: v for k, v in overrides.items() if v is not None}
+        for key, flag in (flags or {}).items():
+            if key in given:
+                _check_option(key, given[key], flag)
         if given:  # nothing to check: the validator (and jsonschema-rs) is not even loaded
             _check_values(given, "option")
         return replace(self, **given)
@@ -359,6 +368,17 @@ def _check_values(table: Mapping[str, Any], where: str) -> None:
     if nested:
         path, message = nested[0]
         raise UsageError(f"{where}: `{'.'.join(map(str, path))}`: {message}")
+
+
+def _check_option(key: str, value: Any, flag: str) -> None:
+    """One option's value against the schema and the code-only rules, its problem worded
+    with the flag instead of the setting's name."""
+    try:
+        _check_values({key: value}, flag)
+    except UsageError as exc:
+        told = str(exc).removeprefix(f"{flag}: ").removeprefix(f"`{key}` ")
+        told = told.rsplit(", not ", 1)[0]
+        raise UsageError(f"{flag} {value!r}: {told}") from None
 
 
 def _check_flags(table: Mapping[str, Any], where: str) -> None:

@@ -30,11 +30,16 @@ margin keeps the full findings for a body just over, and nothing larger is worth
 
 def find_files(paths: Iterable[str], patterns: Sequence[str], what: str = "files") -> list[Path]:
     """Files given directly, plus the files under each folder whose name matches one of
-    ``patterns``, sorted; a path that does not exist or a folder with no match is an error."""
+    ``patterns``, sorted; a path that does not exist or a folder with no match is an error.
+    ``-`` is :data:`STDIN`, read by :func:`read_bytes` like a file."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
+        if raw == "-":  # standard input (a file named "-" is ./-)
+            if STDIN in found:
+                raise UsageError("- (standard input) can be given only once")
+            found.append(STDIN)
+        elif path.is_file():
             found.append(path)
         elif path.is_dir():
             matches = sorted(

@@ -39,7 +39,7 @@ from .config import ConfigFinder, HarnessConfig
 from .delivery import delivering
 from .engine import verify_template
 from .errors import HarnessError, UsageError
-from .files import find_files, read_bytes
+from .files import STDIN, find_files, read_bytes
 from .reports.model import ItemReport, RunReport
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ class _Task:
 
     path: str
     settings: HarnessConfig
+    source: bytes | None = None
+    """The template itself when the run read it already (standard input: a worker process
+    cannot read the parent's)."""
 
 
 def jobs_from(text: str) -> int:
@@ -111,7 +114,11 @@ def verify(
     now = datetime.now(timezone.utc)
     templates = find_files(paths, run.templates, "templates")
     tasks = (
-        _Task(str(path), finder.template(path) if finder is not None else run.for_file(path))
+        _Task(
+            str(path),
+            finder.template(path) if finder is not None else run.for_file(path),
+            read_bytes(path) if path == STDIN else None,
+        )
         for path in templates
     )
     if jobs > 1 and len(templates) > 1:
@@ -148,7 +155,7 @@ class _Judge:
         try:
             with delivering(enabled=self.deliver, server=self.server) as make:
                 result = verify_template(
-                    read_bytes(Path(task.path)),
+                    task.source if task.source is not None else read_bytes(Path(task.path)),
                     task.path,
                     task.settings,
                     now=now,

@@ -75,3 +75,72 @@ def test_the_mirrored_posthog_version_is_the_contracts_own() -> None:
     assert mirrors["conformance_corpus"] in flat
     for sdk, version in mirrors["sdks"].items():
         assert f"{sdk} {version}" in flat
+
+
+def _ci_steps() -> list[str]:
+    """Every shell line the README's CI examples run (``run:`` steps, GitLab ``script``)."""
+    import yaml
+
+    section = README.split("## Use it in CI", 1)[1].split("\n## ", 1)[0]
+    shard = README.split("**Sharding across CI jobs.**", 1)[1].split("\n**", 1)[0]
+    lines: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("run", "script"):
+                    lines.extend([value] if isinstance(value, str) else value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for block in re.findall(r"```yaml\n(.*?)```", section + shard, flags=re.DOTALL):
+        walk(yaml.safe_load(block))
+    return [line.replace("${{ matrix.shard }}", "1") for line in lines]
+
+
+def test_the_ci_examples_parse_and_their_ctph_commands_run(tmp_path: Path) -> None:
+    """The workflow YAML parses, installs this package, and every ctph command it runs works
+    verbatim on a copy of the bundled campaigns (exit 0 or 1: findings, not errors), writing
+    the files the next steps upload."""
+    import shlex
+    import subprocess
+    import sys
+
+    steps = _ci_steps()
+    name = re.search(r'^name = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert name is not None
+    name = name.group(1)
+    assert [s for s in steps if s.startswith("pip ")] and all(
+        s == f"pip install {name}" for s in steps if s.startswith("pip ")
+    )
+    shutil.copytree(ROOT / "fixtures" / "campaigns", tmp_path / "campaigns")
+    ran = 0
+    for step in steps:
+        words = shlex.split(step)
+        if words[0] != "ctph" or words[1] == "merge-reports":
+            continue
+        done = subprocess.run(
+            [sys.executable, "-m", "ctph_harness", *words[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode in (0, 1), (step, done.stderr)
+        for target in words[words.index("--output") + 1 :: 2] if "--output" in words else ():
+            assert target == "-" or (tmp_path / target).is_file(), (step, target)
+        ran += 1
+    assert ran >= 2  # GitHub's and GitLab's
+    known = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "ctph_harness", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    ).stdout
+    for step in (s for s in steps if s.startswith("pytest ")):
+        for flag in re.findall(r"(--[a-z-]+)", step):
+            assert flag in known, (step, flag)

@@ -102,12 +102,13 @@ class _ResultListener:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    ctph_session(session.config).write_report()
+    """Write the report files; one that could not be written fails a run that passed."""
+    if not ctph_session(session.config).write_report() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    line = ctph_session(config).summary_line()
-    if line is not None:
+    for line in ctph_session(config).summary_lines():
         terminalreporter.write_line(line)

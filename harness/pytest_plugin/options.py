@@ -14,13 +14,16 @@ import pytest
 
 from .shard import parse_shard
 
-__all__ = ["add_options", "option", "path_option"]
+__all__ = ["add_options", "option", "path_option", "paths_option"]
 
 _INI: dict[str, tuple[str, str]] = {
     "ctph_profiles": ("int", "profiles per template"),
     "ctph_seed": ("int", "seed for profile generation"),
     "ctph_strict": ("bool", "warnings fail too (true/false)"),
-    "ctph_report": ("paths", "write a report file (.json, .md, .html, .xml)"),
+    "ctph_report": (
+        "paths",
+        "report files to write, format from each suffix (.xml JUnit, .json, .md, .html, .sarif)",
+    ),
     "ctph_config": ("paths", "path of ctph.toml (default: the nearest one, or [tool.ctph])"),
 }
 
@@ -48,7 +51,14 @@ def add_options(parser: pytest.Parser) -> None:
         dest="ctph_strict",
         help="warnings do not fail, whatever ctph_strict or ctph.toml say",
     )
-    group.addoption("--ctph-report", dest="ctph_report", metavar="FILE", help=_help("ctph_report"))
+    group.addoption(
+        "--ctph-report",
+        action="append",
+        dest="ctph_report",
+        metavar="FILE",
+        help="write a report file, format from its suffix (.xml JUnit, .json, .md, .html, "
+        ".sarif); repeatable, one run writes them all",
+    )
     group.addoption(
         "--ctph-transport",
         choices=("inprocess", "http"),
@@ -121,3 +131,36 @@ def path_option(config: pytest.Config, name: str) -> Path | None:
         shown = " ".join(str(p) for p in paths)
         raise pytest.UsageError(f"ctph: {name} takes one file, not {shown!r}")
     return Path(paths[0])
+
+
+def paths_option(config: pytest.Config, name: str, flag: str) -> list[Path]:
+    """A repeatable file option: every ``flag FILE`` on the command line (relative to the
+    working directory), else the ini key's paths (relative to the ini file), in the order
+    given. Two that name the same file (once resolved) are a usage error: the second would
+    silently overwrite the first."""
+    given = config.getoption(name, default=None)
+    if given:
+        shown, where = [str(p) for p in given], flag
+    else:
+        shown, where = [str(p) for p in _ini(config, name) or ()], f"ini key {name}"
+    seen: dict[Path, str] = {}
+    for text in shown:
+        key = _resolved(Path(text))
+        first = seen.get(key)
+        seen[key] = text
+        if first is not None:
+            twice = (
+                f"{text} is given twice"
+                if first == text
+                else f"{first} and {text} are the same file"
+            )
+            raise pytest.UsageError(f"ctph: {where}: {twice}; give each file once")
+    return [Path(text) for text in shown]
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with symlinks and ``..`` resolved, as far as the file system allows."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare it as written
+        return path.absolute()

@@ -3,20 +3,21 @@
 As syrupy keeps its snapshot session, everything a run shares lives on one object the hooks,
 the items and the fixtures reach through :func:`ctph_session`: the settings finder (options over
 ini keys over each template's ``ctph.toml``), whether templates are collected at all, the
-session's fake PostHog, how items deliver, and the template results that become
-``--ctph-report``. Nothing is kept at module level, so two runs in one process (pytester) never
-share state, and no module of the plugin needs to import the hooks module.
+session's fake PostHog, how items deliver, and the template results that become the
+``--ctph-report`` files. Nothing is kept at module level, so two runs in one process (pytester)
+never share state, and no module of the plugin needs to import the hooks module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pytest
 
-from .options import option, path_option
+from .options import option, path_option, paths_option
 
 if TYPE_CHECKING:
     from ..config import ConfigFinder, HarnessConfig
@@ -49,8 +50,10 @@ class CtphSession:
         self.config = config
         self.results: list[dict[str, Any]] = []
         """Each template's result (on the xdist controller: every worker's)."""
-        self.written: Path | None = None
-        """Where ``--ctph-report`` was written, once it was."""
+        self.written: list[Path] = []
+        """The ``--ctph-report`` files written, in the order given."""
+        self.unwritten: list[str] = []
+        """Why each ``--ctph-report`` file that could not be written was not."""
         self._finder: ConfigFinder | None = None
         self._collecting: bool | None = None
         self._server: FakePostHog | None = None
@@ -160,19 +163,21 @@ class CtphSession:
         return self.server
 
     def check_start_up(self) -> None:
-        """``--ctph-live`` and ``--ctph-report`` checked when the run starts (the live URL by
-        the same check as ``webhook_url``; the report's extension and folder), so a bad value is
-        a usage error now, not a traceback or a lost report after the run."""
+        """``--ctph-live`` and every ``--ctph-report`` checked when the run starts (the live URL
+        by the same check as ``webhook_url``; each report's extension and folder, and no file
+        named twice), so a bad value is a usage error now, not a traceback or a lost report
+        after the run."""
         live = self.config.getoption("ctph_live", None)
         if live:
             from ..config import check_url
 
             _usage(lambda: check_url(live, "--ctph-live", sendable=True))
-        target = path_option(self.config, "ctph_report")
-        if target is not None:
+        targets = self.report_targets()
+        if targets:
             from ..reports.output import check_report_file
 
-            _usage(lambda: check_report_file(target))
+            for target in targets:
+                _usage(partial(check_report_file, target))
 
     def delivery_options(self) -> dict[str, Any]:
         """How campaign items deliver: transport and the explicit live opt-in (options only,
@@ -197,24 +202,41 @@ class CtphSession:
         if isinstance(result, dict):
             self.results.append(result)
 
-    def write_report(self) -> None:
-        """Write ``--ctph-report`` (on the controller: a worker's results travel to it)."""
+    def report_targets(self) -> list[Path]:
+        """The ``--ctph-report`` files (command line, else the ``ctph_report`` ini key), each
+        named once."""
+        return paths_option(self.config, "ctph_report", "--ctph-report")
+
+    def write_report(self) -> bool:
+        """Write every ``--ctph-report`` file from one report (on the controller: a worker's
+        results travel to it), each atomically. One that cannot be written (its folder turned
+        into a file during the run, say) does not stop the others; it is kept in
+        :attr:`unwritten` and the result is ``False``, so the run fails instead of a
+        traceback or a silently missing file."""
         if hasattr(self.config, "workerinput") or not self.collecting:
-            return
-        target = path_option(self.config, "ctph_report")
-        if target is None:
-            return
+            return True
+        targets = self.report_targets()
+        if not targets:
+            return True
+        from ..errors import InputError
         from ..reports.output import write_report_file
         from ..reports.rebuild import report_from_dicts
 
         settings = self.run_settings()
         report = report_from_dicts(self.results, seed=settings.seed, strict=settings.strict)
-        write_report_file(target, report)
-        self.written = target
+        for target in targets:
+            try:
+                write_report_file(target, report)
+            except InputError as exc:
+                self.unwritten.append(f"ctph: error: {exc}")
+            else:
+                self.written.append(target)
+        return not self.unwritten
 
-    def summary_line(self) -> str | None:
-        """The terminal summary's line saying where the report went."""
-        return None if self.written is None else f"ctph report written to {self.written}"
+    def summary_lines(self) -> list[str]:
+        """The terminal summary's lines: where each report went, and any that could not be
+        written."""
+        return [f"ctph report written to {path}" for path in self.written] + self.unwritten
 
     def header_line(self) -> str | None:
         """The header line: seed, profile count and config file, when templates are on."""

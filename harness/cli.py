@@ -55,7 +55,6 @@ _EXIT_CODES = (
     "exit status: 0 pass; 1 a finding fails the run (an error, or a warning with --strict); "
     "2 usage or input error; 3 internal error (a bug in ctph)"
 )
-_FORMATS = ", ".join(sorted(WRITERS))
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):

@@ -35,6 +35,7 @@ from .exchange import Incoming, UnreadableBody
 from .journal import preview
 from .keys import token_problem, trimmed
 from .rejection import ENFORCE_BODY
+from .routes import AI_BATCH_PATHS, AI_PATHS, OTEL_PATHS
 from .serde import parse_uuid
 from .timestamps import parse_sent_at
 
@@ -46,9 +47,6 @@ __all__ = [
     "ai_otel",
 ]
 
-AI_BATCH_PATHS = frozenset({"/i/v0/ai/batch", "/i/v0/ai/batch/"})
-AI_PATHS = frozenset({"/i/v0/ai", "/i/v0/ai/"})
-OTEL_PATHS = frozenset({"/i/v0/ai/otel", "/i/v0/ai/otel/"})
 
 EMPTY = "request missing data payload"  # CaptureError::EmptyPayload, text as on the v0 routes
 DECODE = "failed to decode request: {}"

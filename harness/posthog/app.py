@@ -40,14 +40,10 @@ from typing import TYPE_CHECKING, Any
 from ..contract import capture_paths
 from ..contract import limit as contract_limit
 from . import memos
-from .ai import AI_BATCH_PATHS, AI_PATHS, OTEL_PATHS, ai_multipart, ai_otel
 from .answer import Answer
 from .capture import capture
 from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
-from .flags import Context, Flag, parse_flags
-from .flags_request import FlagRequest
-from .inspection import PREFIX, inspect
 from .journal import (
     JOURNAL_BYTES,
     RESPONSE_KEPT,
@@ -59,20 +55,22 @@ from .journal import (
 )
 from .methods import AI_ALLOW, CAPTURE_ALLOW, GET_METHODS, STATUS_ALLOW, not_allowed
 from .project import Event, Group, IngestionWarning, Person, Project
-from .remote_config import context_for, is_remote_route, remote_answer
-from .replay import (
+from .replay import Recording, RecordingStore, snapshot_message
+from .routes import (
+    AI_BATCH_PATHS,
+    AI_PATHS,
+    INSPECTION_PREFIX,
+    OTEL_PATHS,
     RECORDING_PATHS,
-    Recording,
-    RecordingStore,
-    capture_recording,
-    snapshot_message,
+    V1_PATHS,
+    is_remote_route,
 )
-from .route_cors import cors_methods
-from .v1 import V1_PATHS, capture_v1
-from .v1_headers import V1_ALLOW, with_v1_headers
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
+
+    from .flags import Context, Flag
+    from .flags_request import FlagRequest
 
 __all__ = [
     "CaptureApp",
@@ -94,6 +92,12 @@ _LOCALHOST = "127.0.0.1"
 def utc_now() -> datetime:
     """The default clock."""
     return datetime.now(timezone.utc)
+
+
+def _parsed_flags(flags: Mapping[str, Any]) -> tuple[Flag, ...]:
+    from .flags import parse_flags
+
+    return parse_flags(flags)
 
 
 class CaptureApp:
@@ -121,7 +125,7 @@ class CaptureApp:
     ) -> None:
         self._lock = threading.Lock()
         # feature flags (:mod:`.flags`): ``flags`` is the start state reset() returns to
-        self._start_flags = parse_flags(flags or {})
+        self._start_flags = _parsed_flags(flags) if flags else ()
         self._flags = self._start_flags
         self._project = Project()
         self._recordings = RecordingStore()  # replay: kept apart from analytics events
@@ -186,7 +190,7 @@ class CaptureApp:
     def set_flags(self, flags: Mapping[str, Any]) -> tuple[Flag, ...]:
         """Replace the flags ``/flags`` evaluates (see :func:`.flags.parse_flags`); ``reset()``
         returns to the flags the app was created with."""
-        parsed = parse_flags(flags)
+        parsed = _parsed_flags(flags)
         with self._lock:
             self._flags = parsed
         return parsed
@@ -197,6 +201,8 @@ class CaptureApp:
 
     def flag_context(self, request: FlagRequest) -> Context:
         """What one flags request evaluates against (stored person and groups, overridden)."""
+        from .remote_config import context_for
+
         with self._lock:
             return context_for(self._project, request)
 
@@ -342,7 +348,11 @@ class CaptureApp:
 
     def _route(self, incoming: Incoming, now: datetime) -> Answer:
         path, method = incoming.path, incoming.method
+        # handlers other than v0 capture are imported when their route is first asked for
+        # (routes.py): a run that only captures never loads them
         if method == "OPTIONS":
+            from .route_cors import cors_methods
+
             # capture's CorsLayer wraps the whole router and answers every OPTIONS itself
             # (200, empty body) before any route or handler sees it: router.rs, tower-http
             # cors/mod.rs. Routes' own options handlers never run. v1 and the flags service
@@ -355,25 +365,36 @@ class CaptureApp:
                 return self._capture_or_fault(incoming, now)
             return not_allowed(CAPTURE_ALLOW)
         if path in AI_PATHS or path in OTEL_PATHS:  # Bearer-authenticated, POST only
+            from .ai import ai_multipart, ai_otel
+
             if method != "POST":
                 return not_allowed(AI_ALLOW)
             handler = ai_multipart if path in AI_PATHS else ai_otel
             return self._capture_or_fault(incoming, now, handler)
         if path in RECORDING_PATHS:  # router.rs: post(recording).get(recording)
+            from .replay import capture_recording
+
             if method in _CAPTURE_METHODS:
                 return self._capture_or_fault(incoming, now, capture_recording)
             return not_allowed(CAPTURE_ALLOW)
         if path in V1_PATHS:  # v1 analytics (rust/capture/src/v1/router.rs): POST only
+            from .v1 import capture_v1
+            from .v1_headers import V1_ALLOW, with_v1_headers
+
             if method != "POST":
                 return with_v1_headers(not_allowed(V1_ALLOW), incoming, now)
             return with_v1_headers(self._capture_or_fault(incoming, now, capture_v1), incoming, now)
-        if path.startswith(PREFIX):
+        if path.startswith(INSPECTION_PREFIX):
+            from .inspection import inspect
+
             return inspect(self, incoming)
         if path in _STATUS_ROUTES:  # get(index): HEAD too, else axum's 405 with Allow
             if method in GET_METHODS:
                 return Answer(200, _STATUS_ROUTES[path], kind="status")
             return not_allowed(STATUS_ALLOW)
         if is_remote_route(path):
+            from .remote_config import remote_answer
+
             return remote_answer(self, incoming)
         if path in self._capture_paths:
             return not_allowed(CAPTURE_ALLOW)

@@ -35,11 +35,12 @@ from .flags import Flag
 from .journal import JournalEntry, JournalPage
 from .project import Event, Group, IngestionWarning, Person
 from .replay import Recording
+from .routes import INSPECTION_PREFIX
 from .serialise import dumps, iso
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "PREFIX", "State", "inspect"]
 
-PREFIX = "/_ctph/"
+PREFIX = INSPECTION_PREFIX
 DEFAULT_LIMIT = 100
 """Page size when only ``cursor`` is given."""
 MAX_LIMIT = 10_000

@@ -43,6 +43,7 @@ from .flags import Context, Evaluation, Flag, evaluate
 from .flags_request import FlagRequest, FlagsError, read_flag_request
 from .methods import FLAGS_ALLOW, not_allowed
 from .project import Project
+from .routes import FLAGS_PATHS, config_token, is_remote_route
 
 __all__ = [
     "FLAGS_PATHS",
@@ -53,8 +54,6 @@ __all__ = [
     "remote_answer",
 ]
 
-FLAGS_PATHS = frozenset({"/flags", "/flags/", "/decide", "/decide/"})
-_CONFIG = re.compile(r"/array/([^/]*)/(config|config\.js)")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _JS = "application/javascript"
 _CACHE = (("Cache-Control", "public, max-age=300"), ("Vary", "Origin, Referer"))
@@ -71,11 +70,6 @@ class FlagState(Protocol):
     def flag_context(self, request: FlagRequest) -> Context: ...
 
     def accepts_token(self, token: str) -> bool: ...
-
-
-def is_remote_route(path: str) -> bool:
-    """Whether ``path`` is one of the routes this module answers."""
-    return path in FLAGS_PATHS or _CONFIG.fullmatch(path) is not None
 
 
 def config_blob(token: str, has_flags: bool) -> dict[str, Any]:
@@ -133,7 +127,7 @@ def _dumps(value: Any) -> str:
 
 def remote_answer(state: FlagState, incoming: Incoming) -> Answer:
     """Answer one remote-config or flags request."""
-    match = _CONFIG.fullmatch(incoming.path)
+    match = config_token(incoming.path)
     if match is not None:
         return _config(state, incoming, match.group(1), match.group(2) == "config.js")
     return _flags(state, incoming)

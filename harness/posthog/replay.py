@@ -39,6 +39,7 @@ from .journal import preview
 from .keys import TOKEN_KEYS
 from .project import uuid7
 from .rejection import ENFORCE_BODY
+from .routes import RECORDING_PATHS
 from .serde import duplicate_field, parse_uuid
 from .timestamps import future_tolerance, parse_timestamp
 from .wire import WireError, decode
@@ -51,7 +52,6 @@ __all__ = [
     "capture_recording",
 ]
 
-RECORDING_PATHS = frozenset({"/s", "/s/"})
 RECORDING_BODY_MAX_BYTES = 25 * 1024 * 1024  # router.rs RECORDING_BODY_SIZE
 RECORDING_DECOMPRESSED_MAX_BYTES = 1_000_000  # recordings mode: KAFKA_PRODUCER_MESSAGE_MAX_BYTES
 

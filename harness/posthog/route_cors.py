@@ -17,8 +17,7 @@ tower-http writes the list joined by commas, in the order given (``cors/allow_me
 
 from __future__ import annotations
 
-from .remote_config import is_remote_route
-from .v1 import V1_PATHS
+from .routes import V1_PATHS, is_remote_route
 
 __all__ = ["CAPTURE_CORS_METHODS", "FLAGS_CORS_METHODS", "V1_CORS_METHODS", "cors_methods"]
 

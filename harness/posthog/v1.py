@@ -35,13 +35,10 @@ from .answer import JSON, Answer
 from .exchange import Incoming, UnreadableBody
 from .journal import preview
 from .keys import token_problem
+from .routes import V1_PATHS
 
 __all__ = ["V1_PATHS", "capture_v1"]
 
-V1_PATHS = frozenset({"/i/v1/analytics/events", "/i/v1/analytics/events/"})
-"""``v1/analytics/constants.rs`` ``CAPTURE_V1_PATH`` and its trailing-slash twin (POST only).
-``/i/v1/ai/events`` is served only by capture's AI deployment (``CaptureMode::Ai``), so not
-here."""
 
 _REQUIRED_HEADERS = (
     "PostHog-Sdk-Info",

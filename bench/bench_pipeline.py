@@ -44,7 +44,7 @@ N = 200
 def main() -> None:
     config = load_config(CAMPAIGNS / "ctph.toml")
     started = time.perf_counter()
-    generate([("Profile", "Name")], 1, 12345)  # one-time start-up: import faker, build pools
+    generate([("Profile", "Name")], 1, 12345)  # one-time start-up: read the corpus, draw pools
     startup = time.perf_counter() - started
     specs = property_specs(config)
     now = datetime.now(timezone.utc)
@@ -123,8 +123,8 @@ def main() -> None:
             rows,
         )
     )
-    print(f"\none-time start-up (faker import + first pools): {startup:.2f} s")
-    print("targets: pipe/bare >= 0.50x; gen/pipe >= 5.0x (warm: faker pools built once per seed)")
+    print(f"\none-time start-up (corpus read + first pools): {startup:.2f} s")
+    print("targets: pipe/bare >= 0.50x; gen/pipe >= 5.0x (warm: pools drawn once per seed)")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ Rows, all in one run on the same generated campaigns:
 - the harness's cost per profile (plugin + delivery to the fake PostHog) against the bare
   pipeline of issue #3 (``verify_template`` in process, no pytest, no delivery) (target:
   <= 1.5x). Both are measured by differencing a 10-template and a 50-template suite, which
-  cancels every one-time cost (interpreter and plugin start-up, imports, faker pools, the
+  cancels every one-time cost (interpreter and plugin start-up, imports, value pools, the
   server's start) and leaves what each further profile costs;
 - plugin start-up: ``pytest -p ctph_harness --collect-only`` on a folder without templates
   against plain ``pytest --collect-only`` (target: <= 1.3x). Both run with plugin autoload off,
   so the row measures ctph alone, not the other plugins this environment happens to have;
 - where ``-n 2`` starts to pay: the same 50 templates with 5x the profiles. xdist runs every
-  worker's start-up (interpreter, autoloaded plugins, imports, faker pools) again, so it only
+  worker's start-up (interpreter, autoloaded plugins, imports, value pools) again, so it only
   wins once the work outweighs that; the row "xdist's own cost" measures that tax with one
   empty test and no ctph at all.
 
@@ -146,7 +146,7 @@ def main() -> None:
                 verify_cmd = [python, "-m", "ctph_harness.cli", "verify", str(folder)]
                 memory.append(peak_rss_mb(verify_cmd, folder))
 
-        bare_seconds(small)  # warm: imports, faker pools
+        bare_seconds(small)  # warm: imports, value pools
         bare = min(bare_seconds(suite) for _ in range(3)) - min(
             bare_seconds(small) for _ in range(3)
         )

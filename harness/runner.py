@@ -206,9 +206,18 @@ def _start_method() -> str:
     """``fork`` on Linux when this process has no other thread (workers start in
     milliseconds, with everything already imported); ``spawn`` otherwise (macOS, Windows, and
     a multi-threaded parent, where fork may copy a lock another thread holds)."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and _os_threads() == 1:
         return "fork"
     return "spawn"
+
+
+def _os_threads() -> int:
+    """Threads of this process as the OS counts them (``os.fork`` warns, and may deadlock,
+    when there is more than one, including threads ``threading`` does not know about)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
 
 
 def _parallel(

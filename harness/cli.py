@@ -96,6 +96,16 @@ def _report_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _config_option(parser: argparse.ArgumentParser, what: str = "") -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"ctph.toml or pyproject.toml {what}(default: the nearest one)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ctph",
@@ -150,13 +160,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="bodies sent to the fake PostHog: one per request shape plus every edge-case "
         "profile's (shapes, default) or every one (all)",
     )
-    verify.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="ctph.toml or pyproject.toml (default: the nearest one)",
-    )
+    _config_option(verify)
     verify.add_argument(
         "-j",
         "--jobs",
@@ -249,13 +253,7 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--event", type=Path, default=None, metavar="FILE", help="Event properties JSON file"
     )
-    render.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="ctph.toml or pyproject.toml (default: the nearest one)",
-    )
+    _config_option(render)
     render.set_defaults(run=_render)
 
     serve = _command(
@@ -272,14 +270,7 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback --host"
     )
-    serve.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="ctph.toml or pyproject.toml whose [flags] the fake starts with "
-        "(default: the nearest one)",
-    )
+    _config_option(serve, "whose [flags] the fake starts with ")
     serve.set_defaults(run=_serve)
 
     rules = _command(

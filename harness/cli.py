@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import HarnessError, InputError, UsageError
-from .files import MAX_JSON_FILE_BYTES, STDIN, find_files, read_bytes
+from .files import MAX_JSON_FILE_BYTES, STDIN, as_path, find_files, read_bytes
 from .findings import Rule, catalogue
 from .locate import located
-from .redact import printable
+from .redact import escape_controls, printable
 from .reports.formats import WRITERS
 from .reports.model import ItemReport, RunReport, sorted_findings
 from .reports.text import to_text
@@ -86,7 +86,7 @@ def _report_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
     parser.add_argument(
         "--output",
-        type=Path,
+        type=as_path,
         action="append",
         default=None,
         metavar="FILE",
@@ -231,11 +231,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "exit status: 0 the body passes; 1 a finding fails it; 2 usage or input error; "
         "3 internal error",
     )
-    render.add_argument("template", type=Path, metavar="TEMPLATE")
+    render.add_argument("template", type=as_path, metavar="TEMPLATE")
     source = render.add_mutually_exclusive_group()
     source.add_argument(
         "--profile",
-        type=Path,
+        type=as_path,
         default=None,
         metavar="FILE",
         help="profile JSON file (- for standard input)",
@@ -251,7 +251,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="with --seed: which profile of that run (default: its first realistic one)",
     )
     render.add_argument(
-        "--event", type=Path, default=None, metavar="FILE", help="Event properties JSON file"
+        "--event", type=as_path, default=None, metavar="FILE", help="Event properties JSON file"
     )
     _config_option(render)
     render.set_defaults(run=_render)
@@ -306,7 +306,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     for path in find_files(args.paths, ["*.json"], "payload files"):
         raw = read_bytes(path, limit=MAX_JSON_FILE_BYTES, what="payload files")
         found = check(raw, endpoint=args.endpoint, project_key=key)
-        findings = sorted_findings(located(found, raw.decode("utf-8", "replace")))
+        text = raw.decode("utf-8", "replace")
+        findings = sorted_findings(located(found, text, liquid=False))
         items.append(ItemReport(str(path), findings, passed(findings, strict=args.strict)))
     return _emit(RunReport(tuple(items), kind="payloads", strict=args.strict), targets, out)
 
@@ -359,7 +360,7 @@ def _targets(outputs: Sequence[Path] | None, fmt: str | None) -> _Targets:
     used = fmt is None
     seen: set[Path] = set()
     for path in outputs:
-        if path == STDIN:
+        if path is STDIN:
             stdout, used = fmt or "text", True
             continue
         named = format_for(path)
@@ -367,7 +368,10 @@ def _targets(outputs: Sequence[Path] | None, fmt: str | None) -> _Targets:
             named, used = fmt, True
         elif named == fmt:
             used = True
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: writing will say what is wrong
+            resolved = path.absolute()
         if resolved in seen:
             raise UsageError(f"--output {path} is given twice")
         seen.add(resolved)
@@ -433,7 +437,7 @@ def _json_file(path: Path, what: str) -> Any:
     from .posthog.serde import MAX_DEPTH, NotSerdeJson, read
 
     raw = read_bytes(path, limit=MAX_JSON_FILE_BYTES, what=f"{what} files")
-    shown = "standard input" if path == STDIN else str(path)
+    shown = "standard input" if path is STDIN else str(path)
     try:
         return read(raw.decode("utf-8").removeprefix("\ufeff"))  # an editor's BOM is no harm
     except UnicodeDecodeError as exc:
@@ -451,6 +455,9 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
     config = ConfigFinder(args.config).template(args.template)
     if args.index is not None and args.seed is None:
         raise UsageError("--index needs --seed (it picks a profile of that seed's run)")
+    readers = [a for a in (args.template, args.profile, args.event) if a is STDIN]
+    if len(readers) > 1:
+        raise UsageError("standard input (-) can feed only one of TEMPLATE, --profile, --event")
     profile = (
         Profile.from_json(_json_file(args.profile, "profile")) if args.profile is not None else None
     )
@@ -466,7 +473,8 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
         event=event,
     )
     err = sys.stderr  # everything below is shown to a person: keys masked (printable)
-    err.write(printable(f"profile: {json.dumps(result.profile, ensure_ascii=False)}\n"))
+    shown = json.dumps(result.profile, ensure_ascii=False)
+    err.write(escape_controls(printable(f"profile: {shown}\n"), keep="\n"))
     if result.aborted:
         err.write("{% abort %}: CleverTap sends nothing for this profile\n")
     if result.body is not None:
@@ -474,7 +482,8 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
     for item in result.findings:
         where = f" at {item.pointer}" if item.pointer else ""
         line = f" (line {item.line}:{item.column})" if item.line else ""
-        err.write(printable(f"{item.code} {item.severity.value}: {item.message}{where}{line}\n"))
+        told = f"{item.code} {item.severity.value}: {item.message}{where}{line}"
+        err.write(escape_controls(printable(told)) + "\n")
     return EXIT_OK if passed(result.findings) else EXIT_FAIL
 
 
@@ -530,6 +539,10 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run ``ctph`` and return its exit code (the console script exits with it)."""
     stream = out or sys.stdout
+    if stream is None:  # started with stdout closed (`ctph rules >&-`): nowhere to answer
+        if sys.stderr is not None:
+            print("ctph: error: standard output is closed", file=sys.stderr)
+        return EXIT_USAGE
     for shown in (stream, sys.stderr):
         protect(shown)  # a template's text the encoding cannot hold is escaped, never a crash
     parser = _build_parser()
@@ -540,8 +553,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return EXIT_USAGE
         code: int = args.run(args, stream)
         return code
-    except HarnessError as exc:
-        print(f"ctph: error: {exc}", file=sys.stderr)
+    except HarnessError as exc:  # paths in it come from the user: no raw control characters
+        print(f"ctph: error: {escape_controls(str(exc), keep=chr(10))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ctph: interrupted", file=sys.stderr)

@@ -410,6 +410,9 @@ def _worded(table: Mapping[str, Any], path: tuple[str | int, ...], message: str,
     """A schema problem as the user reads it: the file (and override), the key, the value."""
     if not path:
         return f"{where}: {message}"
+    from .schemas import resolved
+
+    path = resolved(table, path)[0]  # "+1" as the file spells it, not jsonschema-rs's 1
     setting = path[:1]
     if path[0] == "overrides" and len(path) > 1:
         where = _in_override(where, str(path[1]))
@@ -418,10 +421,11 @@ def _worded(table: Mapping[str, Any], path: tuple[str | int, ...], message: str,
 
 
 def _follow(node: Any, path: Iterable[str | int]) -> Any:
-    """The value at an instance path (jsonschema-rs reports a key like "0" as the integer 0)."""
-    for part in path:
-        node = node[str(part)] if isinstance(node, Mapping) else node[int(part)]
-    return node
+    """The value at an instance path (jsonschema-rs reports a key like "0" or "+1" as an
+    integer: :func:`.schemas.resolved` finds the key the file spells)."""
+    from .schemas import resolved
+
+    return resolved(node, tuple(path))[1]
 
 
 def _order(node: Any, path: Iterable[str | int]) -> list[int]:

@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from http.client import HTTPConnection, HTTPException
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .findings import Finding, finding
 from .posthog.checker import event_items
@@ -84,7 +85,7 @@ class Deliverer:
                     status, text = self._over_loopback(path, data)
                 else:
                     status, text = self.server.call(self.config.method, path, data, self._headers)
-            except (OSError, HTTPException) as exc:  # refused, reset, timed out, cut short
+            except (OSError, HTTPException, ValueError) as exc:  # refused, reset, timed out
                 reply = Reply(None, f"{type(exc).__name__}: {exc}", attempts)
                 continue
             reply = Reply(status, text, attempts)
@@ -98,6 +99,9 @@ class Deliverer:
         warm up for the one body per template that takes this path; werkzeug has already
         imported ``http.client``.)"""
         host, port = self.server.address
+        # as an HTTP client sends it: characters a request line cannot carry percent-encoded
+        # (a configured path with `é` or a control character), escapes already there kept
+        path = quote(path, safe="/?&=:;,+@!$'()*[]~%#")
         connection = HTTPConnection(host, port, timeout=self.config.timeout)
         try:
             headers = {"User-Agent": _USER_AGENT, **self._headers}  # a real client names itself

@@ -15,7 +15,14 @@ from typing import Final
 
 from .errors import InputError, UsageError
 
-__all__ = ["MAX_JSON_FILE_BYTES", "MAX_TEMPLATE_BYTES", "STDIN", "find_files", "read_bytes"]
+__all__ = [
+    "MAX_JSON_FILE_BYTES",
+    "MAX_TEMPLATE_BYTES",
+    "STDIN",
+    "as_path",
+    "find_files",
+    "read_bytes",
+]
 
 STDIN: Final = Path("-")
 """The path that means standard input (``ctph render --profile -``)."""
@@ -28,14 +35,23 @@ MAX_JSON_FILE_BYTES: Final = 64 * 1024 * 1024
 margin keeps the full findings for a body just over, and nothing larger is worth reading."""
 
 
+def as_path(raw: str) -> Path:
+    """A command-line path: ``-`` is :data:`STDIN`; a file really named ``-`` (``./-``) gets
+    its absolute path, because :class:`~pathlib.Path` reads ``./-`` as ``-`` again."""
+    if raw == "-":
+        return STDIN
+    path = Path(raw)
+    return path.absolute() if path == STDIN else path
+
+
 def find_files(paths: Iterable[str], patterns: Sequence[str], what: str = "files") -> list[Path]:
     """Files given directly, plus the files under each folder whose name matches one of
     ``patterns``, sorted; a path that does not exist or a folder with no match is an error.
     ``-`` is :data:`STDIN`, read by :func:`read_bytes` like a file."""
     found: list[Path] = []
     for raw in paths:
-        path = Path(raw)
-        if raw == "-":  # standard input (a file named "-" is ./-)
+        path = as_path(raw)
+        if path is STDIN:
             if STDIN in found:
                 raise UsageError("- (standard input) can be given only once")
             found.append(STDIN)
@@ -63,7 +79,9 @@ def read_bytes(path: Path, *, limit: int | None = None, what: str = "templates")
     if limit is None:
         limit = MAX_TEMPLATE_BYTES
     try:
-        if path == STDIN:
+        if path is STDIN:
+            if sys.stdin is None:
+                raise InputError("standard input is closed: nothing to read for -")
             data = sys.stdin.buffer.read(limit + 1)
         else:
             with path.open("rb") as handle:
@@ -79,5 +97,5 @@ def read_bytes(path: Path, *, limit: int | None = None, what: str = "templates")
 
 
 def _too_large(path: Path, size: str, limit: int, what: str) -> InputError:
-    shown = "standard input" if path == STDIN else str(path)
+    shown = "standard input" if path is STDIN else str(path)
     return InputError(f"{shown}: {size}; ctph reads {what} up to {limit:,} bytes")

@@ -19,7 +19,6 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import lru_cache
 
 from .findings import Finding
 
@@ -40,18 +39,48 @@ class LineIndex:
         return line + 1, index - self._starts[line] + 1
 
 
-_COMMENT = re.compile(r"{%-?\s*comment\s*-?%}.*?{%-?\s*endcomment\s*-?%}", re.DOTALL)
-_TAG = re.compile(r"{%.*?%}", re.DOTALL)
-_OUTPUT = re.compile(r"{{.*?}}", re.DOTALL)
+_COMMENT_OPEN = re.compile(r"{%-?\s*comment\s*-?%}")
+_COMMENT_CLOSE = re.compile(r"{%-?\s*endcomment\s*-?%}")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _blank(text: str, start: int, end: int, fill: str) -> str:
+    return re.sub(r"[^\n]", fill, text[start:end])
 
 
 def _blanked(source: str) -> str:
     """The template with Liquid removed in place: tags and comments become spaces, outputs a
-    run of ``0`` (a number where a value stands, text inside a string)."""
-    text = _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
-    text = _OUTPUT.sub(lambda m: re.sub(r"[^\n]", "0", m.group(0)), text)
-    return _TAG.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    run of ``0`` (a number where a value stands, text inside a string).
+
+    One pass with ``str.find``, so the time is linear in the source whatever it holds (a
+    regex like ``{{.*?}}`` rescans to the end for every unclosed ``{{``: minutes for a few
+    hundred kilobytes of them)."""
+    out: list[str] = []
+    i = 0
+    while True:
+        opening = source.find("{", i)
+        while opening != -1 and source[opening + 1 : opening + 2] not in ("{", "%"):
+            opening = source.find("{", opening + 1)
+        if opening == -1:
+            break
+        out.append(source[i:opening])
+        if source[opening + 1] == "{":
+            close = source.find("}}", opening + 2)
+            end, fill = (close + 2, "0") if close != -1 else (-1, "0")
+        else:
+            close = source.find("%}", opening + 2)
+            end, fill = (close + 2, " ") if close != -1 else (-1, " ")
+            comment = _COMMENT_OPEN.match(source, opening)
+            if comment is not None:
+                closing = _COMMENT_CLOSE.search(source, comment.end())
+                end = closing.end() if closing is not None else -1
+        if end == -1:  # never closed: the rest is Liquid too
+            out.append(_blank(source, opening, len(source), fill))
+            return "".join(out)
+        out.append(_blank(source, opening, end, fill))
+        i = end
+    out.append(source[i:])
+    return "".join(out)
 
 
 def _string(text: str, start: int) -> tuple[str, int]:
@@ -80,11 +109,11 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-@lru_cache(maxsize=256)
-def key_offsets(source: str) -> dict[str, int]:
+def key_offsets(source: str, *, liquid: bool = True) -> dict[str, int]:
     """Pointer -> offset of the first place the template writes it (a key, or the start of a
-    literal array element)."""
-    text = _blanked(source)
+    literal array element). ``liquid=False`` reads ``source`` as plain JSON (a payload file,
+    where ``{{`` is just text)."""
+    text = _blanked(source) if liquid else source
     offsets: dict[str, int] = {}
     # each open container: [pointer, is_object, array index, pending key's pointer]
     stack: list[list[object]] = []
@@ -144,12 +173,13 @@ def _offset(pointer: str, offsets: dict[str, int]) -> int | None:
     return None
 
 
-def located(findings: Iterable[Finding], source: str) -> list[Finding]:
-    """``findings`` with a template line and column wherever only the JSON pointer was known."""
+def located(findings: Iterable[Finding], source: str, *, liquid: bool = True) -> list[Finding]:
+    """``findings`` with a template line and column wherever only the JSON pointer was known
+    (``liquid=False``: ``source`` is a rendered payload, not a template)."""
     out = list(findings)
     if not any(f.line is None and f.pointer for f in out):
         return out
-    offsets = key_offsets(source)
+    offsets = key_offsets(source, liquid=liquid)
     lines = LineIndex(source)
     for n, found in enumerate(out):
         if found.line is not None or not found.pointer:

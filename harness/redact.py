@@ -17,7 +17,7 @@ import binascii
 import re
 from urllib.parse import unquote
 
-__all__ = ["PERSONAL_KEY", "printable", "redact", "redact_text"]
+__all__ = ["PERSONAL_KEY", "escape_controls", "printable", "redact", "redact_text"]
 
 # No word boundary before the prefix: a key glued to a word (`user_phc_…`), to an escape
 # (`\\nphx_…`) or to URL encoding (`%3Dphx_…`) is still a key.
@@ -96,3 +96,15 @@ def printable(text: str) -> str:
     (half an emoji, which CleverTap profiles can hold) written as ``\\udXXX`` so the text can be
     encoded at all."""
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", redact_text(text))
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str, keep: str = "") -> str:
+    """C0 and C1 control characters written as ``\\xNN``, except those in ``keep``: from a
+    template, a profile or a path they could move a terminal's cursor, recolour it, forge a
+    line of a report or end a CI log command."""
+    return _CONTROLS.sub(
+        lambda m: m.group(0) if m.group(0) in keep else f"\\x{ord(m.group(0)):02x}", text
+    )

@@ -117,7 +117,7 @@ def verify(
         _Task(
             str(path),
             finder.template(path) if finder is not None else run.for_file(path),
-            read_bytes(path) if path == STDIN else None,
+            read_bytes(path) if path is STDIN else None,
         )
         for path in templates
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 from .findings import Finding, Severity, finding
 
-__all__ = ["AnnotatedSchema", "json_pointer", "json_type", "short_value"]
+__all__ = ["AnnotatedSchema", "json_pointer", "json_type", "resolved", "short_value"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def short_value(value: Any, limit: int = 60) -> str:
 _MISSING = object()
 
 
-def _resolved(doc: Any, parts: Sequence[str | int]) -> tuple[tuple[str | int, ...], Any]:
+def resolved(doc: Any, parts: Sequence[str | int]) -> tuple[tuple[str | int, ...], Any]:
     """An instance path as the document spells it, and the value there.
 
     jsonschema-rs reports an object key that reads as an integer as that integer, so ``"0"``,
@@ -84,10 +84,9 @@ def _resolved(doc: Any, parts: Sequence[str | int]) -> tuple[tuple[str | int, ..
 
 
 def _integer(key: str) -> int | None:
-    try:
-        return int(key) if key.strip() == key and key.lstrip("-").isdigit() else None
-    except ValueError:
-        return None
+    """The integer jsonschema-rs reads ``key`` as ("0", "00", "-0", "+5"), else ``None``."""
+    digits = key[1:] if key[:1] in "+-" else key
+    return int(key) if digits.isascii() and digits.isdigit() else None
 
 
 class AnnotatedSchema:
@@ -115,7 +114,7 @@ class AnnotatedSchema:
         seen: set[tuple[str, str]] = set()
         for error in self.validator.iter_errors(instance):
             ann = self._annotation(tuple(error.schema_path), error.message)
-            path, value = _resolved(instance, error.instance_path)
+            path, value = resolved(instance, error.instance_path)
             pointer = prefix + json_pointer(path) + ann.pointer
             if (ann.code, pointer) in seen:
                 continue
@@ -140,7 +139,7 @@ class AnnotatedSchema:
                 found = self._lookup(path)
                 self._explanations[path] = found.message if found else None
             yield (
-                _resolved(instance, error.instance_path)[0],
+                resolved(instance, error.instance_path)[0],
                 self._explanations[path] or error.message,
             )
 

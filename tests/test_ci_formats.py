@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import jsonschema_rs
@@ -131,17 +131,25 @@ def test_sarif_of_odd_paths_unjudged_files_and_info(sarif_validator: Any) -> Non
 
 
 @pytest.mark.parametrize(
-    ("path", "uri"),
+    ("path", "flavour", "uri"),
     [
-        ("a/b.liquid", "a/b.liquid"),
-        ("./a/b c.liquid", "a/b%20c.liquid"),
-        ("/abs/x.liquid", "file:///abs/x.liquid"),
-        ("C:\\work\\x.liquid", "file:///C:/work/x.liquid"),
-        ("sub\\x.liquid", "sub/x.liquid"),
+        ("a/b.liquid", PurePosixPath, "a/b.liquid"),
+        ("./a/b c.liquid", PurePosixPath, "a/b%20c.liquid"),
+        ("/abs/x.liquid", PurePosixPath, "file:///abs/x.liquid"),
+        ("a:b\\c é.liquid", PurePosixPath, "a%3Ab%5Cc%20%C3%A9.liquid"),  # one POSIX name
+        ("x\udc9b/p.json", PurePosixPath, "x%9B/p.json"),  # a name that is not UTF-8
+        ("C:\\work\\x.liquid", PureWindowsPath, "file:///C:/work/x.liquid"),
+        ("sub\\x.liquid", PureWindowsPath, "sub/x.liquid"),
     ],
 )
-def test_artifact_uris(path: str, uri: str) -> None:
-    assert artifact_uri(path) == uri
+def test_artifact_uris(path: str, flavour: type[PurePath], uri: str) -> None:
+    assert artifact_uri(path, flavour) == uri
+
+
+def test_sarif_of_a_file_name_that_is_not_utf8(sarif_validator: Any) -> None:
+    odd = RunReport((ItemReport("x\udc9b/p.json", (HOSTILE,), passed=False),))
+    log = json.loads(to_sarif(odd))
+    assert [str(e) for e in sarif_validator.iter_errors(log)] == []
 
 
 # --- GitHub workflow commands ------------------------------------------------------------------

@@ -10,7 +10,7 @@ path or message can end the command early or forge another one.
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..redact import printable
+from ..redact import escape_controls, printable
 from .model import ItemReport, RunReport
 
 __all__ = ["escape_data", "escape_property", "to_github"]
@@ -19,6 +19,9 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 
 def escape_data(text: str) -> str:
+    """The runner's own escaping for CR, LF and ``%``; every other control character (ESC
+    from a path would reach the log's terminal) shown as ``\\xNN``."""
+    text = escape_controls(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

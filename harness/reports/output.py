@@ -4,7 +4,8 @@
 place no folder can be made, is a usage error at start-up rather than a lost report (or a
 traceback) after minutes of work. :func:`write_report_file` then creates missing folders and
 writes atomically (a temporary file in the same folder, then :func:`os.replace`), so a CI never
-picks up half a report.
+picks up half a report. A target that is not a regular file (``/dev/stdout``, a FIFO, a
+symlink) is written through instead of replaced.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def write_report_file(path: Path, report: RunReport, fmt: str | None = None) -> 
     creating missing folders, atomically. A failure is an
     :class:`~ctph_harness.errors.InputError` naming the file."""
     text = WRITERS[fmt if fmt is not None else report_format(path)](report)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # /dev/stdout, a FIFO, a symlink the user keeps: write through it; replacing it
+        # atomically would put a regular file in its place (as root, even /dev/stdout's)
+        try:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

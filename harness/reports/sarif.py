@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
@@ -32,16 +32,17 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def artifact_uri(path: str) -> str:
+def artifact_uri(path: str, flavour: type[PurePath] = PurePath) -> str:
     """A template path as a SARIF artifact URI: relative paths stay relative (resolved against
-    ``%SRCROOT%``, the checkout GitHub maps them to), with ``/`` separators and percent-encoding;
-    absolute paths become ``file:`` URIs."""
-    windows = "\\" in path or (len(path) > 1 and path[1] == ":")
-    pure = PureWindowsPath(path) if windows else PurePosixPath(path)
+    ``%SRCROOT%``, the checkout GitHub maps them to), with ``/`` separators and percent-encoding
+    of the file name's own bytes (a name that is not UTF-8 keeps them); absolute paths become
+    ``file:`` URIs. ``flavour`` is the operating system's path rules (this machine's)."""
+    pure = flavour(path)
     if pure.is_absolute():
         return pure.as_uri()
     parts = [p for p in pure.parts if p not in (".", "")]
-    return "/".join(quote(part, safe="") for part in parts) or "."
+    encoded = [quote(part, safe="", errors="surrogateescape") for part in parts]
+    return "/".join(encoded) or "."
 
 
 def fingerprint(path: str, found: Finding) -> str:

@@ -7,11 +7,10 @@ body, Markdown and HTML show :func:`where` and :func:`profile_json`.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from ..findings import Finding, Severity
-from ..redact import printable, redact_text
+from ..redact import escape_controls, printable, redact_text
 from ..verdict import failing
 from .model import RunReport
 
@@ -35,13 +34,11 @@ class TextStyle:
 
 PLAIN = TextStyle()
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""C0/C1 controls but newline and tab: from a template or a path they could move a terminal's
-cursor, recolour it or hide a line, so they are shown escaped (``\\x1b``)."""
-
 
 def _shown(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    """One field of a line (a path, a message, a pointer): no control character, a newline
+    included, reaches the terminal or forges a line of the report."""
+    return escape_controls(text, keep="\t")
 
 
 _ASCII = str.maketrans({"✗": "x", "·": "-", "…": "...", "–": "-", "—": "-", "→": "->"})

@@ -240,7 +240,13 @@ def _parallel(
                 yield _result(*pending.popleft())
         while pending:
             yield _result(*pending.popleft())
-    except BaseException:
+    except WorkerDied:
+        # the workers are gone, so joining is quick; a pool left running would race the
+        # interpreter's exit (concurrent.futures' atexit wakeup then wrote to a closed pipe
+        # and printed a traceback after ctph's own error line)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    except BaseException:  # Ctrl-C and the like: leave at once
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()

@@ -158,11 +158,8 @@ class HarnessConfig:
         "--profiles"}``), so a bad value is told in the user's words: ``--profiles 0: must be
         a whole number from 1 to 100,000 (profiles per template)``."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        for key, flag in (flags or {}).items():
-            if key in given:
-                _check_option(key, given[key], flag)
         if given:  # nothing to check: the validator (and jsonschema-rs) is not even loaded
-            _check_values(given, "option")
+            _check_values(given, "option", flags)
         return replace(self, **given)
 
 
@@ -334,10 +331,13 @@ def _check_keys(table: Mapping[str, Any], where: str) -> None:
                 )
 
 
-def _check_values(table: Mapping[str, Any], where: str) -> None:
+def _check_values(
+    table: Mapping[str, Any], where: str, flags: Mapping[str, str] | None = None
+) -> None:
     """Every value against the schema (the first problem in file order is the one named), then
     what only code can check. A problem inside ``properties`` or ``plan`` is left to their own
-    validators, which know the rule and name the property; the schema's wording is the fallback."""
+    validators, which know the rule and name the property; the schema's wording is the fallback.
+    ``flags`` names the command-line option a top-level key came from, for the wording."""
     try:
         found = list(_validator().explained(_as_json(table)))
     except ValueError as exc:  # jsonschema-rs refuses a value nested too deeply to convert
@@ -353,8 +353,8 @@ def _check_values(table: Mapping[str, Any], where: str) -> None:
         ):
             nested.append((path, message))
         else:
-            raise UsageError(_worded(table, path, message, where))
-    _check_in_code(table, where)
+            raise UsageError(_worded(table, path, message, where, flags))
+    _check_in_code(table, where, flags)
     for pattern, sub in table.get("overrides", {}).items():
         _check_in_code(sub, _in_override(where, pattern))
     if "properties" in table:
@@ -370,17 +370,6 @@ def _check_values(table: Mapping[str, Any], where: str) -> None:
         raise UsageError(f"{where}: `{'.'.join(map(str, path))}`: {message}")
 
 
-def _check_option(key: str, value: Any, flag: str) -> None:
-    """One option's value against the schema and the code-only rules, its problem worded
-    with the flag instead of the setting's name."""
-    try:
-        _check_values({key: value}, flag)
-    except UsageError as exc:
-        told = str(exc).removeprefix(f"{flag}: ").removeprefix(f"`{key}` ")
-        told = told.rsplit(", not ", 1)[0]
-        raise UsageError(f"{flag} {value!r}: {told}") from None
-
-
 def _check_flags(table: Mapping[str, Any], where: str) -> None:
     """The flag definitions as the fake will read them, so a definition it cannot evaluate
     stops ``ctph serve`` at start-up, naming the file and the flag (``parse_flags`` names the
@@ -393,20 +382,29 @@ def _check_flags(table: Mapping[str, Any], where: str) -> None:
         raise UsageError(f"{where}: `flags`: {exc}") from None
 
 
-def _check_in_code(settings: Mapping[str, Any], where: str) -> None:
+def _check_in_code(
+    settings: Mapping[str, Any], where: str, flags: Mapping[str, str] | None = None
+) -> None:
     """The rules no JSON Schema can express, on settings the schema passed."""
     definitions = settings_schema()["$defs"]
     for key, value in settings.items():
         # TOML keeps 5 and 5.0 apart; JSON Schema counts 5.0 as an integer
         if isinstance(value, float) and definitions.get(key, {}).get("type") == "integer":
-            raise UsageError(f"{where}: {definitions[key]['x-ctph']['message']}, not {value!r}")
+            message = definitions[key]["x-ctph"]["message"]
+            raise UsageError(_problem(where, key, message, value, flags))
     if "webhook_url" in settings:
         check_url(settings["webhook_url"], f"{where}: `webhook_url`")
     for name, text in settings.get("headers", {}).items():
         _check_header(name, text, where)
 
 
-def _worded(table: Mapping[str, Any], path: tuple[str | int, ...], message: str, where: str) -> str:
+def _worded(
+    table: Mapping[str, Any],
+    path: tuple[str | int, ...],
+    message: str,
+    where: str,
+    flags: Mapping[str, str] | None = None,
+) -> str:
     """A schema problem as the user reads it: the file (and override), the key, the value."""
     if not path:
         return f"{where}: {message}"
@@ -417,7 +415,18 @@ def _worded(table: Mapping[str, Any], path: tuple[str | int, ...], message: str,
     if path[0] == "overrides" and len(path) > 1:
         where = _in_override(where, str(path[1]))
         setting = path[:3]
-    return f"{where}: {message}, not {_follow(table, setting)!r}"
+    return _problem(where, str(setting[-1]), message, _follow(table, setting), flags)
+
+
+def _problem(
+    where: str, key: str, message: str, value: Any, flags: Mapping[str, str] | None
+) -> str:
+    """``file: `key` must ..., not VALUE``, or in the words of the option that gave the value:
+    ``--profiles 0: must ...`` (the catalogue's messages open with the key's name)."""
+    flag = (flags or {}).get(key)
+    if flag is None:
+        return f"{where}: {message}, not {value!r}"
+    return f"{flag} {value!r}: {message.removeprefix(f'`{key}` ')}"
 
 
 def _follow(node: Any, path: Iterable[str | int]) -> Any:

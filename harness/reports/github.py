@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..redact import escape_controls, printable
 from .model import ItemReport, RunReport
+from .text import told
 
 __all__ = ["escape_data", "escape_property", "to_github"]
 
@@ -41,12 +42,7 @@ def _annotation(item: ItemReport, found: Finding) -> str:
         if found.column is not None and found.column >= 1:
             properties["col"] = str(found.column)
     properties["title"] = f"{found.code} {found.severity.value}"
-    lines = [found.message + (f" ({found.count} profiles)" if found.count > 1 else "")]
-    if found.pointer:
-        lines.append(f"at {found.pointer}")
-    if found.hint:
-        lines.append(f"hint: {found.hint}")
-    return _command(_COMMAND[found.severity], properties, "\n".join(lines))
+    return _command(_COMMAND[found.severity], properties, told(found, profile=False))
 
 
 def to_github(report: RunReport) -> str:

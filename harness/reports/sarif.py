@@ -23,7 +23,7 @@ from ..findings import Finding, Rule, Severity, catalogue
 from ..redact import printable
 from ..version import __version__
 from .model import ItemReport, RunReport
-from .text import profile_json
+from .text import told
 
 __all__ = ["SCHEMA_URI", "artifact_uri", "fingerprint", "to_sarif"]
 
@@ -69,18 +69,6 @@ def _rule(rule: Rule) -> dict[str, Any]:
     return out
 
 
-def _message(found: Finding) -> str:
-    lines = [found.message + (f" ({found.count} profiles)" if found.count > 1 else "")]
-    if found.pointer:
-        lines.append(f"at {found.pointer}")
-    shown = profile_json(found)
-    if shown is not None:
-        lines.append(f"smallest profile: {shown}")
-    if found.hint:
-        lines.append(f"hint: {found.hint}")
-    return "\n".join(lines)
-
-
 def _location(item: ItemReport, found: Finding | None) -> dict[str, Any]:
     physical: dict[str, Any] = {
         "artifactLocation": {"uri": artifact_uri(item.path), "uriBaseId": "%SRCROOT%"}
@@ -115,7 +103,7 @@ def _results(
             result: dict[str, Any] = {
                 "ruleId": found.code,
                 "level": _LEVEL[found.severity],
-                "message": {"text": _message(found)},
+                "message": {"text": told(found)},
                 "locations": [_location(item, found)],
                 "partialFingerprints": {"ctph/v1": fingerprint(item.path, found)},
             }

@@ -14,7 +14,7 @@ from ..redact import escape_controls, printable, redact_text
 from ..verdict import failing
 from .model import RunReport
 
-__all__ = ["PLAIN", "TextStyle", "finding_lines", "profile_json", "to_text", "where"]
+__all__ = ["PLAIN", "TextStyle", "finding_lines", "profile_json", "to_text", "told", "where"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,21 @@ def profile_json(item: Finding, *, indent: int | None = None) -> str | None:
 
 
 _MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+
+
+def told(found: Finding, *, profile: bool = True) -> str:
+    """One finding as a multi-line message for tools that show it beside the code (SARIF's
+    result message, a GitHub annotation): what, where in the payload, the smallest profile,
+    the fix."""
+    lines = [found.message + (f" ({found.count} profiles)" if found.count > 1 else "")]
+    if found.pointer:
+        lines.append(f"at {found.pointer}")
+    shown = profile_json(found) if profile else None
+    if shown is not None:
+        lines.append(f"smallest profile: {shown}")
+    if found.hint:
+        lines.append(f"hint: {found.hint}")
+    return "\n".join(lines)
 
 
 def finding_lines(item: Finding, strict: bool, style: TextStyle = PLAIN) -> list[str]:

@@ -70,6 +70,10 @@ class Deliverer:
         self.config = config
         self.over_http = over_http
         self._headers = {"Content-Type": "application/json", **dict(config.headers)}
+        self._socket_headers = {"User-Agent": _USER_AGENT, **self._headers}  # a client names itself
+        # the request line as an HTTP client writes it: characters it cannot carry
+        # percent-encoded (a configured path with `é` or a control character), escapes kept
+        self._socket_path = quote(config.capture_path, safe="/?&=:;,+@!$'()*[]~%#")
 
     def send(self, body: str, *, socket: bool) -> Reply:
         """One body, retried like CleverTap: over loopback HTTP when ``socket`` (or the run asks
@@ -82,7 +86,7 @@ class Deliverer:
             attempts += 1
             try:
                 if socket or self.over_http:
-                    status, text = self._over_loopback(path, data)
+                    status, text = self._over_loopback(data)
                 else:
                     status, text = self.server.call(self.config.method, path, data, self._headers)
             except (OSError, HTTPException, ValueError) as exc:  # refused, reset, timed out
@@ -93,19 +97,17 @@ class Deliverer:
                 break  # CleverTap retries only failures that may pass on a second try
         return reply
 
-    def _over_loopback(self, path: str, data: bytes) -> tuple[int, str]:
+    def _over_loopback(self, data: bytes) -> tuple[int, str]:
         """One request over a real socket to the fake, with the standard library's client: a
         connection per send, as a webhook makes. (httpx would cost a run ~0.2 s to import and
         warm up for the one body per template that takes this path; werkzeug has already
         imported ``http.client``.)"""
         host, port = self.server.address
-        # as an HTTP client sends it: characters a request line cannot carry percent-encoded
-        # (a configured path with `é` or a control character), escapes already there kept
-        path = quote(path, safe="/?&=:;,+@!$'()*[]~%#")
         connection = HTTPConnection(host, port, timeout=self.config.timeout)
         try:
-            headers = {"User-Agent": _USER_AGENT, **self._headers}  # a real client names itself
-            connection.request(self.config.method, path, body=data, headers=headers)
+            connection.request(
+                self.config.method, self._socket_path, body=data, headers=self._socket_headers
+            )
             response = connection.getresponse()
             return response.status, response.read().decode("utf-8", "replace")
         finally:

@@ -393,7 +393,8 @@ def _verify_template(
     clean = next((o.body for o in sent if not o.findings), None)
     example = clean or next((o.body for o in outcomes if o.body is not None), None)
     shown = kept(found, config.ignore)
-    placed = located(shown, template.source)  # a pointer's template line, where it is literal
+    # a pointer's template line, where the template spells the key literally
+    placed = located(shown, template.source, index=template.lines)
     bodies = {
         _key(new): bodies[_key(old)]
         for old, new in zip(shown, placed, strict=True)

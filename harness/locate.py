@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from .findings import Finding
+from .schemas import json_pointer
 
 __all__ = ["LineIndex", "key_offsets", "located"]
 
@@ -105,10 +106,6 @@ def _string(text: str, start: int) -> tuple[str, int]:
     return "".join(out), i
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 def key_offsets(source: str, *, liquid: bool = True) -> dict[str, int]:
     """Pointer -> offset of the first place the template writes it (a key, or the start of a
     literal array element). ``liquid=False`` reads ``source`` as plain JSON (a payload file,
@@ -140,7 +137,7 @@ def key_offsets(source: str, *, liquid: bool = True) -> dict[str, int]:
         if char == '"':
             value, end = _string(text, i)
             if top is not None and top[1] and top[3] is None:
-                key = f"{top[0]}/{_escape(value)}"
+                key = f"{top[0]}{json_pointer([value])}"
                 top[3] = key
                 offsets.setdefault(key, i)
             i = end
@@ -173,14 +170,20 @@ def _offset(pointer: str, offsets: dict[str, int]) -> int | None:
     return None
 
 
-def located(findings: Iterable[Finding], source: str, *, liquid: bool = True) -> list[Finding]:
+def located(
+    findings: Iterable[Finding],
+    source: str,
+    *,
+    liquid: bool = True,
+    index: LineIndex | None = None,
+) -> list[Finding]:
     """``findings`` with a template line and column wherever only the JSON pointer was known
     (``liquid=False``: ``source`` is a rendered payload, not a template)."""
     out = list(findings)
     if not any(f.line is None and f.pointer for f in out):
         return out
     offsets = key_offsets(source, liquid=liquid)
-    lines = LineIndex(source)
+    lines = index or LineIndex(source)
     for n, found in enumerate(out):
         if found.line is not None or not found.pointer:
             continue

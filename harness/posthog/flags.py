@@ -71,7 +71,6 @@ OPERATORS = frozenset(
 """The property operators the fake evaluates (PostHog's ``OperatorType`` less dates, semver,
 cohort and flag operators)."""
 
-_NUMERIC = frozenset({"gt", "gte", "lt", "lte"})
 _SHORT_KEYS = frozenset(
     {"active", "rollout_percentage", "variants", "properties", "payload", "payloads", "group_type"}
 )
@@ -248,10 +247,6 @@ def _parse_full(key: str, value: Mapping[str, Any], flag_id: int, where: str) ->
     )
     _check_filters(flag, where)
     return flag
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _group(properties: Any, rollout: float) -> dict[str, Any]:

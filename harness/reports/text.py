@@ -74,9 +74,6 @@ def profile_json(item: Finding, *, indent: int | None = None) -> str | None:
     return redact_text(json.dumps(dict(item.profile), ensure_ascii=False, indent=indent))
 
 
-_MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
-
-
 def told(found: Finding, *, profile: bool = True) -> str:
     """One finding as a multi-line message for tools that show it beside the code (SARIF's
     result message, a GitHub annotation): what, where in the payload, the smallest profile,
@@ -97,7 +94,7 @@ def finding_lines(item: Finding, strict: bool, style: TextStyle = PLAIN) -> list
     located = where(item)
     count = f" ({item.count} profiles)" if item.count > 1 else ""
     flag = "✗" if failing(item, strict=strict) else "·"
-    mark = style.paint(f"{_MARK[item.severity]:<7}", _SGR[item.severity])
+    mark = style.paint(f"{item.severity.value:<7}", _SGR[item.severity])
     lines = [f"  {flag} {style.paint(item.code, '1')} {mark} {_shown(item.message)}{count}"]
     if located:
         lines.append(f"      at {_shown(located)}")

@@ -23,9 +23,7 @@ request is journalled, not stored.
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +34,9 @@ from .journal import preview
 from .keys import token_problem, trimmed
 from .rejection import ENFORCE_BODY
 from .routes import AI_BATCH_PATHS, AI_PATHS, OTEL_PATHS
-from .serde import parse_uuid
+from .serde import parse_uuid, read
 from .timestamps import parse_sent_at
+from .wire import WireError, gunzip
 
 __all__ = [
     "AI_BATCH_PATHS",
@@ -143,8 +142,8 @@ def _multipart_event(
         raise _Refused(400, EMPTY)
     if (incoming.header("Content-Encoding") or "").lower() == "gzip":
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
+            body = gunzip(body, _BODY_CAP)
+        except WireError as exc:
             raise _Refused(400, DECODE.format(f"Failed to decompress gzip body: {exc}")) from None
     content_type = incoming.header("Content-Type") or ""
     if not content_type.startswith("multipart/form-data"):
@@ -289,7 +288,7 @@ def _json_part(data: bytes, what: str) -> Any:
     except UnicodeDecodeError:
         raise _parsing(f"{what} part must be valid UTF-8") from None
     try:
-        return json.loads(text)
+        return read(text)
     except ValueError:
         raise _parsing(f"{what} part must be valid JSON") from None
 
@@ -373,8 +372,8 @@ def ai_otel(incoming: Incoming, keys: frozenset[str] | None) -> Answer:
         _bearer(incoming, keys)
         if is_json:
             try:
-                json.loads(body)
-            except ValueError as exc:
+                read(body.decode("utf-8"))
+            except ValueError as exc:  # not UTF-8, or not JSON (nesting depth included)
                 raise _parsing(f"Invalid JSON: {exc}") from None
     except _Refused as exc:
         return Answer(exc.status, exc.body, payload=preview(body))

@@ -8,13 +8,13 @@ with.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from .answer import JSON, TEXT, Answer
 from .exchange import Incoming, UnreadableBody
 from .flags import Flag
+from .serde import read
 from .serialise import dumps
 
 __all__ = ["FlagHolder", "flag_route"]
@@ -43,7 +43,7 @@ def flag_route(state: FlagHolder, incoming: Incoming) -> Answer:
     if len(raw) > _MAX_BODY:
         return Answer(413, f"ctph: flag definitions over {_MAX_BODY} bytes", TEXT, kind="inspect")
     try:
-        spec = json.loads(raw or b"{}")
+        spec = read((raw or b"{}").decode("utf-8"))
     except ValueError as exc:
         return Answer(400, f"ctph: the body is not JSON: {exc}", TEXT, kind="inspect")
     if not isinstance(spec, dict):

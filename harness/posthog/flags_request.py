@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["FlagRequest", "FlagsError", "read_flag_request"]
+from .serde import read
+from .wire import WireError, gunzip
+
+FLAGS_BODY_CAP = 10 * 1024 * 1024
+"""The flags service's body limit is larger than any SDK request; the fake reads (and
+inflates) at most this."""
+
+__all__ = ["FLAGS_BODY_CAP", "FlagRequest", "FlagsError", "read_flag_request"]
 
 _DECODE = "Failed to decode request: {}. Please check your request format and try again."
 _MISSING_ID = (
@@ -116,15 +121,15 @@ def read_flag_request(
 
 def _gunzip(data: bytes) -> bytes:
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+        return gunzip(data, FLAGS_BODY_CAP)
+    except WireError as exc:
         raise FlagsError.decoding(f"gzip decompression failed: {exc}") from None
 
 
 def _json(data: bytes) -> Any:
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        value = read(data.decode("utf-8"))
+    except ValueError:  # not UTF-8, or not JSON (nesting depth included)
         return None
     return value if isinstance(value, dict) else None
 

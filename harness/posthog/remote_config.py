@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from .answer import JSON, TEXT, Answer
 from .exchange import Incoming
 from .flags import Context, Evaluation, Flag, evaluate
-from .flags_request import FlagRequest, FlagsError, read_flag_request
+from .flags_request import FLAGS_BODY_CAP, FlagRequest, FlagsError, read_flag_request
 from .methods import FLAGS_ALLOW, not_allowed
 from .project import Project
 from .routes import FLAGS_PATHS, config_token, is_remote_route
@@ -58,8 +58,6 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _JS = "application/javascript"
 _CACHE = (("Cache-Control", "public, max-age=300"), ("Vary", "Origin, Referer"))
 """``config_cache_headers`` (Django's ``add_config_cache_headers``) on the config routes' 200s."""
-_FLAGS_BODY_CAP = 10 * 1024 * 1024
-"""The flags service's body limit is larger than any SDK request; the fake reads at most this."""
 
 
 class FlagState(Protocol):
@@ -175,7 +173,7 @@ def _flags(state: FlagState, incoming: Incoming) -> Answer:
         version, config_arg = 2, True
     try:
         request = read_flag_request(
-            incoming.body(_FLAGS_BODY_CAP),
+            incoming.body(FLAGS_BODY_CAP),
             incoming.header("Content-Type"),
             incoming.header("Content-Encoding"),
             args.get("compression"),

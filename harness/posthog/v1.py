@@ -20,7 +20,6 @@ persons, groups and the journal treat them exactly as v0's) under its lock.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import uuid as uuid_module
@@ -36,6 +35,8 @@ from .exchange import Incoming, UnreadableBody
 from .journal import preview
 from .keys import token_problem
 from .routes import V1_PATHS
+from .serde import read
+from .wire import gunzip
 
 __all__ = ["V1_PATHS", "capture_v1"]
 
@@ -249,7 +250,7 @@ def _decompress(encoding: str | None, raw: bytes, cap: int) -> bytes | None:
         if encoding is None:
             return raw
         if encoding == "gzip":
-            data = gzip.decompress(raw)
+            data = gunzip(raw, cap)
         elif encoding == "deflate":
             data = zlib.decompressobj().decompress(raw, cap + 1)
         elif encoding == "zstd":
@@ -280,8 +281,8 @@ def _process(
     """``handler.rs`` (serde into ``Batch``) and ``process.rs`` (``validate_batch``,
     ``validate_events``): the per-event results and the events to store."""
     try:
-        batch = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        batch = read(payload.decode("utf-8"))
+    except ValueError:  # not UTF-8, or not JSON serde reads (depth, surrogates included)
         return _PARSING
     if not _is_batch(batch):
         return _PARSING

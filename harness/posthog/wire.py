@@ -41,7 +41,7 @@ from .lzstring import OutputTooLarge, decompress_from_base64
 from .serde import NotSerdeJson, read
 from .timestamps import sent_at_from_millis
 
-__all__ = ["Decoded", "WireError", "decode"]
+__all__ = ["Decoded", "WireError", "decode", "gunzip"]
 
 FORM_MIME_TYPE = "application/x-www-form-urlencoded"
 """Compared with the whole Content-Type header: ``; charset=...`` means "not a form" upstream."""
@@ -198,7 +198,7 @@ def decode(
     # 5. decompression
     if hint == "gzip" or data.startswith(_GZIP_MAGIC):
         try:
-            text = _gunzip(data, cap).decode("utf-8")
+            text = gunzip(data, cap).decode("utf-8")
         except UnicodeDecodeError:
             raise _decoding("invalid gzip data") from None
         used = "gzip"
@@ -353,8 +353,10 @@ def _read_form(payload: bytes) -> tuple[str | None, str | None]:
     return fields.get("data"), hint
 
 
-def _gunzip(data: bytes, cap: int) -> bytes:
-    """flate2 ``GzDecoder`` over one gzip member, read 8 KiB at a time against ``cap``."""
+def gunzip(data: bytes, cap: int) -> bytes:
+    """flate2 ``GzDecoder`` over one gzip member, read 8 KiB at a time against ``cap``: the
+    one gzip reader of the fake's routes, so no body inflates past its cap in memory. Raises
+    :class:`WireError` (invalid data, or more than ``cap`` bytes)."""
     inflater = zlib.decompressobj(wbits=31)
     out = bytearray()
     pending = data

@@ -177,8 +177,11 @@ def test_what_users_install_is_what_ctph_imports() -> None:
         if m not in sys.stdlib_module_names and m not in {"ctph_harness", *newer_stdlib}
     }
     missing = {packages.get(m, m).replace("_", "-") for m in third_party} - runtime
-    # faker only rebuilds the shipped corpus (profiles/corpus.py), a maintainer's tool
-    assert missing == {"faker"} and "faker" in _names(extras["corpus"]) & _names(extras["test"])
+    # faker only rebuilds the shipped corpus (profiles/corpus.py), a maintainer's tool;
+    # hypothesis only backs profile_strategy(), for users' own property-based tests
+    assert missing == {"faker", "hypothesis"}
+    assert "faker" in _names(extras["corpus"]) & _names(extras["test"])
+    assert "hypothesis" in _names(extras["hypothesis"]) & _names(extras["test"])
 
 
 # packages the mindeps env does not pin, and why

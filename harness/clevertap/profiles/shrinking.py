@@ -1,14 +1,15 @@
-"""Hypothesis: the generator's value space as a strategy, and shrinking a failing profile.
+"""Shrinking a failing profile, and the generator's value space as a Hypothesis strategy.
 
-Hypothesis is imported inside the functions only: the pytest plugin imports this package in every
-run, and most runs never shrink. Named ``shrinking`` so the submodule never shadows ``shrink``.
+The shrinker is ctph's own (see :func:`_simplify` for why it is not Hypothesis'), so Hypothesis
+is not a runtime dependency: only :func:`profile_strategy`, for users' own property-based tests,
+needs it (the ``hypothesis`` extra), and imports it when called. Named ``shrinking`` so the
+submodule never shadows ``shrink``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from .guess import leaf_kind
@@ -32,9 +33,15 @@ def profile_strategy(
     It draws from the generator's value space (faker pools, edge values, plus Hypothesis's own
     text and numbers for free-form properties), honouring ``always``, enums and patterns, so a
     property-based test explores beyond the fixed edge cases without inventing profiles
-    CleverTap could not hold. Drawn profiles have ``kind="hypothesis"``.
+    CleverTap could not hold. Drawn profiles have ``kind="hypothesis"``. Needs Hypothesis
+    (``pip install 'ctph-harness[hypothesis]'``), which a property-based test has anyway.
     """
-    from hypothesis import strategies as st
+    try:
+        from hypothesis import strategies as st
+    except ImportError as error:  # pragma: no cover - the test extra installs hypothesis
+        raise ImportError(
+            "profile_strategy() needs Hypothesis: pip install 'ctph-harness[hypothesis]'"
+        ) from error
 
     plan = profile_plan(reads, specs)
     pools = pools_for(0)
@@ -49,17 +56,10 @@ def profile_strategy(
     )
 
 
-def _rebuild_dict(keys: list[Any], values: tuple[Any, ...]) -> dict[Any, Any]:
-    return {k: v for k, v in zip(keys, values, strict=True) if v is not _DROP}
-
-
-class _Drop:
-    def __repr__(self) -> str:
-        return "DROP"
-
-
-_DROP: Final = _Drop()
-_SHRINK_EXAMPLES: Final = 150
+_SHRINK_TRIES: Final = 400
+"""Calls of the predicate one shrink may spend after the greedy drop (each is a render and a
+check). Hypothesis' ``find`` spent 150 examples plus its shrink passes; a profile that reaches
+the value pass has a handful of properties left, so this is rarely reached."""
 
 
 def _size(profile: Profile) -> tuple[int, int]:
@@ -76,30 +76,6 @@ def _size(profile: Profile) -> tuple[int, int]:
     return (count(dict(profile.fields)) + count(dict(profile.event)), len(text))
 
 
-def _sub_strategy(kind: Kind | None, value: Any) -> SearchStrategy[Any]:
-    """Values "no bigger" than ``value``: containers with members dropped or simplified,
-    scalars replaced by the kind's simpler candidates (ordered so Hypothesis shrinks towards
-    the simplest)."""
-    from hypothesis import strategies as st
-
-    if isinstance(value, dict) and value:
-        keys = list(value)
-        parts = []
-        for k in keys:
-            child = kind.child(k) if isinstance(kind, (ObjectKind, ListKind)) else None
-            sub = _sub_strategy(child, value[k])
-            parts.append(
-                sub if child is not None and child.always else st.one_of(st.just(_DROP), sub)
-            )
-        return st.tuples(*parts).map(partial(_rebuild_dict, keys))
-    if isinstance(value, list) and value and len(value) <= 64:
-        child = kind.child(0) if isinstance(kind, ListKind) else None
-        parts = [st.one_of(st.just(_DROP), _sub_strategy(child, v)) for v in value]
-        return st.tuples(*parts).map(lambda vs: [v for v in vs if v is not _DROP])
-    cands = kind.candidates(value) if kind is not None else generic_candidates(value)
-    return st.sampled_from(cands)
-
-
 def shrink(
     profile: Profile,
     still_fails: Callable[[Profile], bool],
@@ -109,10 +85,10 @@ def shrink(
     """The smallest profile derived from ``profile`` for which ``still_fails`` is still true.
 
     Two steps, both deterministic: a greedy pass drops every top-level property whose removal
-    keeps the failure (cheap, and guarantees a failing starting point), then Hypothesis's
-    shrinker (``find`` with ``derandomize=True`` and no database) searches sub-profiles of that
-    result - members dropped, values replaced by simpler ones such as the single offending
-    character - so ``{"Name": 'Ana "Jo" Lee', ...40 fields}`` becomes ``{"Name": '"'}``.
+    keeps the failure (cheap, and guarantees a failing starting point), then a value pass
+    (:func:`_simplify`) searches sub-profiles of that result - members dropped, values replaced
+    by simpler ones such as the single offending character - so
+    ``{"Name": 'Ana "Jo" Lee', ...40 fields}`` becomes ``{"Name": '"'}``.
     ``reads``/``specs`` say which values are valid (``always`` properties stay, an Email stays
     an email). Exceptions from ``still_fails`` count as "does not fail"; if ``profile`` itself
     does not fail, it is returned unchanged.
@@ -150,64 +126,109 @@ def shrink(
             target.pop(key)
     best = rebuild(fields, event)
 
-    found = _hypothesis_shrink(best, fails, kind_of)
-    if found is None:  # Hypothesis cannot run here (e.g. called inside a @given test)
-        found = _simplify_values(best, fails, kind_of)
+    found = _simplify(best, fails, kind_of)
     if _size(found) < _size(best) and fails(found):
         best = found
     return best
 
 
-def _simplify_values(
+class _Budget:
+    """Counts the predicate calls a shrink has left (:data:`_SHRINK_TRIES`)."""
+
+    def __init__(self, tries: int) -> None:
+        self.left = tries
+
+    def spend(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def _simplify(
     start: Profile, fails: Callable[[Profile], bool], kind_of: Callable[[str, str], Kind]
 ) -> Profile:
-    """Fallback value pass: each top-level value becomes its simplest still-failing candidate."""
+    """The value pass: every value, and every member of a nested value, in turn becomes the
+    simplest candidate that keeps the failure (a member is dropped first when the kind allows
+    it), repeated until a pass changes nothing.
+
+    This is the search Hypothesis' shrinker ran over the same space (a choice per member: drop
+    it or one of :meth:`Kind.candidates`, simplest first), done greedily by hand: Hypothesis'
+    pytest plugin imports Hypothesis at the end of every pytest run wherever it is installed,
+    which was most of what installing ctph cost a pytest start (issue 13), and a
+    coordinate-wise pass over a finite, ordered space needs no random search to find the same
+    minimum (``{"Name": '"'}``). Deterministic, and bounded by :data:`_SHRINK_TRIES` calls.
+    """
+    budget = _Budget(_SHRINK_TRIES)
     fields, event = dict(start.fields), dict(start.event)
-    for ns, target in (("Profile", fields), ("Event", event)):
-        for key in list(target):
-            for candidate in kind_of(ns, key).candidates(target[key])[:-1]:
-                trial = {**target, key: candidate}
-                built = (
-                    Profile(start.index, start.kind, trial, event)
-                    if ns == "Profile"
-                    else Profile(start.index, start.kind, fields, trial)
-                )
-                if fails(built):
-                    target[key] = candidate
-                    break
+
+    def section_pass(ns: str) -> bool:
+        changed = False
+        for key in list(fields if ns == "Profile" else event):
+
+            def still(value: Any, key: str = key) -> bool:
+                if not budget.spend():
+                    return False
+                if ns == "Profile":
+                    return fails(Profile(start.index, start.kind, {**fields, key: value}, event))
+                return fails(Profile(start.index, start.kind, fields, {**event, key: value}))
+
+            target = fields if ns == "Profile" else event
+            smaller = _smallest(kind_of(ns, key), target[key], still)
+            if smaller is not target[key]:
+                target[key] = smaller
+                changed = True
+        return changed
+
+    for _ in range(3):
+        changed = section_pass("Profile")
+        changed = section_pass("Event") or changed
+        if not changed or budget.left <= 0:
+            break
     return Profile(start.index, start.kind, fields, event)
 
 
-def _hypothesis_shrink(
-    start: Profile, fails: Callable[[Profile], bool], kind_of: Callable[[str, str], Kind]
-) -> Profile | None:
-    from hypothesis import HealthCheck, Phase, find, settings
-    from hypothesis import strategies as st
-    from hypothesis.errors import HypothesisException
+def _smallest(kind: Kind | None, value: Any, still: Callable[[Any], bool]) -> Any:
+    """``value`` made as simple as ``still`` allows: a container member by member (dropped if
+    its kind is not ``always``, else simplified), a scalar replaced by the first of its kind's
+    candidates that still fails. Returns ``value`` itself when nothing simpler fails."""
+    if isinstance(value, dict) and value:
+        current = value
+        for k in list(value):
+            child = kind.child(k) if isinstance(kind, (ObjectKind, ListKind)) else None
+            if child is None or not child.always:
+                dropped = {m: v for m, v in current.items() if m != k}
+                if still(dropped):
+                    current = dropped
+                    continue
+            here = current
 
-    def section(ns: str, values: Mapping[str, Any]) -> SearchStrategy[dict[str, Any]]:
-        keys = list(values)
-        parts = []
-        for k in keys:
-            kind = kind_of(ns, k)
-            sub = _sub_strategy(kind, values[k])
-            parts.append(sub if kind.always else st.one_of(st.just(_DROP), sub))
-        return st.tuples(*parts).map(partial(_rebuild_dict, keys))
+            def member(v: Any, k: str = k, here: dict[str, Any] = here) -> bool:
+                return still({**here, k: v})
 
-    strategy = st.builds(
-        lambda f, e: Profile(start.index, start.kind, f, e),
-        section("Profile", start.fields),
-        section("Event", start.event),
-    )
-    config = settings(
-        derandomize=True,
-        database=None,
-        max_examples=_SHRINK_EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
-    )
-    try:
-        return find(strategy, fails, settings=config)
-    except HypothesisException:
-        return None
+            sub = _smallest(child, current[k], member)
+            if sub is not current[k]:
+                current = {**current, k: sub}
+        return current
+    if isinstance(value, list) and value and len(value) <= 64:
+        child = kind.child(0) if isinstance(kind, ListKind) else None
+        items = list(value)
+        changed = False
+        i = 0
+        while i < len(items):
+            fewer = items[:i] + items[i + 1 :]
+            if still(fewer):
+                items, changed = fewer, True
+                continue
+
+            def element(v: Any, i: int = i, items: list[Any] = items) -> bool:
+                return still([*items[:i], v, *items[i + 1 :]])
+
+            sub = _smallest(child, items[i], element)
+            if sub is not items[i]:
+                items, changed = [*items[:i], sub, *items[i + 1 :]], True
+            i += 1
+        return items if changed else value
+    cands = kind.candidates(value) if kind is not None else generic_candidates(value)
+    for candidate in cands[:-1]:
+        if still(candidate):
+            return candidate
+    return value

@@ -3,7 +3,7 @@
 template file -> CleverTap dialect (parse once, static analysis) -> profiles for the fields the
 template reads -> render each -> parse -> PostHog contract -> cross-profile rules -> findings,
 deduplicated per template and location with a count, each shown with the smallest profile that
-still triggers it (shrunk with Hypothesis).
+still triggers it (shrunk by :func:`.clevertap.profiles.shrink`).
 
 Pure: it reads no files, starts no server and sends nothing. A run over many templates
 (:mod:`ctph_harness.runner`, the pytest plugin) reads each template, hands it here with a

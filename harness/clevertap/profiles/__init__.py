@@ -26,9 +26,10 @@ profiles per second) to never be the bottleneck; no faker runs at run time.
 
 :func:`profile_strategy` exposes the same value space to Hypothesis, and :func:`shrink` reduces a
 failing profile to the smallest one that still fails, so a report shows ``{"Name": "\\""}``
-instead of forty faker fields. hypothesis is imported on first use only and faker never (only
-the corpus generator uses it): importing this package is cheap, which matters because the pytest
-plugin imports it in every run.
+instead of forty faker fields. Neither needs a runtime dependency beyond the package's own:
+hypothesis only backs :func:`profile_strategy` (imported when it is called; the ``hypothesis``
+extra), and faker only the corpus generator. Importing this package is cheap, which matters
+because the pytest plugin imports it in every run.
 
 A missing property is simply absent from :attr:`Profile.fields` / :attr:`Profile.event`, exactly
 as CleverTap omits properties a user never had.

@@ -20,18 +20,14 @@ next, so a run's memory does not grow with the number of templates times profile
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +39,8 @@ from .files import STDIN, find_files, read_bytes
 from .reports.model import ItemReport, RunReport
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .posthog.server import FakePostHog
 
 __all__ = ["WorkerDied", "jobs_from", "verify"]
@@ -192,6 +190,8 @@ def _start_worker(deliver: bool) -> None:
     """Worker initializer: its own fake PostHog, stopped when the worker exits. Ctrl-C reaches
     every process of the terminal's group: a worker then ends quietly (no traceback of its own)
     and the parent alone says ``ctph: interrupted``."""
+    from multiprocessing.util import Finalize
+
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     judge = _Judge(deliver)
     _WORKER.append(judge)
@@ -225,7 +225,11 @@ def _parallel(
 ) -> Iterator[ItemReport]:
     """The tasks' results in task order, judged by ``jobs`` worker processes. A worker that
     dies is a :class:`WorkerDied`; on any exception (Ctrl-C included) queued templates are
-    cancelled and the pool is left without waiting."""
+    cancelled and the pool is left without waiting. (multiprocessing and the pool are imported
+    here: a serial run, the common case, does not pay for them.)"""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(
         jobs,
         mp_context=multiprocessing.get_context(method),
@@ -253,6 +257,8 @@ def _parallel(
 
 
 def _result(path: str, future: Future[ItemReport]) -> ItemReport:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool:

@@ -28,6 +28,7 @@ WATCHED = (
     "werkzeug",
     "pytest_httpserver",
     "liquid",
+    "multiprocessing",
 )
 NO_SOCKET = {"faker", "hypothesis", "schemathesis", "httpx", "httpcore", "werkzeug"}
 
@@ -80,3 +81,4 @@ def test_verify_loads_the_server_but_neither_faker_nor_schemathesis_nor_hypothes
     assert "hypothesis" not in loaded  # ... by ctph's own shrinker
     assert {"werkzeug", "liquid"} <= loaded  # the first body goes over loopback HTTP ...
     assert loaded & {"faker", "schemathesis", "httpx"} == set()  # ... with http.client
+    assert "multiprocessing" not in loaded  # the --jobs pool is imported only with --jobs 2+

@@ -146,9 +146,7 @@ def test_429_honours_retry_after_in_seconds_and_as_an_http_date(httpserver: HTTP
         },
     )
     sleeps: list[float] = []
-    now = date(2026, 12, 7)
     opts = options(httpserver, sleeps, now=lambda: 1796637600.0)  # 2026-12-07 10:00:00 UTC
-    assert now.isoformat() == "2026-12-07"
     records, _ = pull(opts)
     assert len(records) == 1 and sleeps == [7.0, 30.0]
 
@@ -194,12 +192,7 @@ def test_refused_credentials_never_show_the_passcode(httpserver: HTTPServer) -> 
         pull(opts)
     text = f"{raised.value} {raised.value!r} {opts!r}"
     assert "HTTP 401" in text and "--account-id" in text
-    assert (
-        PASSCODE not in text
-        and raised.value.__cause__ is None
-        and raised.value.__context__ is None
-        or PASSCODE not in repr(raised.value.__context__)
-    )
+    assert PASSCODE not in text and "bad passcode" not in text
 
 
 def test_regions_are_clevertaps_documented_hosts() -> None:

@@ -119,7 +119,7 @@ def detect(head: bytes) -> Format | str:
 
 
 def _looks_like_csv(head: bytes) -> bool:
-    """A header row of at least two non-blank names and no control characters. One column is
+    """A header row with at least two non-blank names and no control characters. One column is
     refused so that any text file is not taken for a CSV of one property."""
     first = head.split(b"\n", 1)[0]
     if len(first) == len(head) and len(head) >= HEAD_BYTES:
@@ -134,7 +134,7 @@ def _looks_like_csv(head: bytes) -> bool:
         header = next(csv.reader([line]))
     except (csv.Error, StopIteration):
         return False
-    return len(header) >= 2 and all(name.strip() for name in header)
+    return sum(1 for name in header if name.strip()) >= 2
 
 
 @contextlib.contextmanager

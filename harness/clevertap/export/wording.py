@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["json_error"]
+__all__ = ["json_error", "json_phrase"]
+
+
+def json_phrase(error: json.JSONDecodeError) -> str:
+    """The fixed phrase alone (a streamed document's line and column would be the chunk's)."""
+    return error.msg.split(":", 1)[0].strip()
 
 
 def json_error(error: json.JSONDecodeError) -> str:
-    phrase = error.msg.split(":", 1)[0].strip()
-    return f"{phrase} (line {error.lineno}, column {error.colno})"
+    """The phrase and where, for text decoded whole (an NDJSON line)."""
+    return f"{json_phrase(error)} (line {error.lineno}, column {error.colno})"

@@ -28,6 +28,9 @@ WATCHED = (
     "werkzeug",
     "pytest_httpserver",
     "liquid",
+    "tomlkit",
+    "ctph_harness.clevertap.infer",
+    "ctph_harness.clevertap.export",
 )
 NO_SOCKET = {"faker", "hypothesis", "schemathesis", "httpx", "httpcore", "werkzeug"}
 
@@ -79,6 +82,17 @@ def test_verify_loads_the_server_but_neither_faker_nor_schemathesis() -> None:
     assert code == 1  # the guide's template fails: findings were shrunk
     assert {"werkzeug", "liquid"} <= loaded  # the first body goes over loopback HTTP ...
     assert loaded & {"faker", "schemathesis", "httpx"} == set()  # ... with http.client
+    # issue 17: inference, its TOML writer and the export readers are `ctph infer`'s alone
+    assert loaded & {"tomlkit", "ctph_harness.clevertap.infer", "ctph_harness.clevertap.export"} == set()
+
+
+def test_infer_from_files_loads_no_http_client(tmp_path: Path) -> None:
+    export = tmp_path / "profiles.ndjson"
+    export.write_text('{"identity": "u1", "profileData": {"tier": "gold"}}\n')
+    code, loaded = loaded_by("infer", str(export))
+    assert code == 0
+    assert "ctph_harness.clevertap.infer" in loaded  # guards the probe
+    assert loaded & NO_SOCKET == set()
 
 
 def test_verify_of_a_passing_template_shrinks_nothing_so_loads_no_hypothesis() -> None:

@@ -354,3 +354,27 @@ def test_an_open_enum_generates_other_values_too() -> None:
     assert {"gold", "silver"} < values
     assert all(spec.accepts(v) for v in values if v is not None)
     assert not PropertySpec.from_config("tier", {"values": ["gold"]}).accepts("other")
+
+
+def test_the_new_keys_are_valid_for_ctph_and_for_an_editor(tmp_path: Path) -> None:
+    import json
+
+    import jsonschema_rs
+
+    text = """properties_complete = true
+[properties]
+email_2 = { type = "string", format = "email" }
+born = { type = "date", format = "date_of_birth" }
+tier = { values = ["gold"], open = true }
+points = { type = "integer", min = 0, max = 1000 }
+note = { type = "string", max_length = 64 }
+"""
+    path = tmp_path / "ctph.toml"
+    path.write_text(text)
+    assert load_config(path).properties_complete is True
+    root = Path(__file__).resolve().parents[1]
+    schema = json.loads((root / "contracts" / "ctph-config.schema.json").read_text())
+    editor = jsonschema_rs.validator_for(schema)
+    assert editor.is_valid(tomllib.loads(text))
+    assert not editor.is_valid({"properties": {"x": {"format": "fingerprint"}}})
+    assert not editor.is_valid({"properties_complete": "yes"})

@@ -83,7 +83,10 @@ def test_verify_loads_the_server_but_neither_faker_nor_schemathesis() -> None:
     assert {"werkzeug", "liquid"} <= loaded  # the first body goes over loopback HTTP ...
     assert loaded & {"faker", "schemathesis", "httpx"} == set()  # ... with http.client
     # issue 17: inference, its TOML writer and the export readers are `ctph infer`'s alone
-    assert loaded & {"tomlkit", "ctph_harness.clevertap.infer", "ctph_harness.clevertap.export"} == set()
+    assert (
+        loaded & {"tomlkit", "ctph_harness.clevertap.infer", "ctph_harness.clevertap.export"}
+        == set()
+    )
 
 
 def test_infer_from_files_loads_no_http_client(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ custom properties under ``profileData``, and structures that are not profile pro
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -101,7 +102,6 @@ class Progress(Protocol):
 
 
 _DATE_PREFIX: Final = "$D_"
-_TOP_LEVEL_SKIPPED: Final = frozenset({"profileData"})
 
 
 def _date(text: str) -> Date | None:
@@ -150,23 +150,30 @@ def record_from(source: str, number: int, data: object, on_problem: OnProblem) -
         on_problem(Problem(source, number, None, "not a JSON object (a profile record is one)"))
         return None
     properties: dict[str, Value] = {}
-    top = cast("dict[str, object]", data)
-    for key, value in top.items():
-        if key in _TOP_LEVEL_SKIPPED:
-            continue
+    custom: object = None
+    for key, value in cast("dict[str, object]", data).items():
         kind = type(value)
-        if kind is dict or (kind is list and not all(type(item) is str for item in value)):  # type: ignore[attr-defined]
-            continue
-        normal, why = normalise(value)
-        if why is None:
-            properties[key] = normal
-    custom = top.get("profileData")
+        if kind is str:
+            text = cast(str, value)
+            properties[key] = (_date(text) or text) if text[:3] == _DATE_PREFIX else text
+        elif kind is int or kind is bool or value is None:
+            properties[key] = cast(int, value)
+        elif key == "profileData":
+            custom = value
+        elif kind is float or (kind is list and _strings(cast("list[object]", value))):
+            normal, why = normalise(value)
+            if why is None:
+                properties[key] = normal
     if custom is not None:
         if type(custom) is not dict:
             on_problem(Problem(source, number, "profileData", "not a JSON object"))
         else:
             _merge(source, number, cast("dict[str, object]", custom), properties, on_problem)
     return Record(source, number, properties)
+
+
+def _strings(items: list[object]) -> bool:
+    return all(type(item) is str for item in items)
 
 
 def _merge(
@@ -177,6 +184,7 @@ def _merge(
     on_problem: OnProblem,
 ) -> None:
     room = MAX_PROPERTIES - len(properties)
+    items = custom.items()
     if len(custom) > room:
         on_problem(
             Problem(
@@ -187,19 +195,17 @@ def _merge(
                 f"so only the first {room} are read",
             )
         )
-    for index, (key, value) in enumerate(custom.items()):
-        if index >= room:
-            break
+        items = dict(itertools.islice(items, room)).items()
+    for key, value in items:
         kind = type(value)
         if kind is str:
-            if value.startswith(_DATE_PREFIX):  # type: ignore[attr-defined]
-                date = _date(value)  # type: ignore[arg-type]
-                properties[key] = value if date is None else date  # type: ignore[assignment]
-            else:
-                properties[key] = value  # type: ignore[assignment]
-            continue
-        normal, why = normalise(value)
-        if why is None:
-            properties[key] = normal
+            text = cast(str, value)
+            properties[key] = (_date(text) or text) if text[:3] == _DATE_PREFIX else text
+        elif kind is int or kind is bool or value is None:
+            properties[key] = cast(int, value)
         else:
-            on_problem(Problem(source, number, key, why))
+            normal, why = normalise(value)
+            if why is None:
+                properties[key] = normal
+            else:
+                on_problem(Problem(source, number, key, why))

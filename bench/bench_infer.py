@@ -98,7 +98,21 @@ def _fail(problem: object) -> None:
     raise AssertionError(f"unexpected problem: {problem}")
 
 
-ROWS: list[tuple[str, Callable[[Path], int]]] = [("bare json.loads", bare), ("read_records", read)]
+def infer_all(path: Path) -> int:
+    """What ``ctph infer FILE`` does, minus argument parsing: read, infer, render the TOML."""
+    from ctph_harness.clevertap.infer import infer
+    from ctph_harness.clevertap.infer.tomlfile import render
+
+    inference = infer(record.properties for record in read_records([path], _fail))
+    render(inference)
+    return inference.profiles
+
+
+ROWS: list[tuple[str, Callable[[Path], int]]] = [
+    ("bare json.loads", bare),
+    ("read_records", read),
+    ("ctph infer (read + infer + TOML)", infer_all),
+]
 
 
 def _best(func: Callable[[Path], int], path: Path, repeat: int) -> float:

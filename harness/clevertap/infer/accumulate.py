@@ -1,42 +1,63 @@
 """One pass over the records: per-property counters in bounded memory.
 
-Each property keeps counts (per type, per personal-data shape), extremes, and three bounded
-trackers that switch themselves off once they have their answer: the distinct values (only
-while few: an enum candidate), the values seen so far (only for id-like strings and integers,
-only until one repeats: ``unique``), and the id shapes (only while the values have one). So a
-free-text or high-cardinality property costs a few counters, however many records there are.
-Values are held in memory while counting (never written anywhere); what leaves is decided by
+Records are gathered column-wise in batches of :data:`BATCH` (one list of values per
+property), and each column is folded into its property's counters with C-level builtins
+(``Counter``, ``map``, ``min``/``max``, set operations) instead of a Python step per value:
+that is what keeps ``ctph infer`` near the speed of the JSON parsing itself (bench/bench_infer.py).
+
+Each property keeps counts (per type, per personal-data shape), extremes, and bounded trackers
+that switch themselves off once they have their answer: the distinct strings (only while few:
+an enum candidate), the values seen so far (only for id-like strings and integers, only until
+one repeats: ``unique``), and the id shapes (only while the values have one). So a free-text or
+high-cardinality property costs a few counters, however many records there are. Values are
+held in memory while counting (never written anywhere); what leaves is decided by
 :mod:`.declare`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from itertools import chain, compress, repeat
 from typing import Any, Final
 
 from ..export.records import Date
-from .shapes import is_card_number, is_email, is_phone, is_uuid4, shape_of
+from .shapes import ID_CHARS, is_card_number, is_email, is_phone, is_uuid4
 
-__all__ = ["ENUM_MAX", "Accumulator", "PropertyStats"]
+__all__ = ["BATCH", "ENUM_MAX", "Accumulator", "PropertyStats"]
 
 ENUM_MAX: Final = 20
 """An enum has at most this many distinct values (issue 17)."""
+BATCH: Final = 4096
+"""Records gathered before their columns are folded into the counters."""
 _SHAPES_MAX: Final = 32
-"""Distinct id shapes tracked before a property is judged too varied for a pattern."""
-_PREFIXES_MAX: Final = 16
+"""Distinct id shapes tracked before a property is judged too varied for one exact pattern."""
+_SHAPE_CHECKS: Final = BATCH
+"""Values checked for an email, phone or card shape before a property showing none is let go."""
 _SEEN_MAX: Final = 200_000
 """Values tracked for ``unique`` per property; past it, uniqueness is not claimed."""
 _ID_MAX_CHARS: Final = 64
 _HEX: Final = "0123456789abcdef"
+_CLASSES: Final = str.maketrans(
+    {
+        **dict.fromkeys("0123456789", "9"),
+        **dict.fromkeys("abcdefghijklmnopqrstuvwxyz", "a"),
+        **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A"),
+    }
+)
 _FOLD: Final = str.maketrans("9aA", "xxx")
+_LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
+_NUMERIC_START: Final = frozenset("0123456789+(")
 
 
 class PropertyStats:
-    """What one property's values looked like. Mutable while reading, then read by declare."""
+    """What one property's values looked like: filled by :meth:`absorb`, read by declare."""
 
     __slots__ = (
         "bools",
         "cards",
+        "checked",
         "classes",
         "dates",
         "emails",
@@ -53,7 +74,8 @@ class PropertyStats:
         "num_max",
         "num_min",
         "phones",
-        "prefixes",
+        "prefix",
+        "prefixed",
         "seen",
         "shapes",
         "strings",
@@ -69,19 +91,23 @@ class PropertyStats:
         self.max_len = self.max_items = self.item_chars = 0
         self.num_min: float | None = None
         self.num_max: float | None = None
-        # value -> profiles holding it, while at most ENUM_MAX distinct (else None)
-        self.values: dict[Any, int] | None = {}
-        # every value so far while none repeated (else None); `unique` says which ended it
+        # string -> profiles holding it, while at most ENUM_MAX distinct (else None)
+        self.values: Counter[str] | None = Counter()
+        # every id-like string or integer so far while none repeated (else None)
         self.seen: set[Any] | None = set()
         self.unique = True
-        # id shape -> count while few (else None); leading-letters prefix -> count
         # while every string has an id shape: the shapes (and the shapes with letters and
         # digits folded into one class) while few, the classes seen, the leading letters
         self.idlike = True
-        self.shapes: dict[str, int] | None = {}
+        self.shapes: Counter[str] | None = Counter()
         self.folded: set[str] | None = set()
         self.classes = ""
-        self.prefixes: dict[str, int] | None = {}
+        self.prefix: str | None = None
+        """The leading letters most common in the first batch, and how many values have them
+        (a prefix is written only when >= 95 % of values share it: the first batch's most
+        common one is the only candidate)."""
+        self.prefixed = 0
+        self.checked = 0
         self.uuid4 = self.hex = True
 
     @property
@@ -89,114 +115,126 @@ class PropertyStats:
         """Profiles with a non-null value."""
         return self.strings + self.ints + self.floats + self.bools + self.dates + self.lists
 
-    def _count(self, value: Any) -> None:
-        values = self.values
-        if values is not None:
-            if value in values:
-                values[value] += 1
-            elif len(values) < ENUM_MAX:
-                values[value] = 1
-            else:
-                self.values = None
+    def absorb(self, column: list[Any]) -> None:
+        """Fold one batch of this property's values (``None`` for null) into the counters."""
+        types = set(map(type, column))
+        if len(types) == 1:
+            (only,) = types
+            self._typed(only, column)
+            return
+        if len(types) == 2 and type(None) in types:  # the usual mix: a value or null
+            (kind,) = types - {type(None)}
+            values = [v for v in column if v is not None]
+            self.nulls += len(column) - len(values)
+            self._typed(kind, values)
+            return
+        for kind in types:
+            self._typed(kind, [v for v in column if type(v) is kind])
 
-    def _see(self, value: Any) -> None:
+    def _typed(self, kind: type, values: list[Any]) -> None:
+        if kind is str:
+            self._strings(values)
+        elif kind is int:
+            self._ints(values)
+        elif kind is float:
+            self.floats += len(values)
+            self._extremes(values)
+            self._not_unique()
+        elif kind is bool:
+            self.bools += len(values)
+        elif kind is Date:
+            self.dates += len(values)
+        elif kind is list:
+            self._lists(values)
+        elif kind is type(None):
+            self.nulls += len(values)
+        else:  # a reader hands over only CleverTap's value types; anything else is text
+            self._strings([str(v) for v in values])
+
+    def _not_unique(self) -> None:
+        self.seen, self.unique = None, False
+
+    def _see(self, values: list[Any]) -> None:
         seen = self.seen
         if seen is None:
             return
-        if value in seen or len(seen) >= _SEEN_MAX:
-            self.seen, self.unique = None, False
+        batch = set(values)
+        if (
+            len(batch) < len(values)
+            or not seen.isdisjoint(batch)
+            or len(seen) + len(batch) > _SEEN_MAX
+        ):
+            self._not_unique()
         else:
-            seen.add(value)
+            seen |= batch
 
-    def add_string(self, value: str) -> None:
-        self.strings += 1
-        n = len(value)
-        if n > self.max_len:
-            self.max_len = n
-        self._count(value)
-        if "@" in value and is_email(value):
-            self.emails += 1
-        elif value[:1].isdigit() or value[:1] in "+(":
-            if is_phone(value):
-                self.phones += 1
-            if is_card_number(value):
-                self.cards += 1
-        if not self.idlike:
-            return
-        shape = shape_of(value) if n <= _ID_MAX_CHARS else None
-        if shape is None:  # free text: no id shape, and not worth remembering for `unique`
+    def _extremes(self, values: list[Any]) -> None:
+        low, high = min(values), max(values)
+        if self.num_min is None or low < self.num_min:
+            self.num_min = low
+        if self.num_max is None or high > self.num_max:
+            self.num_max = high
+
+    def _ints(self, values: list[int]) -> None:
+        self.ints += len(values)
+        self._extremes(values)
+        self._see(values)
+
+    def _lists(self, values: list[list[Any]]) -> None:
+        self.lists += len(values)
+        self.max_items = max(self.max_items, max(map(len, values)))
+        items = [item for item in chain.from_iterable(values) if type(item) is str]
+        if items:
+            self.item_chars = max(self.item_chars, max(map(len, items)))
+
+    def _strings(self, values: list[str]) -> None:
+        self.strings += len(values)
+        self.max_len = max(self.max_len, max(map(len, values)))
+        if self.values is not None:
+            self.values.update(values)
+            if len(self.values) > ENUM_MAX:
+                self.values = None
+        if self.checked < _SHAPE_CHECKS or self.emails + self.phones + self.cards:
+            # a property whose first values show no personal shape is not checked further
+            self.checked += len(values)
+            with_at = compress(values, map(str.__contains__, values, repeat("@")))
+            self.emails += sum(map(is_email, with_at))
+            numeric = [v for v in values if v[:1] in _NUMERIC_START]
+            if numeric:
+                self.phones += sum(map(is_phone, numeric))
+                self.cards += sum(map(is_card_number, numeric))
+        if self.idlike:
+            self._ids(values)
+
+    def _ids(self, values: list[str]) -> None:
+        shapes = list(map(str.translate, values, repeat(_CLASSES)))
+        if self.max_len > _ID_MAX_CHARS or any(map(str.strip, shapes, repeat(ID_CHARS))):
+            # free text: no id shape, and not worth remembering for `unique`
             self.idlike = False
-            self.shapes = self.folded = self.prefixes = None
-            self.seen, self.unique = None, False
+            self.shapes = self.folded = None
+            self._not_unique()
             return
-        self._see(value)
-        if self.uuid4 and not is_uuid4(value):
+        self._see(values)
+        if self.uuid4 and not all(map(is_uuid4, values)):
             self.uuid4 = False
-        if self.hex and value.strip(_HEX):
+        if self.hex and any(map(str.strip, values, repeat(_HEX))):
             self.hex = False
-        for char in "9aA":
-            if char not in self.classes and char in shape:
-                self.classes += char
-        shapes = self.shapes
-        if shapes is not None:
-            if shape in shapes:
-                shapes[shape] += 1
-            elif len(shapes) < _SHAPES_MAX:
-                shapes[shape] = 1
-            else:
+        counted = Counter(shapes)
+        joined = "".join(counted)
+        self.classes = "".join(c for c in "9aA" if c in self.classes or c in joined)
+        if self.shapes is not None:
+            self.shapes.update(counted)
+            if len(self.shapes) > _SHAPES_MAX:
                 self.shapes = None
-        folded_shapes = self.folded
-        if folded_shapes is not None:
-            folded = shape.translate(_FOLD)
-            if folded not in folded_shapes:
-                if len(folded_shapes) < _SHAPES_MAX:
-                    folded_shapes.add(folded)
-                else:
-                    self.folded = None
-        prefixes = self.prefixes
-        if prefixes is not None:
-            head = value[: len(shape) - len(shape.lstrip("aA"))]
-            if head in prefixes:
-                prefixes[head] += 1
-            elif len(prefixes) < _PREFIXES_MAX:
-                prefixes[head] = 1
-            else:
-                self.prefixes = None
-
-    def add_int(self, value: int) -> None:
-        self.ints += 1
-        self._number(value)
-        self._count(value)
-        self._see(value)
-
-    def add_float(self, value: float) -> None:
-        self.floats += 1
-        self._number(value)
-        self.values = None
-        if self.seen is not None:
-            self.seen, self.unique = None, False
-
-    def _number(self, value: float) -> None:
-        if self.num_min is None or value < self.num_min:
-            self.num_min = value
-        if self.num_max is None or value > self.num_max:
-            self.num_max = value
-
-    def add_list(self, value: list[Any]) -> None:
-        self.lists += 1
-        if len(value) > self.max_items:
-            self.max_items = len(value)
-        for item in value:
-            if isinstance(item, str) and len(item) > self.item_chars:
-                self.item_chars = len(item)
-
-
-_ADDERS: Final[dict[type, Callable[[PropertyStats, Any], None]]] = {
-    str: PropertyStats.add_string,
-    int: PropertyStats.add_int,
-    float: PropertyStats.add_float,
-    list: PropertyStats.add_list,
-}
+        if self.folded is not None:
+            self.folded.update(map(str.translate, counted, repeat(_FOLD)))
+            if len(self.folded) > _SHAPES_MAX:
+                self.folded = None
+        if self.prefix is None:  # the first batch: the most common leading letters
+            heads = Counter(m.group() for m in map(_LEADING_LETTERS.match, values) if m)
+            self.prefix, self.prefixed = heads.most_common(1)[0]
+        elif self.prefix:  # then only whether each value starts with them (C-level)
+            self.prefixed += sum(map(str.startswith, values, repeat(self.prefix)))
 
 
 class Accumulator:
@@ -204,37 +242,41 @@ class Accumulator:
 
     ``names`` maps a lower-cased system field name to CleverTap's spelling (``email`` ->
     ``Email``), so ``identity`` at a record's top level and ``Identity`` in its profileData
-    are one property, as templates address them."""
+    are one property, as templates address them. Read :attr:`stats` once every record is
+    added (it folds the last batch)."""
 
     def __init__(self, names: Mapping[str, str]) -> None:
         self.profiles = 0
-        self.stats: dict[str, PropertyStats] = {}
+        self._stats: dict[str, PropertyStats] = {}
         self._names = dict(names)
-        self._spelled: dict[str, str] = {}
+        self._columns: defaultdict[str, list[Any]] = defaultdict(list)
+        self._pending = 0
 
     def add(self, properties: Mapping[str, Any]) -> None:
-        self.profiles += 1
-        stats, spelled = self.stats, self._spelled
+        columns = self._columns
         for key, value in properties.items():
-            name = spelled.get(key)
-            if name is None:
-                name = spelled[key] = self._names.get(key.lower(), key)
-            entry = stats.get(name)
-            if entry is None:
-                entry = stats[name] = PropertyStats()
-            if value is None:
-                entry.nulls += 1
-                continue
-            adder = _ADDERS.get(type(value))
-            if adder is not None:
-                adder(entry, value)
-            elif type(value) is bool:
-                entry.bools += 1
-            elif isinstance(value, Date):
-                entry.dates += 1
-            else:  # a reader hands over only Value types; anything else counts as a string
-                entry.add_string(str(value))
+            columns[key].append(value)
+        self.profiles += 1
+        self._pending += 1
+        if self._pending >= BATCH:
+            self._fold()
 
     def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         for properties in records:
             self.add(properties)
+
+    def _fold(self) -> None:
+        for key, column in self._columns.items():
+            name = self._names.get(key.lower(), key)
+            entry = self._stats.get(name)
+            if entry is None:
+                entry = self._stats[name] = PropertyStats()
+            entry.absorb(column)
+        self._columns = defaultdict(list)
+        self._pending = 0
+
+    @property
+    def stats(self) -> dict[str, PropertyStats]:
+        if self._pending:
+            self._fold()
+        return self._stats

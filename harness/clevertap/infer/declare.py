@@ -147,9 +147,7 @@ def _from_shapes(
 
 def _prefix(stats: PropertyStats, k: int) -> str | None:
     """The leading letters at least 95 % of at least ``k`` values share, else None."""
-    if not stats.prefixes:
-        return None
-    head, count = max(stats.prefixes.items(), key=lambda item: item[1])
+    head, count = stats.prefix, stats.prefixed
     if head and count >= k and count >= _PREFIX_SHARE * stats.strings:
         return head
     return None
@@ -254,12 +252,13 @@ def declare(
     field names (declared only when the account guarantees them: ``always``)."""
     declarations: list[Declaration] = []
     warnings: list[str] = []
-    for name in sorted(acc.stats):
+    stats = acc.stats
+    for name in sorted(stats):
         problem = _name_problem(name)
         if problem is not None:
             warnings.append(f"a property with {problem} was skipped")
             continue
-        declaration, warning = _declare_one(name, acc.stats[name], acc.profiles, k, standard)
+        declaration, warning = _declare_one(name, stats[name], acc.profiles, k, standard)
         if warning:
             warnings.append(warning)
         if declaration is None:

@@ -278,3 +278,19 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         main(["infer", "--help"])
     out = capsys.readouterr().out
     assert "examples:" in out and "--passcode-env" in out and "exit status" in out
+
+
+def test_the_readme_example_is_what_ctph_infer_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    (block,) = re.findall(r"```console\n\$ (ctph infer [^\n]*)\n(.*?)```", readme, re.DOTALL)
+    command, shown = block
+    monkeypatch.chdir(root)
+    code, out, err = run(*command.split()[1:], capsys=capsys)
+    assert code == 0
+    assert out + err == shown
+    assert tomllib.loads(out)["properties"]["plan"]["values"] == ["free", "pro"]

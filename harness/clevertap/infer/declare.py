@@ -100,7 +100,7 @@ _CLASS_RE: Final = {"9": "[0-9]", "a": "[a-z]", "A": "[A-Z]"}
 
 
 def _run(classes: Mapping[str, str], cls: str, lo: int, hi: int) -> str:
-    unit = classes.get(cls, re.escape(cls))
+    unit = classes.get(cls, "\\" + cls if cls in ".+" else cls)  # the separators of ID_CHARS
     if lo == hi:
         return unit if lo == 1 else f"{unit}{{{lo}}}"
     return f"{unit}{{{lo},{hi}}}"
@@ -140,8 +140,9 @@ def _from_shapes(
         for i, cls in enumerate(kinds)
     ]
     prefix = _prefix(stats, k)
-    if prefix is not None and kinds[0] in "aA" and {m[0][1] for m in members} == {len(prefix)}:
-        parts[0] = re.escape(prefix)
+    leading = {m[0][1] for m in members}
+    if prefix is not None and kinds[0] in "aAx" and leading == {len(prefix)}:
+        parts[0] = prefix  # letters only: nothing to escape
     return "^" + "".join(parts) + "$"
 
 

@@ -485,8 +485,11 @@ def _write_inferred(path: Path, inference: Any, out: TextIO) -> None:
         except UsageError as exc:
             raise UsageError(str(exc).replace(str(checked), str(path))) from None
     temporary = path.with_name(f".{path.name}.ctph-infer")
-    temporary.write_text(merged, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(merged, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
     by_action: dict[str, list[str]] = {}
     for change in changes:
         by_action.setdefault(change.action, []).append(change.name)

@@ -378,3 +378,14 @@ note = { type = "string", max_length = 64 }
     assert editor.is_valid(tomllib.loads(text))
     assert not editor.is_valid({"properties": {"x": {"format": "fingerprint"}}})
     assert not editor.is_valid({"properties_complete": "yes"})
+
+
+def test_the_suggestion_is_case_insensitive_first_then_close() -> None:
+    from ctph_harness.clevertap.known import known_names, suggestion
+
+    known = known_names(["tier", "Profile.loyalty_points", "Event.Amount"])
+    assert {"tier", "loyalty_points", "Email", "Identity"} <= known and "Amount" not in known
+    assert suggestion("email", known) == "Email"
+    assert suggestion("Emial", known) == "Email"
+    assert suggestion("loyalty_pts", known) == "loyalty_points"
+    assert suggestion("zzzzqqq", known) is None

@@ -294,3 +294,13 @@ def test_the_readme_example_is_what_ctph_infer_prints(
     assert code == 0
     assert out + err == shown
     assert tomllib.loads(out)["properties"]["plan"]["values"] == ["free", "pro"]
+
+
+def test_write_into_a_missing_folder_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "p.ndjson"
+    export.write_text('{"identity": "a", "profileData": {"x": 1}}\n')
+    target = tmp_path / "no-such-folder" / "ctph.toml"
+    code, _, err = run("infer", str(export), "--write", str(target), capsys=capsys)
+    assert code == 2 and "cannot write" in err and "Traceback" not in err

@@ -150,6 +150,18 @@ print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+_INFER_CHILD = """
+import contextlib, io, resource, sys
+from ctph_harness.cli import main
+err = io.StringIO()
+with contextlib.redirect_stderr(err):
+    code = main(["infer", sys.argv[1]], out=io.StringIO())
+assert code == 0, err.getvalue()
+count = err.getvalue().rpartition("ctph infer: ")[2].split()[0].replace(",", "")
+print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
 def rss(target_bytes: int) -> None:
     path = Path(tempfile.gettempdir()) / "ctph-bench-1gb.ndjson"
     if not path.exists() or path.stat().st_size < target_bytes:
@@ -162,10 +174,15 @@ def rss(target_bytes: int) -> None:
                     out.write("\n")
                     index += 1
     rows = []
-    for label, arg in (("import only", "-"), ("read_records", str(path))):
+    children = (
+        ("import only", _CHILD, "-"),
+        ("read_records", _CHILD, str(path)),
+        ("ctph infer (read + infer + TOML)", _INFER_CHILD, str(path)),
+    )
+    for label, child, arg in children:
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, arg], capture_output=True, text=True, check=True
+            [sys.executable, "-c", child, arg], capture_output=True, text=True, check=True
         )
         count, peak_kb = done.stdout.split()
         rows.append(

@@ -389,3 +389,10 @@ def test_the_suggestion_is_case_insensitive_first_then_close() -> None:
     assert suggestion("Emial", known) == "Email"
     assert suggestion("loyalty_pts", known) == "loyalty_points"
     assert suggestion("zzzzqqq", known) is None
+
+
+def test_bare_digit_ids_are_not_phones_but_plus_numbers_are() -> None:
+    ids = many(40, lambda i: {"account_ref": f"98765{i:05d}", "contact": f"+44 20 7946 {i:04d}"})
+    declared = {d.name: dict(d.table) for d in infer(ids).declarations}
+    assert declared["account_ref"]["type"] == "pattern"
+    assert declared["contact"]["format"] == "phone"

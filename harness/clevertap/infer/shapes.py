@@ -62,8 +62,10 @@ def is_email(value: str) -> bool:
 
 
 def is_phone(value: str) -> bool:
-    """E.164 or a national number with the usual separators: 7 to 15 digits."""
-    if not value or value[0] not in "+0123456789(" or _PHONE_RE.fullmatch(value) is None:
+    """An international number as CleverTap stores phones (E.164, ``+`` first, separators
+    allowed): 7 to 15 digits. Bare digits are not enough: ids and amounts look like that; a
+    property named ``phone``/``mobile`` is caught by its name."""
+    if not value.startswith("+") or _PHONE_RE.fullmatch(value) is None:
         return False
     return 7 <= len(value.translate(_SEPARATORS_DELETED)) <= 15
 

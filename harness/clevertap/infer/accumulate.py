@@ -23,7 +23,7 @@ from itertools import chain, compress, repeat
 from typing import Any, Final
 
 from ..export.records import Date
-from .shapes import ID_CHARS, is_card_number, is_email, is_phone, is_uuid4
+from .shapes import ID_CHARS, UUID4_RE, is_card_number, is_email, is_phone
 
 __all__ = ["BATCH", "ENUM_MAX", "Accumulator", "PropertyStats"]
 
@@ -34,7 +34,8 @@ BATCH: Final = 4096
 _SHAPES_MAX: Final = 32
 """Distinct id shapes tracked before a property is judged too varied for one exact pattern."""
 _SHAPE_CHECKS: Final = BATCH
-"""Values checked for an email, phone or card shape before a property showing none is let go."""
+"""Values of a property checked for an email, phone or card shape: the first ones, a sample
+whose shares decide (a property flagged personal only loses values, never leaks them)."""
 _SEEN_MAX: Final = 200_000
 """Values tracked for ``unique`` per property; past it, uniqueness is not claimed."""
 _ID_MAX_CHARS: Final = 64
@@ -48,6 +49,7 @@ _CLASSES: Final = str.maketrans(
 )
 _FOLD: Final = str.maketrans("9aA", "xxx")
 _LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
+_UUID4_FULL: Final = UUID4_RE.fullmatch
 _NUMERIC_START: Final = frozenset("0123456789+(")
 
 
@@ -194,12 +196,12 @@ class PropertyStats:
             self.values.update(values)
             if len(self.values) > ENUM_MAX:
                 self.values = None
-        if self.checked < _SHAPE_CHECKS or self.emails + self.phones + self.cards:
-            # a property whose first values show no personal shape is not checked further
-            self.checked += len(values)
-            with_at = compress(values, map(str.__contains__, values, repeat("@")))
+        if self.checked < _SHAPE_CHECKS:
+            sample = values[: _SHAPE_CHECKS - self.checked]
+            self.checked += len(sample)
+            with_at = compress(sample, map(str.__contains__, sample, repeat("@")))
             self.emails += sum(map(is_email, with_at))
-            numeric = [v for v in values if v[:1] in _NUMERIC_START]
+            numeric = [v for v in sample if v[:1] in _NUMERIC_START]
             if numeric:
                 self.phones += sum(map(is_phone, numeric))
                 self.cards += sum(map(is_card_number, numeric))
@@ -215,7 +217,7 @@ class PropertyStats:
             self._not_unique()
             return
         self._see(values)
-        if self.uuid4 and not all(map(is_uuid4, values)):
+        if self.uuid4 and not all(map(_UUID4_FULL, values)):
             self.uuid4 = False
         if self.hex and any(map(str.strip, values, repeat(_HEX))):
             self.hex = False

@@ -157,7 +157,7 @@ def _prefix(stats: PropertyStats, k: int) -> str | None:
 def _personal(name: str, stats: PropertyStats) -> str | None:
     """Personal data by the key's name and the values' shape together: either one flags it."""
     by_name = personal_by_name(name)
-    n = stats.strings
+    n = stats.checked  # the shapes are counted on a property's first values
     if n:
         for kind, count in (
             ("email", stats.emails),

@@ -15,6 +15,7 @@ from typing import Final
 
 __all__ = [
     "ID_CHARS",
+    "UUID4_RE",
     "PersonalKind",
     "is_card_number",
     "is_email",
@@ -49,7 +50,7 @@ def shape_of(value: str) -> str | None:
 _EMAIL_RE: Final = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE_RE: Final = re.compile(r"\+?[0-9][0-9 ()\-.]{5,22}[0-9]")
 _CARD_RE: Final = re.compile(r"[0-9](?:[ \-]?[0-9]){12,18}")
-_UUID4_RE: Final = re.compile(
+UUID4_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
 )
 
@@ -84,7 +85,7 @@ def is_card_number(value: str) -> bool:
 
 
 def is_uuid4(value: str) -> bool:
-    return len(value) == 36 and _UUID4_RE.fullmatch(value) is not None
+    return len(value) == 36 and UUID4_RE.fullmatch(value) is not None
 
 
 def _tokens(name: str) -> tuple[str, ...]:

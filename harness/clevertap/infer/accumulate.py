@@ -47,7 +47,10 @@ _CLASSES: Final = str.maketrans(
         **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A"),
     }
 )
-_FOLD: Final = str.maketrans("9aA", "xxx")
+_FOLDED_CLASSES: Final = str.maketrans(
+    dict.fromkeys("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "x")
+)
+_ID_CHARS_DELETED: Final = str.maketrans("", "", ID_CHARS)
 _LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
 _UUID4_FULL: Final = UUID4_RE.fullmatch
 _NUMERIC_START: Final = frozenset("0123456789+(")
@@ -59,6 +62,7 @@ class PropertyStats:
     __slots__ = (
         "bools",
         "cards",
+        "caught_up",
         "checked",
         "classes",
         "dates",
@@ -110,6 +114,7 @@ class PropertyStats:
         common one is the only candidate)."""
         self.prefixed = 0
         self.checked = 0
+        self.caught_up = False
         self.uuid4 = self.hex = True
 
     @property
@@ -192,10 +197,15 @@ class PropertyStats:
     def _strings(self, values: list[str]) -> None:
         self.strings += len(values)
         self.max_len = max(self.max_len, max(map(len, values)))
-        if self.values is not None:
-            self.values.update(values)
-            if len(self.values) > ENUM_MAX:
+        few = self.values
+        if few is not None:
+            few.update(values)
+            if len(few) > ENUM_MAX:
+                # no enum after all: the id trackers, skipped while it might have been one,
+                # catch up on every value so far (this batch included) from the counts
                 self.values = None
+                if self.idlike:
+                    self._ids(list(few.elements()))
         if self.checked < _SHAPE_CHECKS:
             sample = values[: _SHAPE_CHECKS - self.checked]
             self.checked += len(sample)
@@ -205,31 +215,39 @@ class PropertyStats:
             if numeric:
                 self.phones += sum(map(is_phone, numeric))
                 self.cards += sum(map(is_card_number, numeric))
-        if self.idlike:
+        if self.idlike and few is None:
             self._ids(values)
 
+    def finish(self) -> None:
+        """Bring the id trackers up to date when the values stayed few (see _strings)."""
+        if self.values and self.idlike and not self.caught_up:
+            self.caught_up = True  # `stats` may be read twice
+            self._ids(list(self.values.elements()))
+
     def _ids(self, values: list[str]) -> None:
-        shapes = list(map(str.translate, values, repeat(_CLASSES)))
-        if self.max_len > _ID_MAX_CHARS or any(map(str.strip, shapes, repeat(ID_CHARS))):
-            # free text: no id shape, and not worth remembering for `unique`
-            self.idlike = False
-            self.shapes = self.folded = None
-            self._not_unique()
+        if not values:
+            return
+        # the whole batch's classes in one C-level pass: a character outside an id's (a space,
+        # punctuation, a non-ASCII letter) survives deleting them
+        every = "".join(values).translate(_CLASSES)
+        if self.max_len > _ID_MAX_CHARS or every.translate(_ID_CHARS_DELETED):
+            self._no_id()  # free text: no id shape, and not worth remembering for `unique`
+            return
+        self.classes = "".join(c for c in "9aA" if c in self.classes or c in every)
+        if "9" not in self.classes and self.strings >= BATCH:
+            self._no_id()  # no digit in thousands of values: words or codes, not ids
             return
         self._see(values)
         if self.uuid4 and not all(map(_UUID4_FULL, values)):
             self.uuid4 = False
         if self.hex and any(map(str.strip, values, repeat(_HEX))):
             self.hex = False
-        counted = Counter(shapes)
-        joined = "".join(counted)
-        self.classes = "".join(c for c in "9aA" if c in self.classes or c in joined)
         if self.shapes is not None:
-            self.shapes.update(counted)
+            self.shapes.update(map(str.translate, values, repeat(_CLASSES)))
             if len(self.shapes) > _SHAPES_MAX:
                 self.shapes = None
         if self.folded is not None:
-            self.folded.update(map(str.translate, counted, repeat(_FOLD)))
+            self.folded.update(map(str.translate, values, repeat(_FOLDED_CLASSES)))
             if len(self.folded) > _SHAPES_MAX:
                 self.folded = None
         if self.prefix is None:  # the first batch: the most common leading letters
@@ -237,6 +255,11 @@ class PropertyStats:
             self.prefix, self.prefixed = heads.most_common(1)[0]
         elif self.prefix:  # then only whether each value starts with them (C-level)
             self.prefixed += sum(map(str.startswith, values, repeat(self.prefix)))
+
+    def _no_id(self) -> None:
+        self.idlike = False
+        self.shapes = self.folded = None
+        self._not_unique()
 
 
 class Accumulator:
@@ -281,4 +304,6 @@ class Accumulator:
     def stats(self) -> dict[str, PropertyStats]:
         if self._pending:
             self._fold()
+        for entry in self._stats.values():
+            entry.finish()
         return self._stats

@@ -20,6 +20,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from itertools import chain, compress, repeat
+from operator import is_, is_not
 from typing import Any, Final
 
 from ..export.records import Date
@@ -131,12 +132,13 @@ class PropertyStats:
             return
         if len(types) == 2 and type(None) in types:  # the usual mix: a value or null
             (kind,) = types - {type(None)}
-            values = [v for v in column if v is not None]
+            values = list(compress(column, map(is_not, column, repeat(None))))
             self.nulls += len(column) - len(values)
             self._typed(kind, values)
             return
+        kinds = list(map(type, column))
         for kind in types:
-            self._typed(kind, [v for v in column if type(v) is kind])
+            self._typed(kind, list(compress(column, map(is_, kinds, repeat(kind)))))
 
     def _typed(self, kind: type, values: list[Any]) -> None:
         if kind is str:

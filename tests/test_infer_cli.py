@@ -304,3 +304,18 @@ def test_write_into_a_missing_folder_is_a_clear_error(
     target = tmp_path / "no-such-folder" / "ctph.toml"
     code, _, err = run("infer", str(export), "--write", str(target), capsys=capsys)
     assert code == 2 and "cannot write" in err and "Traceback" not in err
+
+
+def test_write_into_pyproject_keeps_the_project_and_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "p.ndjson"
+    export.write_text("".join(f'{{"profileData": {{"visits": {i}}}}}\n' for i in range(12)))
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "shop"  # ours\n\n[tool.ctph]\nprofiles = 10\n')
+    code, _, err = run("infer", str(export), "--write", str(pyproject), capsys=capsys)
+    assert code == 0, err
+    text = pyproject.read_text()
+    assert text.startswith('[project]\nname = "shop"  # ours\n')
+    config = load_config(pyproject)
+    assert config.properties_complete and config.properties["visits"]["type"] == "integer"

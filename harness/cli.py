@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -273,6 +274,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _config_option(serve, "whose [flags] the fake starts with ")
     serve.set_defaults(run=_serve)
 
+    _infer_command(sub)
+
     rules = _command(
         sub,
         "rules",
@@ -295,6 +298,207 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("code", metavar="CODE", help="e.g. CTPH124")
     explain.set_defaults(run=_explain)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
+def _infer_command(sub: Any) -> None:
+    infer = _command(
+        sub,
+        "infer",
+        "learn [properties] declarations from CleverTap profile data, copying none of it",
+        "Reads profile exports (Profiles API pages, a JSON array, NDJSON or CSV; each may be "
+        "gzipped;\nthe format is detected from the content) or pulls profiles from the "
+        "account with --from-api,\nand prints the [properties] declarations they imply as "
+        "TOML: types, always, enums (a value\nonly when at least --k profiles hold it), id "
+        "patterns from the values' shape, ranges rounded\noutward, personal data by kind "
+        '(format = "email"). No value from the input is printed,\nwritten or logged except '
+        "property names and enum values that passed the k rule. With\n--write, the "
+        "declarations are merged into the settings file (comments, order and hand-written\n"
+        "declarations kept) and the file says its [properties] are complete "
+        "(properties_complete),\nso `ctph verify` reports a template reading a property the "
+        "account does not have (CTPH181).",
+        [
+            "ctph infer profiles.ndjson.gz",
+            "ctph infer export-*.json --write ctph.toml",
+            "CT_PASSCODE=... ctph infer --from-api --account-id W8R-... --passcode-env "
+            "CT_PASSCODE --region in1 --write ctph.toml",
+        ],
+        "exit status: 0 declarations printed or written; 2 usage or input error (no profile "
+        "record could be read, a settings file that is not valid TOML)",
+    )
+    infer.add_argument(
+        "sources", nargs="*", metavar="SOURCE", help="export files (any of the formats above)"
+    )
+    infer.add_argument(
+        "--write",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="merge into FILE (ctph.toml, or pyproject.toml's [tool.ctph]) instead of printing",
+    )
+    infer.add_argument(
+        "--k",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="an enum value is written only when at least K distinct profiles hold it (default 10)",
+    )
+    infer.add_argument(
+        "--limit",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="read at most N profiles (default: all of the files; 10,000 from the API)",
+    )
+    api = infer.add_argument_group("pulling from the account (read-only)")
+    api.add_argument(
+        "--from-api", action="store_true", help="pull profiles through the Profiles API"
+    )
+    api.add_argument("--account-id", default=None, metavar="ID", help="the account's id")
+    api.add_argument(
+        "--passcode-env",
+        default=None,
+        metavar="NAME",
+        help="the environment variable holding the account's passcode (never given on the "
+        "command line, never printed)",
+    )
+    api.add_argument(
+        "--event",
+        default="App Launched",
+        metavar="NAME",
+        help="profiles that did this event (default: App Launched)",
+    )
+    api.add_argument(
+        "--days", type=_positive, default=30, metavar="N", help="in the last N days (default 30)"
+    )
+    where = api.add_mutually_exclusive_group()
+    where.add_argument("--region", default=None, metavar="R", help="the regional API host (in1)")
+    where.add_argument(
+        "--api-url", default=None, metavar="URL", help="an API base URL (a proxy, a test server)"
+    )
+    infer.set_defaults(run=_infer)
+
+
+_SHOWN_PROBLEMS = 20
+"""Problems with the input printed one by one; past this many, only their count."""
+
+
+def _infer(args: argparse.Namespace, out: TextIO) -> int:
+    from .clevertap import export
+    from .clevertap.infer import DEFAULT_K, infer
+
+    problems = 0
+
+    def on_problem(problem: export.Problem) -> None:  # a position, never a value
+        nonlocal problems
+        problems += 1
+        if problems <= _SHOWN_PROBLEMS:
+            print(f"ctph: warning: {escape_controls(str(problem))}", file=sys.stderr)
+
+    progress = export.progress_for(sys.stderr)
+    if args.from_api:
+        records = export.pull_records(
+            _pull_options(args), on_problem, limit=args.limit or 10_000, progress=progress
+        )
+    else:
+        if not args.sources:
+            raise UsageError("ctph infer needs SOURCE files, or --from-api")
+        if args.account_id or args.passcode_env or args.region or args.api_url:
+            raise UsageError("--account-id, --passcode-env, --region and --api-url need --from-api")
+        records = export.read_records(args.sources, on_problem, limit=args.limit, progress=progress)
+    k = args.k or DEFAULT_K
+    inference = infer((record.properties for record in records), k=k)
+    if problems > _SHOWN_PROBLEMS:
+        print(
+            f"ctph: warning: {problems - _SHOWN_PROBLEMS} more problems with the input",
+            file=sys.stderr,
+        )
+    if inference.profiles == 0:
+        raise InputError("no profile record could be read")
+    for warning in inference.warnings:
+        print(f"ctph: warning: {escape_controls(warning)}", file=sys.stderr)
+    if args.write is None:
+        from .clevertap.infer.tomlfile import render
+
+        out.write(render(inference))
+    else:
+        _write_inferred(args.write, inference, out)
+    print(
+        f"ctph infer: {inference.profiles:,} profiles read, {len(inference.declarations):,} "
+        f"properties declared, {inference.held_back:,} values held back by the k rule (k={k}), "
+        f"{inference.personal:,} properties flagged personal, "
+        f"{len(inference.warnings) + problems:,} warnings",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _pull_options(args: argparse.Namespace) -> Any:
+    from .clevertap.export import PullOptions
+
+    if not args.account_id:
+        raise UsageError("--from-api needs --account-id")
+    if not args.passcode_env:
+        raise UsageError("--from-api needs --passcode-env NAME (the passcode is read from $NAME)")
+    passcode = os.environ.get(args.passcode_env)
+    if not passcode:
+        raise UsageError(f"--passcode-env names {args.passcode_env}, which is not set")
+    if args.sources:
+        raise UsageError("give SOURCE files or --from-api, not both")
+    return PullOptions(
+        account_id=args.account_id,
+        passcode=passcode,
+        event=args.event,
+        days=args.days,
+        region=args.region,
+        api_url=args.api_url,
+    )
+
+
+def _write_inferred(path: Path, inference: Any, out: TextIO) -> None:
+    """Merge into ``path`` (created when missing), check the result loads, then replace the
+    file in one step, so a failed merge never leaves a half-written settings file."""
+    from .clevertap.infer.tomlfile import merge
+    from .config import load_config
+
+    text = ""
+    if path.exists():
+        text = read_bytes(path, limit=1024 * 1024, what="settings files").decode("utf-8", "replace")
+    try:
+        merged, changes = merge(text, inference, pyproject=path.name == "pyproject.toml")
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    with tempfile.TemporaryDirectory() as folder:
+        checked = Path(folder) / path.name  # the same name: pyproject.toml reads [tool.ctph]
+        checked.write_text(merged, encoding="utf-8")
+        try:
+            load_config(checked)
+        except UsageError as exc:
+            raise UsageError(str(exc).replace(str(checked), str(path))) from None
+    temporary = path.with_name(f".{path.name}.ctph-infer")
+    try:
+        temporary.write_text(merged, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    by_action: dict[str, list[str]] = {}
+    for change in changes:
+        by_action.setdefault(change.action, []).append(change.name)
+    out.write(f"{path}: properties_complete = true\n")
+    for action in ("added", "updated", "kept", "unchanged"):
+        names = by_action.get(action, [])
+        if names:
+            label = "kept (hand-written)" if action == "kept" else action
+            out.write(f"  {label}: {', '.join(names)}\n")
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:

@@ -87,6 +87,9 @@ class HarnessConfig:
     ignore: tuple[str, ...] = ()
     """Finding codes to leave out, upper-cased however they were given (file, marker, code)."""
     properties: Mapping[str, Any] = field(default_factory=dict)
+    properties_complete: bool = False
+    """``properties`` lists every custom property of the account (``ctph infer --write`` says
+    so): a template reading any other profile property gets CTPH181."""
     event: str | None = None
     """The event name a template must send (usually set per template, in ``overrides``)."""
     require: tuple[str, ...] = ()

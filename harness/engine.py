@@ -22,6 +22,7 @@ from typing import Any
 
 from .clevertap.analysis import PROPERTY_ROOTS
 from .clevertap.dialect import render_clock, shifted_clock
+from .clevertap.known import known_names, unknown_property_findings
 from .clevertap.profiles import Profile, PropertySpec, generate, shrink
 from .clevertap.render import explain_json_failure, multi_value_findings, render
 from .clevertap.settings import DialectSettings
@@ -359,10 +360,17 @@ def _verify_template(
     when = now or datetime.now(timezone.utc)
     template = load_template(source, name, dialect_settings(config))
     static = [*template.findings_given(always_present(config)), *webhook_findings(config)]
+    known = (
+        known_names([*config.properties, *config.require]) if config.properties_complete else None
+    )
+    if known is not None:
+        static += unknown_property_findings(template.facts, known)
     if template.parsed is None:
         findings = sorted_findings(kept(static, config.ignore))
         return TemplateResult(name, template.source, findings, 0, 0, 0, None)
     reads = template_reads(template)
+    if known is not None:  # the account has no such property: every profile lacks it
+        reads = [r for r in reads if r[0] != "Profile" or len(r) < 2 or r[1] in known]
     profiles = generate(reads, config.profiles, config.seed, property_specs(config))
     planned = plan_checker(config.plan, config.event)
     outcomes = [run_profile(template, p, config, when, planned=planned) for p in profiles]

@@ -525,8 +525,17 @@ def test_catalogue_codes_are_unique_and_well_formed() -> None:
     assert len(names) == len(set(names))
 
 
+ADDED_BY_ISSUES: dict[str, tuple[str, str]] = {
+    # code -> (the issue that asked for it, its severity): RULES.md is the team's spec as it was
+    # written (read-only beside the repository); a code an issue adds lives in rules.json, and
+    # is listed here so that any other difference still fails
+    "CTPH181": ("issue 17: a read of a property the account does not have", "error"),
+}
+
+
 def _rules_md_table() -> dict[str, str]:
-    """Code -> severity cell of every table row of shared/RULES.md."""
+    """Code -> severity cell of every table row of shared/RULES.md, plus the codes issues
+    added since (:data:`ADDED_BY_ISSUES`)."""
     if not RULES_MD.is_file():
         pytest.skip(f"the product spec is not beside the repository ({RULES_MD} is missing)")
     rows = re.findall(r"^\|\s*(CTPH\d{3})\s*\|\s*([^|]*?)\s*\|", RULES_MD.read_text("utf-8"), re.M)
@@ -534,6 +543,9 @@ def _rules_md_table() -> dict[str, str]:
     table: dict[str, str] = {}
     for code, severity in rows:
         assert code not in table, f"{code} appears twice in RULES.md"
+        table[code] = severity
+    for code, (_, severity) in ADDED_BY_ISSUES.items():
+        assert code not in table, f"{code} is in RULES.md now: drop it from ADDED_BY_ISSUES"
         table[code] = severity
     return table
 

@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the PostHog wing", ("posthog",)),
     # CleverTap as it is: the Liquid dialect, templates, profiles. Reads rendered JSON the way
     # PostHog's parser does (posthog.serde), so it sits above the PostHog wing.
-    ("the CleverTap wing", ("clevertap",)),
+    ("the CleverTap wing", ("clevertap", "clevertap.export")),
     # what a run is told (settings, tracking plan) and what it finds (per-profile outcome,
     # the report model)
     ("settings and results", ("config", "tracking_plan", "profile_outcome", "reports.model")),

@@ -29,6 +29,9 @@ WATCHED = (
     "pytest_httpserver",
     "liquid",
     "multiprocessing",
+    "tomlkit",
+    "ctph_harness.clevertap.infer",
+    "ctph_harness.clevertap.export",
 )
 NO_SOCKET = {"faker", "hypothesis", "schemathesis", "httpx", "httpcore", "werkzeug"}
 
@@ -82,3 +85,17 @@ def test_verify_loads_the_server_but_neither_faker_nor_schemathesis_nor_hypothes
     assert {"werkzeug", "liquid"} <= loaded  # the first body goes over loopback HTTP ...
     assert loaded & {"faker", "schemathesis", "httpx"} == set()  # ... with http.client
     assert "multiprocessing" not in loaded  # the --jobs pool is imported only with --jobs 2+
+    # issue 17: inference, its TOML writer and the export readers are `ctph infer`'s alone
+    assert (
+        loaded & {"tomlkit", "ctph_harness.clevertap.infer", "ctph_harness.clevertap.export"}
+        == set()
+    )
+
+
+def test_infer_from_files_loads_no_http_client(tmp_path: Path) -> None:
+    export = tmp_path / "profiles.ndjson"
+    export.write_text('{"identity": "u1", "profileData": {"tier": "gold"}}\n')
+    code, loaded = loaded_by("infer", str(export))
+    assert code == 0
+    assert "ctph_harness.clevertap.infer" in loaded  # guards the probe
+    assert loaded & NO_SOCKET == set()

@@ -37,6 +37,7 @@ from .kinds import (
     UniqueKind,
     UrlKind,
 )
+from .limits import MAX_VALUE_CHARS
 from .spec import Path, PropertySpec
 
 __all__ = ["CHARGED_ITEM", "STANDARD_FIELDS", "find_spec", "leaf_kind"]
@@ -187,14 +188,51 @@ def _guess_kind(name: str, presence: Presence) -> Kind:
     return TextKind("words", presence, spice=0.06)
 
 
+# Shapes for the personal-data formats the corpus has no pool for: a push token is 64 hex
+# digits (an APNs device token's hex form), a card number a 16-digit 4... (Visa's test-card
+# shape), a date of birth as a string an ISO date from 1940 to 2009.
+_FORMAT_PATTERNS: Final = {
+    "push_token": "^[0-9a-f]{64}$",
+    "card_number": "^4[0-9]{15}$",
+    "date_of_birth": "^(19[4-9][0-9]|200[0-9])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$",
+}
+
+
+def _format_kind(spec: PropertySpec, p: Presence) -> Kind:
+    """A personal property declared by kind (``format = "email"``): values of that kind from the
+    corpus, as the standard field of that kind gets them."""
+    fmt = spec.format
+    if fmt == "email":
+        return EmailKind(p)
+    if fmt == "phone":
+        return PhoneKind(p)
+    if fmt == "name":
+        return TextKind("names", p, numbered=spec.unique)
+    if fmt == "address":
+        return TextKind("cities", p, numbered=spec.unique)
+    if fmt == "date_of_birth" and spec.type == "date":
+        return DateKind(*_DOB_RANGE, presence=p)
+    return PatternKind(_FORMAT_PATTERNS[cast(str, fmt)], p, spec.always)
+
+
 def _spec_kind(spec: PropertySpec, presence: Presence) -> Kind:
     always = spec.always
     p = ALWAYS_PRESENCE if always else presence
     kind: Kind
-    if spec.type == "string":
-        kind = TextKind("words", p, numbered=spec.unique)
+    if spec.format is not None:
+        kind = _format_kind(spec, p)
+    elif spec.type == "string":
+        limit = spec.max_length or MAX_VALUE_CHARS
+        kind = TextKind("words", p, numbered=spec.unique, max_chars=limit)
     elif spec.type == "number":
-        kind = NumberKind(0, 10_000, 2, p, always)
+        lo, hi = spec.min, spec.max
+        kind = NumberKind(
+            0 if lo is None else lo, (lo or 0) + 10_000 if hi is None else hi, 2, p, always
+        )
+    elif spec.type == "integer" and (spec.min is not None or spec.max is not None):
+        lo = 0 if spec.min is None else int(spec.min)
+        hi = lo + 10_000 if spec.max is None else int(spec.max)
+        kind = NumberKind(lo, hi, None, p, always)
     elif spec.type == "integer":
         kind = NumberKind(0, _MAX_SAFE_ID, None, p, always, spread=True)
     elif spec.type == "boolean":
@@ -202,9 +240,9 @@ def _spec_kind(spec: PropertySpec, presence: Presence) -> Kind:
     elif spec.type == "date":
         kind = DateKind(_EPOCH_2025 - 365 * 86400, _EPOCH_2025 + 365 * 86400, p, always)
     elif spec.type == "list":
-        kind = MultiValueKind(p, always)
+        kind = MultiValueKind(p, always, spec.max_length or 4)
     elif spec.type == "enum":
-        kind = ChoiceKind(spec.values, p, always)
+        kind = ChoiceKind(spec.values, p, always, open=spec.open)
     else:
         kind = PatternKind(cast(str, spec.pattern), p, always)
     kind.always = always

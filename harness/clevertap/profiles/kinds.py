@@ -182,11 +182,13 @@ class TextKind(Kind):
         presence: Presence,
         spice: float = 0.04,
         numbered: bool = False,
+        max_chars: int = MAX_VALUE_CHARS,
     ):
         self.pool = pool
         self.presence = presence
         self.spice = spice
         self.numbered = numbered  # a unique string: the profile index makes it a handle
+        self.max_chars = max_chars  # a declared max_length: random values stay within it
 
     def _values(self, pools: Pools) -> tuple[str, ...]:
         return pools.get(self.pool) if isinstance(self.pool, str) else self.pool
@@ -197,7 +199,7 @@ class TextKind(Kind):
             text = f"{text}{g.index}"
         if not g.clean and g.rng.random() < self.spice:
             text = g.rng.choice(_SPICES)(text)
-        return text[:MAX_VALUE_CHARS]
+        return text[: self.max_chars]
 
     def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return _TEXT_EDGES
@@ -365,13 +367,28 @@ def _uuid(rng: Rng, index: int) -> str:
 class ChoiceKind(Kind):
     """One of a closed set (Gender M/F, Employed Y/N, a declared enum, Currency)."""
 
-    def __init__(self, values: tuple[Any, ...], presence: Presence, always: bool = False) -> None:
+    def __init__(
+        self, values: tuple[Any, ...], presence: Presence, always: bool = False, open: bool = False
+    ) -> None:
         self.values = values
         self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
+        self.open = open  # `open = true`: the values are the common ones; others exist too
 
     def sample(self, g: ProfileDraw) -> Any:
+        if self.open and g.rng.random() < _OTHER_VALUE:
+            return self._other(g)
         return g.rng.choice(self.values)
+
+    def _other(self, g: ProfileDraw) -> Any:
+        """A value of the enum's own type that is not one of its values."""
+        sample = g.rng.choice(self.values)
+        if isinstance(sample, str):
+            word = g.rng.choice(g.pools.words)
+            return word if word not in self.values else f"{word} {g.index}"
+        if isinstance(sample, int):
+            return max(v for v in self.values if isinstance(v, int)) + 1 + g.rng.randint(0, 9)
+        return float(sample) + 0.5
 
     def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:
         return tuple((f"value-{i}", v) for i, v in enumerate(self.values))
@@ -589,6 +606,8 @@ class PatternKind(Kind):
 
 
 _UNIQUE_DRAWS: Final = 1000
+_OTHER_VALUE: Final = 0.15
+"""How often an open enum draws a value outside its list."""
 
 
 class UniqueKind(Kind):
@@ -639,12 +658,13 @@ class MultiValueKind(Kind):
 
     free = True
 
-    def __init__(self, presence: Presence, always: bool) -> None:
+    def __init__(self, presence: Presence, always: bool, max_items: int = 4) -> None:
         self.presence = ALWAYS_PRESENCE if always else presence
         self.always = always
+        self.max_items = max(1, min(4, max_items))
 
     def sample(self, g: ProfileDraw) -> Any:
-        k = g.rng.randint(0 if not g.clean else 1, 4)
+        k = g.rng.randint(0 if not g.clean else 1, self.max_items)
         return list(first_unique((g.rng.choice(g.pools.words) for _ in range(k)), k))
 
     def edges(self, pools: Pools) -> tuple[tuple[str, Any], ...]:

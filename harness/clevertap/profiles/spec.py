@@ -19,6 +19,7 @@ from .limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
 from .regex import MatchTooSlow, fullmatch, pattern_problem
 
 __all__ = [
+    "FORMATS",
     "NAMESPACES",
     "NO_SPECS",
     "PROPERTY_TYPES",
@@ -45,7 +46,32 @@ PROPERTY_TYPES: Final[tuple[PropertyType, ...]] = (
 )
 
 _FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
-_CONFIG_KEYS: Final = ("type", "values", "pattern", "always", "unique")
+_CONFIG_KEYS: Final = (
+    "type",
+    "values",
+    "pattern",
+    "always",
+    "unique",
+    "format",
+    "open",
+    "min",
+    "max",
+    "max_length",
+)
+
+Format = Literal["email", "phone", "name", "address", "date_of_birth", "push_token", "card_number"]
+FORMATS: Final[tuple[Format, ...]] = (
+    "email",
+    "phone",
+    "name",
+    "address",
+    "date_of_birth",
+    "push_token",
+    "card_number",
+)
+"""Kinds of personal data a property may be declared as (``format = "email"``): ``ctph infer``
+declares personal properties by kind, never by value, and generation draws such a property's
+values from the shipped corpus (names, emails, phones) or a shape (tokens, card numbers)."""
 _UNIQUE_TYPES: Final[tuple[PropertyType, ...]] = ("string", "number", "integer", "date", "pattern")
 _DATE_RE: Final = re.compile(r"\$D_-?[0-9]+")
 
@@ -75,6 +101,16 @@ class PropertySpec:
     pattern: str | None = None
     always: bool = False
     unique: bool = False
+    format: Format | None = None
+    """Personal data of this kind (:data:`FORMATS`): generated as such, never as free text."""
+    open: bool = False
+    """An enum whose ``values`` are the common ones, not all: generation also tries others."""
+    min: float | None = None
+    """With ``max``: the realistic range of a number or integer. Random profiles stay in it;
+    edge cases (zero, negative, huge) still go beyond, as real data can."""
+    max: float | None = None
+    max_length: int | None = None
+    """The most characters of a string, or items of a list, random profiles hold."""
     # Python's 0 == False == 0.0 would make `values = [0]` and `values = [false]` equal specs
     # (and share cached plans); the values' types take part in equality and hashing.
     _value_types: tuple[str, ...] = field(default=(), init=False, repr=False)
@@ -131,6 +167,25 @@ class PropertySpec:
         for key, flag in flags.items():
             if not isinstance(flag, bool):
                 raise UsageError(f"{where}: {key} must be true or false, got {flag!r}")
+        raw_format = mapping.get("format")
+        if raw_format is not None and raw_format not in FORMATS:
+            raise UsageError(f"{where}: format {raw_format!r} is not one of {', '.join(FORMATS)}")
+        raw_open = mapping.get("open", False)
+        if not isinstance(raw_open, bool):
+            raise UsageError(f"{where}: open must be true or false, got {raw_open!r}")
+        bounds: dict[str, float | None] = {}
+        for key in ("min", "max"):
+            bound = mapping.get(key)
+            if bound is not None and (
+                isinstance(bound, bool) or not isinstance(bound, (int, float))
+            ):
+                raise UsageError(f"{where}: {key} must be a number, got {bound!r}")
+            bounds[key] = bound
+        raw_length = mapping.get("max_length")
+        if raw_length is not None and (
+            isinstance(raw_length, bool) or not isinstance(raw_length, int)
+        ):
+            raise UsageError(f"{where}: max_length must be a whole number, got {raw_length!r}")
         return cls(
             name=name,
             type=cast(PropertyType, raw_type),
@@ -138,20 +193,26 @@ class PropertySpec:
             pattern=raw_pattern,
             always=flags["always"],
             unique=flags["unique"],
+            format=cast("Format | None", raw_format),
+            open=raw_open,
+            min=bounds["min"],
+            max=bounds["max"],
+            max_length=raw_length,
         )
 
     def accepts(self, value: Any) -> bool:
         """Whether CleverTap could hold ``value`` for this property (used by tests and checks)."""
         if self.type == "string":
-            return isinstance(value, str) and len(value) <= MAX_VALUE_CHARS
+            return isinstance(value, str) and len(value) <= (self.max_length or MAX_VALUE_CHARS)
         if self.type == "number":
             return (
                 isinstance(value, (int, float))
                 and not isinstance(value, bool)
                 and math.isfinite(value)
+                and self._in_range(value)
             )
         if self.type == "integer":
-            return isinstance(value, int) and not isinstance(value, bool)
+            return isinstance(value, int) and not isinstance(value, bool) and self._in_range(value)
         if self.type == "boolean":
             return isinstance(value, bool)
         if self.type == "date":
@@ -159,11 +220,15 @@ class PropertySpec:
         if self.type == "list":
             return (
                 isinstance(value, list)
-                and len(value) <= MAX_LIST_ITEMS
+                and len(value) <= (self.max_length or MAX_LIST_ITEMS)
                 and len(set(value)) == len(value)
                 and all(isinstance(v, str) and len(v) <= MAX_VALUE_CHARS for v in value)
             )
         if self.type == "enum":
+            if self.open:
+                return any(type(v) is type(value) for v in self.values) and (
+                    not isinstance(value, str) or len(value) <= MAX_VALUE_CHARS
+                )
             return any(type(v) is type(value) and v == value for v in self.values)
         return (
             isinstance(value, str)
@@ -171,6 +236,9 @@ class PropertySpec:
             and len(value) <= MAX_VALUE_CHARS
             and _matches(self.pattern, value)
         )
+
+    def _in_range(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
 
 @dataclass(frozen=True)
@@ -304,4 +372,47 @@ def _spec_problem(spec: PropertySpec) -> str | None:
             return f"cannot generate values matching pattern {spec.pattern!r}: {problem}"
     elif spec.pattern is not None:
         return f"pattern only applies to type pattern, not {spec.type}"
+    return _extras_problem(spec)
+
+
+_RANGED: Final[tuple[PropertyType, ...]] = ("number", "integer")
+
+
+def _extras_problem(spec: PropertySpec) -> str | None:
+    """The keys ``ctph infer`` writes (format, open, min/max, max_length), checked like the
+    others so a hand edit that makes them contradict the type fails at config time."""
+    if spec.format is not None:
+        if spec.format not in FORMATS:
+            return f"format {spec.format!r} is not one of {', '.join(FORMATS)}"
+        if spec.type == "date" and spec.format != "date_of_birth":
+            return f"format {spec.format} does not apply to type date (only date_of_birth)"
+        if spec.type not in ("string", "date"):
+            return f"format applies to type string (or date for date_of_birth), not {spec.type}"
+    if not isinstance(spec.open, bool):
+        return "open must be true or false"
+    if spec.open and spec.type != "enum":
+        return f"open only applies to type enum, not {spec.type}"
+    if spec.open and any(isinstance(v, bool) for v in spec.values):
+        return "an open enum cannot hold booleans (there is no other value to try)"
+    for key, bound in (("min", spec.min), ("max", spec.max)):
+        if bound is None:
+            continue
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+            return f"{key} must be a number"
+        if not math.isfinite(bound):
+            return f"{key} must be a finite number"
+        if spec.type not in _RANGED:
+            return f"{key} applies to type number or integer, not {spec.type}"
+        if spec.type == "integer" and not isinstance(bound, int):
+            return f"{key} of an integer must be a whole number"
+    if spec.min is not None and spec.max is not None and spec.min > spec.max:
+        return "min is greater than max"
+    if spec.max_length is not None:
+        if isinstance(spec.max_length, bool) or not isinstance(spec.max_length, int):
+            return "max_length must be a whole number"
+        if spec.type not in ("string", "list"):
+            return f"max_length applies to type string or list, not {spec.type}"
+        limit = MAX_VALUE_CHARS if spec.type == "string" else MAX_LIST_ITEMS
+        if not 1 <= spec.max_length <= limit:
+            return f"max_length of a {spec.type} must be 1 to {limit}"
     return None

@@ -1,0 +1,94 @@
+"""``read_records``: every record of a list of export files, whatever their format, in order.
+
+Each file is opened (gzip sniffed), its format told by content (``opening``) and handed to its
+reader (``ndjson``, ``document``, ``table``); a file that cannot be read, or is none of the
+formats, is one :class:`~.records.Problem` naming it, and the other files are still read. A
+file that breaks off (a cut gzip stream, a disk error) keeps the records read before the break.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+from .opening import Format, NotReadable, Opened, open_export
+from .records import OnProblem, Problem, Progress, Record
+
+__all__ = ["read_records"]
+
+_PROGRESS_EVERY: Final = 4096
+"""Records between two progress updates: often enough for a live count, rare enough to cost
+nothing (a ``tell()`` and a clock read)."""
+
+
+def _records(opened: Opened, source: str, on_problem: OnProblem) -> Iterator[Record]:
+    if opened.format is Format.NDJSON:
+        from .ndjson import read_ndjson
+
+        return read_ndjson(opened.stream, source, on_problem)
+    if opened.format is Format.JSON:
+        from .document import read_document
+
+        return read_document(opened.stream, source, on_problem)
+    from .table import read_csv
+
+    return read_csv(opened.stream, source, on_problem)
+
+
+def read_records(
+    paths: Sequence[str | Path],
+    on_problem: OnProblem,
+    *,
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Record]:
+    """Yield the records of ``paths`` in order, at most ``limit`` of them. Problems go to
+    ``on_problem`` as they are met; nothing is raised for bad input. ``progress`` (when given)
+    is updated as reading goes and finished at the end."""
+    count = 0
+    done = 0  # bytes of the files already read whole
+    try:
+        for path in paths:
+            if limit is not None and count >= limit:
+                return
+            source = str(path)
+            try:
+                with open_export(path) as opened:
+                    records = _records(opened, source, on_problem)
+                    try:
+                        for record in records:
+                            yield record
+                            count += 1
+                            if progress is not None and not count % _PROGRESS_EVERY:
+                                progress.update(count, done + _position(opened))
+                            if limit is not None and count >= limit:
+                                return
+                    except (OSError, EOFError, zlib.error) as error:
+                        on_problem(Problem(source, None, None, _broken(error, count)))
+                    if progress is not None:
+                        done += _position(opened)
+                        progress.update(count, done)
+            except NotReadable as error:
+                on_problem(Problem(source, None, None, str(error)))
+    finally:
+        if progress is not None:
+            progress.finish()
+
+
+def _position(opened: Opened) -> int:
+    try:
+        return opened.stored.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _broken(error: BaseException, count: int) -> str:
+    if isinstance(error, EOFError):
+        why = "the gzip stream is cut off"
+    elif isinstance(error, zlib.error) or type(error).__name__ == "BadGzipFile":
+        why = "corrupt compressed data"
+    else:
+        why = getattr(error, "strerror", None) or "a read error"
+    return f"reading stopped early: {why}; the records before it were read"

@@ -1,0 +1,31 @@
+"""``ctph infer``: learn an account's ``[properties]`` from its profile data, copying none of it.
+
+Pure functions over records (the readers in :mod:`..export` do the I/O): ``shapes`` (what a
+value's shape says), ``accumulate`` (one pass, bounded per-property counters), ``declare`` (the
+rules of issue 17: type, always, enum under the k rule, id patterns, ranges rounded outward,
+personal data by kind) and ``toml`` (the declarations as TOML, and their merge into a settings
+file with tomlkit, which is imported only here, so ``ctph verify`` never loads it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..profiles.guess import STANDARD_FIELDS
+from .accumulate import Accumulator
+from .declare import DEFAULT_K, Declaration, Inference, declare
+
+__all__ = ["DEFAULT_K", "Declaration", "Inference", "infer"]
+
+_STANDARD = frozenset(STANDARD_FIELDS)
+
+
+def infer(records: Iterable[Mapping[str, Any]], *, k: int = DEFAULT_K) -> Inference:
+    """Declarations for the properties of ``records`` (each a record's ``properties``).
+
+    CleverTap's system fields are matched case-insensitively (``email`` is ``Email``), the way
+    templates address them; every other name is kept as written."""
+    acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS})
+    acc.add_all(records)
+    return declare(acc, k=k, standard=_STANDARD)

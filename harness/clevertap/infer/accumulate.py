@@ -1,0 +1,311 @@
+"""One pass over the records: per-property counters in bounded memory.
+
+Records are gathered column-wise in batches of :data:`BATCH` (one list of values per
+property), and each column is folded into its property's counters with C-level builtins
+(``Counter``, ``map``, ``min``/``max``, set operations) instead of a Python step per value:
+that is what keeps ``ctph infer`` near the speed of the JSON parsing itself (bench/bench_infer.py).
+
+Each property keeps counts (per type, per personal-data shape), extremes, and bounded trackers
+that switch themselves off once they have their answer: the distinct strings (only while few:
+an enum candidate), the values seen so far (only for id-like strings and integers, only until
+one repeats: ``unique``), and the id shapes (only while the values have one). So a free-text or
+high-cardinality property costs a few counters, however many records there are. Values are
+held in memory while counting (never written anywhere); what leaves is decided by
+:mod:`.declare`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from itertools import chain, compress, repeat
+from operator import is_, is_not
+from typing import Any, Final
+
+from ..export.records import Date
+from .shapes import ID_CHARS, UUID4_RE, is_card_number, is_email, is_phone
+
+__all__ = ["BATCH", "ENUM_MAX", "Accumulator", "PropertyStats"]
+
+ENUM_MAX: Final = 20
+"""An enum has at most this many distinct values (issue 17)."""
+BATCH: Final = 4096
+"""Records gathered before their columns are folded into the counters."""
+_SHAPES_MAX: Final = 32
+"""Distinct id shapes tracked before a property is judged too varied for one exact pattern."""
+_SHAPE_CHECKS: Final = BATCH
+"""Values of a property checked for an email, phone or card shape: the first ones, a sample
+whose shares decide (a property flagged personal only loses values, never leaks them)."""
+_SEEN_MAX: Final = 200_000
+"""Values tracked for ``unique`` per property; past it, uniqueness is not claimed."""
+_ID_MAX_CHARS: Final = 64
+_HEX: Final = "0123456789abcdef"
+_CLASSES: Final = str.maketrans(
+    {
+        **dict.fromkeys("0123456789", "9"),
+        **dict.fromkeys("abcdefghijklmnopqrstuvwxyz", "a"),
+        **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A"),
+    }
+)
+_FOLDED_CLASSES: Final = str.maketrans(
+    dict.fromkeys("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "x")
+)
+_ID_CHARS_DELETED: Final = str.maketrans("", "", ID_CHARS)
+_LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
+_UUID4_FULL: Final = UUID4_RE.fullmatch
+_NUMERIC_START: Final = frozenset("0123456789+(")
+
+
+class PropertyStats:
+    """What one property's values looked like: filled by :meth:`absorb`, read by declare."""
+
+    __slots__ = (
+        "bools",
+        "cards",
+        "caught_up",
+        "checked",
+        "classes",
+        "dates",
+        "emails",
+        "floats",
+        "folded",
+        "hex",
+        "idlike",
+        "ints",
+        "item_chars",
+        "lists",
+        "max_items",
+        "max_len",
+        "nulls",
+        "num_max",
+        "num_min",
+        "phones",
+        "prefix",
+        "prefixed",
+        "seen",
+        "shapes",
+        "strings",
+        "unique",
+        "uuid4",
+        "values",
+    )
+
+    def __init__(self) -> None:
+        self.strings = self.ints = self.floats = self.bools = self.dates = self.lists = 0
+        self.nulls = 0
+        self.emails = self.phones = self.cards = 0
+        self.max_len = self.max_items = self.item_chars = 0
+        self.num_min: float | None = None
+        self.num_max: float | None = None
+        # string -> profiles holding it, while at most ENUM_MAX distinct (else None)
+        self.values: Counter[str] | None = Counter()
+        # every id-like string or integer so far while none repeated (else None)
+        self.seen: set[Any] | None = set()
+        self.unique = True
+        # while every string has an id shape: the shapes (and the shapes with letters and
+        # digits folded into one class) while few, the classes seen, the leading letters
+        self.idlike = True
+        self.shapes: Counter[str] | None = Counter()
+        self.folded: set[str] | None = set()
+        self.classes = ""
+        self.prefix: str | None = None
+        """The leading letters most common in the first batch, and how many values have them
+        (a prefix is written only when >= 95 % of values share it: the first batch's most
+        common one is the only candidate)."""
+        self.prefixed = 0
+        self.checked = 0
+        self.caught_up = False
+        self.uuid4 = self.hex = True
+
+    @property
+    def present(self) -> int:
+        """Profiles with a non-null value."""
+        return self.strings + self.ints + self.floats + self.bools + self.dates + self.lists
+
+    def absorb(self, column: list[Any]) -> None:
+        """Fold one batch of this property's values (``None`` for null) into the counters."""
+        types = set(map(type, column))
+        if len(types) == 1:
+            (only,) = types
+            self._typed(only, column)
+            return
+        if len(types) == 2 and type(None) in types:  # the usual mix: a value or null
+            (kind,) = types - {type(None)}
+            values = list(compress(column, map(is_not, column, repeat(None))))
+            self.nulls += len(column) - len(values)
+            self._typed(kind, values)
+            return
+        kinds = list(map(type, column))
+        for kind in types:
+            self._typed(kind, list(compress(column, map(is_, kinds, repeat(kind)))))
+
+    def _typed(self, kind: type, values: list[Any]) -> None:
+        if kind is str:
+            self._strings(values)
+        elif kind is int:
+            self._ints(values)
+        elif kind is float:
+            self.floats += len(values)
+            self._extremes(values)
+            self._not_unique()
+        elif kind is bool:
+            self.bools += len(values)
+        elif kind is Date:
+            self.dates += len(values)
+        elif kind is list:
+            self._lists(values)
+        elif kind is type(None):
+            self.nulls += len(values)
+        else:  # a reader hands over only CleverTap's value types; anything else is text
+            self._strings([str(v) for v in values])
+
+    def _not_unique(self) -> None:
+        self.seen, self.unique = None, False
+
+    def _see(self, values: list[Any]) -> None:
+        seen = self.seen
+        if seen is None:
+            return
+        batch = set(values)
+        if (
+            len(batch) < len(values)
+            or not seen.isdisjoint(batch)
+            or len(seen) + len(batch) > _SEEN_MAX
+        ):
+            self._not_unique()
+        else:
+            seen |= batch
+
+    def _extremes(self, values: list[Any]) -> None:
+        low, high = min(values), max(values)
+        if self.num_min is None or low < self.num_min:
+            self.num_min = low
+        if self.num_max is None or high > self.num_max:
+            self.num_max = high
+
+    def _ints(self, values: list[int]) -> None:
+        self.ints += len(values)
+        self._extremes(values)
+        self._see(values)
+
+    def _lists(self, values: list[list[Any]]) -> None:
+        self.lists += len(values)
+        self.max_items = max(self.max_items, max(map(len, values)))
+        items = [item for item in chain.from_iterable(values) if type(item) is str]
+        if items:
+            self.item_chars = max(self.item_chars, max(map(len, items)))
+
+    def _strings(self, values: list[str]) -> None:
+        self.strings += len(values)
+        self.max_len = max(self.max_len, max(map(len, values)))
+        few = self.values
+        if few is not None:
+            few.update(values)
+            if len(few) > ENUM_MAX:
+                # no enum after all: the id trackers, skipped while it might have been one,
+                # catch up on every value so far (this batch included) from the counts
+                self.values = None
+                if self.idlike:
+                    self._ids(list(few.elements()))
+        if self.checked < _SHAPE_CHECKS:
+            sample = values[: _SHAPE_CHECKS - self.checked]
+            self.checked += len(sample)
+            with_at = compress(sample, map(str.__contains__, sample, repeat("@")))
+            self.emails += sum(map(is_email, with_at))
+            numeric = [v for v in sample if v[:1] in _NUMERIC_START]
+            if numeric:
+                self.phones += sum(map(is_phone, numeric))
+                self.cards += sum(map(is_card_number, numeric))
+        if self.idlike and few is None:
+            self._ids(values)
+
+    def finish(self) -> None:
+        """Bring the id trackers up to date when the values stayed few (see _strings)."""
+        if self.values and self.idlike and not self.caught_up:
+            self.caught_up = True  # `stats` may be read twice
+            self._ids(list(self.values.elements()))
+
+    def _ids(self, values: list[str]) -> None:
+        if not values:
+            return
+        # the whole batch's classes in one C-level pass: a character outside an id's (a space,
+        # punctuation, a non-ASCII letter) survives deleting them
+        every = "".join(values).translate(_CLASSES)
+        if self.max_len > _ID_MAX_CHARS or every.translate(_ID_CHARS_DELETED):
+            self._no_id()  # free text: no id shape, and not worth remembering for `unique`
+            return
+        self.classes = "".join(c for c in "9aA" if c in self.classes or c in every)
+        if "9" not in self.classes and self.strings >= BATCH:
+            self._no_id()  # no digit in thousands of values: words or codes, not ids
+            return
+        self._see(values)
+        if self.uuid4 and not all(map(_UUID4_FULL, values)):
+            self.uuid4 = False
+        if self.hex and any(map(str.strip, values, repeat(_HEX))):
+            self.hex = False
+        if self.shapes is not None:
+            self.shapes.update(map(str.translate, values, repeat(_CLASSES)))
+            if len(self.shapes) > _SHAPES_MAX:
+                self.shapes = None
+        if self.folded is not None:
+            self.folded.update(map(str.translate, values, repeat(_FOLDED_CLASSES)))
+            if len(self.folded) > _SHAPES_MAX:
+                self.folded = None
+        if self.prefix is None:  # the first batch: the most common leading letters
+            heads = Counter(m.group() for m in map(_LEADING_LETTERS.match, values) if m)
+            self.prefix, self.prefixed = heads.most_common(1)[0]
+        elif self.prefix:  # then only whether each value starts with them (C-level)
+            self.prefixed += sum(map(str.startswith, values, repeat(self.prefix)))
+
+    def _no_id(self) -> None:
+        self.idlike = False
+        self.shapes = self.folded = None
+        self._not_unique()
+
+
+class Accumulator:
+    """All properties' stats over the records fed to :meth:`add`, in one pass.
+
+    ``names`` maps a lower-cased system field name to CleverTap's spelling (``email`` ->
+    ``Email``), so ``identity`` at a record's top level and ``Identity`` in its profileData
+    are one property, as templates address them. Read :attr:`stats` once every record is
+    added (it folds the last batch)."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.profiles = 0
+        self._stats: dict[str, PropertyStats] = {}
+        self._names = dict(names)
+        self._columns: defaultdict[str, list[Any]] = defaultdict(list)
+        self._pending = 0
+
+    def add(self, properties: Mapping[str, Any]) -> None:
+        columns = self._columns
+        for key, value in properties.items():
+            columns[key].append(value)
+        self.profiles += 1
+        self._pending += 1
+        if self._pending >= BATCH:
+            self._fold()
+
+    def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        for properties in records:
+            self.add(properties)
+
+    def _fold(self) -> None:
+        for key, column in self._columns.items():
+            name = self._names.get(key.lower(), key)
+            entry = self._stats.get(name)
+            if entry is None:
+                entry = self._stats[name] = PropertyStats()
+            entry.absorb(column)
+        self._columns = defaultdict(list)
+        self._pending = 0
+
+    @property
+    def stats(self) -> dict[str, PropertyStats]:
+        if self._pending:
+            self._fold()
+        for entry in self._stats.values():
+            entry.finish()
+        return self._stats

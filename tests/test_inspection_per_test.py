@@ -56,7 +56,7 @@ def test_requests_carry_the_running_tests_node_id(
     monkeypatch.setenv("CTPH_DUMP", str(dump))
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_tagged=TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     found = json.loads(dump.read_text())
     tagged = {e["event"]: e["test"] for e in found["events"]}
@@ -75,7 +75,7 @@ def test_ctph_inspect_prints_the_url_and_does_not_wait_without_a_terminal(
     monkeypatch.delenv("CI", raising=False)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ctph-inspect")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--ctph-inspect")
     result.assert_outcomes(passed=1)
     result.stdout.re_match_lines([r"ctph inspector: http://127\.0\.0\.1:\d+/_ctph/ui/"])
     result.stdout.fnmatch_lines(["*not waiting (stdin is not a terminal)*"])

@@ -363,7 +363,9 @@ class CaptureApp:
             if resets != self._resets:
                 warnings_seen = 0  # a reset since the caller's last read: warnings restart
             found, more = journal.page(after, limit) if limit else ([], False)
-            scanned = found[-1].seq if found else after
+            newest = journal.issued
+            # an empty journal (reset, or all evicted) holds nothing up to the newest number
+            scanned = found[-1].seq if found else (after if journal.first_seq else newest)
             events_of, link = self._links.events_of, self._links.of
             records = [
                 (record, [(event, link(event)) for event in events_of(record.seq)])
@@ -372,7 +374,6 @@ class CaptureApp:
             ]
             warnings = project.warnings()
             first = journal.first_seq
-            newest = journal.issued
             missing = (first - 1 - after) if first else (newest - after)
             return LiveRead(
                 records=records,

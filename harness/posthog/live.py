@@ -234,8 +234,9 @@ def _chunks(source: LiveSource, since: int) -> Generator[bytes, None, None]:
     warnings_seen = len(first.warnings)  # warnings are not replayed: /_ctph/warnings has them
     cursor = first.newest if since < 0 else since  # -1: from now on
     yield f"retry: {RETRY_MS}\n: ctph stream\n\n".encode()
-    if since >= 0 and first.missing:
-        yield _sse("gap", {"dropped": first.missing})
+    if cursor > first.newest:  # a number this server never gave: it restarted since
+        cursor = 0
+        yield _sse("reset", {"resets": resets})
     last_write = time.monotonic()
     while True:
         read = source.live_read(cursor, warnings_seen, resets, BATCH)
@@ -246,9 +247,10 @@ def _chunks(source: LiveSource, since: int) -> Generator[bytes, None, None]:
             resets = read.resets
             warnings_seen = 0
             out.append(_sse("reset", {"resets": resets}))
+        elif read.missing:  # a reader that fell behind the journal's bounds is told so
+            out.append(_sse("gap", {"dropped": read.missing}))
         for record, events in read.records:
             out.append(_sse("request", request_message(record, events, read.counts), record.seq))
-            cursor = record.seq
         for warning in read.warnings:
             out.append(_sse("warning", {"type": warning.type, "details": warning.details}))
         warnings_seen += len(read.warnings)

@@ -115,12 +115,13 @@ def test_each_request_is_one_message_with_its_number_events_and_counts(
         "1.2.3",
     )
     assert set(event) == {"uuid", "event", "distinct_id", "timestamp", "url", "lib", "lib_version"}
-    assert data["counts"] == {"accepted": 1, "refused": 0, "warnings": 0}
+    assert set(data["counts"]) == {"accepted", "refused", "warnings"}
     refused = second["data"]
     assert (second["id"], refused["status"]) == ("2", 400)
     assert refused["message"] == "event submitted without a distinct_id" and refused["events"] == []
-    assert refused["counts"] == {"accepted": 1, "refused": 1, "warnings": 0}
     assert third["id"] == "4" and third["data"]["events"][0]["url"] == "Home"
+    # the totals when the message was sent (a burst read at once shares them)
+    assert third["data"]["counts"] == {"accepted": 2, "refused": 1, "warnings": 0}
 
 
 def test_keys_are_redacted_in_the_stream(fake: FakePostHog) -> None:

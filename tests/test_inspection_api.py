@@ -291,6 +291,15 @@ def test_request_detail_of_a_form_with_base64(client: httpx.Client) -> None:
     assert [step["step"] for step in detail["decoding"]] == ["received", "form", "base64", "json"]
 
 
+def test_request_detail_of_a_get_with_data_in_the_query(client: httpx.Client) -> None:
+    data = base64.b64encode(json.dumps(ev("a", "u1")).encode()).decode()
+    assert client.get("/e/", params={"data": data}).status_code == 200
+    detail = client.get("/_ctph/requests/1").json()
+    assert detail["method"] == "GET" and detail["body"] == "" and detail["body_size"] == 0
+    assert [step["step"] for step in detail["decoding"]] == ["received", "query", "base64", "json"]
+    assert json.loads(detail["decoding"][-1]["text"])["distinct_id"] == "u1"
+
+
 def test_request_detail_of_a_refusal_and_of_unknown_numbers(client: httpx.Client) -> None:
     assert client.post("/i/v0/e/", json={"api_key": KEY, "event": "x"}).status_code == 400
     detail = client.get("/_ctph/requests/1").json()

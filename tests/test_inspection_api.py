@@ -74,6 +74,7 @@ def test_events_carry_their_request_route_status_and_test(
         (3, 200, "tests/sub/test_b.py::test_two[1]"),
     ]
     assert journal[0]["events"] == [events[0]["uuid"], events[1]["uuid"]]
+    assert client.get("/_ctph/counts").json() == {"accepted": 3, "refused": 1, "warnings": 0}
     one = client.get(f"/_ctph/events/{events[2]['uuid']}")
     assert one.status_code == 200 and one.json() == events[2]
     missing = client.get("/_ctph/events/no-such-uuid")

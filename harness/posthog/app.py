@@ -341,6 +341,20 @@ class CaptureApp:
                 for record in self._journal.records()
             ]
 
+    def counts(self) -> dict[str, int]:
+        """The inspector's header counters: events accepted (stored), capture requests
+        refused (4xx/5xx) and ingestion warnings, since the last reset."""
+        with self._lock:
+            return self._counts()
+
+    def _counts(self) -> dict[str, int]:
+        project = self._project
+        return {
+            "accepted": project.event_count(),
+            "refused": self._refused,
+            "warnings": len(project.warnings()),
+        }
+
     def change_version(self) -> int:
         """A number that grows on every journalled request (not the inspector's own) and
         reset: wait on it with :meth:`wait_for_change`."""
@@ -381,11 +395,7 @@ class CaptureApp:
                 warnings=warnings[warnings_seen:],
                 resets=self._resets,
                 missing=max(missing, 0),
-                counts={
-                    "accepted": project.event_count(),
-                    "refused": self._refused,
-                    "warnings": len(warnings),
-                },
+                counts=self._counts(),
                 version=self._version,
                 closed=self._closed,
                 newest=newest,

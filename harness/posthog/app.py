@@ -42,10 +42,12 @@ from ..contract import limit as contract_limit
 from . import memos
 from .answer import Answer
 from .capture import capture
-from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing
+from .event_links import Link, Links
+from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing, status_line
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
 from .journal import (
     JOURNAL_BYTES,
+    RAW_KEPT,
     RESPONSE_KEPT,
     Journal,
     JournalEntry,
@@ -53,6 +55,7 @@ from .journal import (
     Record,
     preview,
 )
+from .live import STREAM_HEADERS, LiveRead, Stream, StreamSlots, full_message, stream_since
 from .methods import AI_ALLOW, CAPTURE_ALLOW, GET_METHODS, STATUS_ALLOW, not_allowed
 from .project import Event, Group, IngestionWarning, Person, Project
 from .replay import Recording, RecordingStore, snapshot_message
@@ -62,6 +65,8 @@ from .routes import (
     INSPECTION_PREFIX,
     OTEL_PATHS,
     RECORDING_PATHS,
+    STREAM_PATH,
+    UI_PATH,
     V1_PATHS,
     is_remote_route,
 )
@@ -87,6 +92,8 @@ Clock = Callable[[], datetime]
 _CAPTURE_METHODS = frozenset({"GET", "HEAD", "POST"})  # HEAD: axum runs GET's handler
 _STATUS_ROUTES = {"/": "capture", "/_readiness": "capture", "/_liveness": "ok"}
 _LOCALHOST = "127.0.0.1"
+_REFUSABLE = frozenset({"capture", "recording", "fault"})
+"""Journal kinds whose 4xx/5xx answers count as refused deliveries (the inspector's counter)."""
 
 
 def utc_now() -> datetime:
@@ -124,6 +131,16 @@ class CaptureApp:
         flags: Mapping[str, Any] | None = None,
     ) -> None:
         self._lock = threading.Lock()
+        # notified (under the lock) when a request is journalled, a warning raised or the
+        # state reset: ``?wait=`` answers and the inspector's streams sleep on it (live.py)
+        self._changed = threading.Condition(self._lock)
+        self._version = 0
+        self._resets = 0
+        self._closed = False
+        self._test: str | None = None
+        self._refused = 0
+        self._links = Links()
+        self.streams = StreamSlots()
         # feature flags (:mod:`.flags`): ``flags`` is the start state reset() returns to
         self._start_flags = _parsed_flags(flags) if flags else ()
         self._flags = self._start_flags
@@ -183,6 +200,11 @@ class CaptureApp:
             self._journal.clear()
             self._faults.clear()
             self._flags = self._start_flags
+            self._links.clear()
+            self._resets += 1
+            self._refused = 0
+            self._version += 1
+            self._changed.notify_all()
         memos.forget()
 
     # -- feature flags (evaluation and routes: :mod:`.flags`, :mod:`.remote_config`) ----------
@@ -273,13 +295,155 @@ class CaptureApp:
             records = self._journal.problem_records()
         return [record.entry() for record in records]
 
+    # -- the inspector (live.py, request_detail.py, inspection_filters.py) -------------------
+
+    def set_test(self, node_id: str | None) -> None:
+        """Tag requests from now on with the pytest test ``node_id`` (``None``: no test); the
+        pytest plugin sets it around each test."""
+        self._test = node_id
+
+    @property
+    def current_test(self) -> str | None:
+        """The test id requests are tagged with now."""
+        return self._test
+
+    def linked_events(self) -> list[tuple[Event, Link | None]]:
+        """Every stored event with the request that stored it, in ingestion order."""
+        with self._lock:
+            link = self._links.of
+            return [(event, link(event)) for event in self._project.events()]
+
+    def person_ids(self, ident: str) -> frozenset[str]:
+        """The distinct ids of the person ``ident`` names (one of its distinct ids, or its
+        uuid); empty when none does."""
+        with self._lock:
+            person = self._project.person_for(ident)
+            if person is None:
+                person = next((p for p in self._project.persons() if p.id == ident), None)
+        return frozenset(person.distinct_ids) if person is not None else frozenset()
+
+    def request_record(self, seq: int) -> tuple[Record, list[tuple[Event, Link | None]]] | None:
+        """Journal record ``seq`` (raw: redact on the way out) and the events it stored."""
+        with self._lock:
+            record = self._journal.find(seq)
+            if record is None:
+                return None
+            link = self._links.of
+            return record, [(event, link(event)) for event in self._links.events_of(seq)]
+
+    def journal_records(self) -> list[tuple[Record, list[tuple[Event, Link | None]]]]:
+        """Every kept journal record (raw) with the events it stored, oldest first."""
+        with self._lock:
+            events_of, link = self._links.events_of, self._links.of
+            return [
+                (record, [(event, link(event)) for event in events_of(record.seq)])
+                for record in self._journal.records()
+            ]
+
+    def change_version(self) -> int:
+        """A number that grows on every journalled request (not the inspector's own) and
+        reset: wait on it with :meth:`wait_for_change`."""
+        return self._version
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        """Sleep until the change version differs from ``version``, the server stops or
+        ``timeout`` seconds pass; the version then."""
+        with self._changed:
+            if self._version == version and not self._closed:
+                self._changed.wait_for(
+                    lambda: self._version != version or self._closed, timeout=timeout
+                )
+            return self._version
+
+    def live_read(self, after: int, warnings_seen: int, resets: int, limit: int) -> LiveRead:
+        """What a stream reads in one go (see :class:`.live.LiveRead`)."""
+        with self._lock:
+            journal, project = self._journal, self._project
+            if resets != self._resets:
+                warnings_seen = 0  # a reset since the caller's last read: warnings restart
+            found, more = journal.page(after, limit) if limit else ([], False)
+            scanned = found[-1].seq if found else after
+            events_of, link = self._links.events_of, self._links.of
+            records = [
+                (record, [(event, link(event)) for event in events_of(record.seq)])
+                for record in found
+                if record.kind != "inspect"
+            ]
+            warnings = project.warnings()
+            first = journal.first_seq
+            newest = journal.issued
+            missing = (first - 1 - after) if first else (newest - after)
+            return LiveRead(
+                records=records,
+                more=more,
+                warnings=warnings[warnings_seen:],
+                resets=self._resets,
+                missing=max(missing, 0),
+                counts={
+                    "accepted": project.event_count(),
+                    "refused": self._refused,
+                    "warnings": len(warnings),
+                },
+                version=self._version,
+                closed=self._closed,
+                newest=newest,
+                scanned=scanned,
+            )
+
+    def open_streams(self) -> None:
+        """Let streams run (the server calls it when it starts)."""
+        self._closed = False
+
+    def close_streams(self) -> None:
+        """End every open stream and ``?wait=`` promptly (the server calls it when it stops,
+        so its shutdown never waits on a browser)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def _special(self, incoming: Incoming) -> Outgoing | Stream | None:
+        """The inspector's stream and static page, answered outside the journal (``None``:
+        any other request)."""
+        path = incoming.path
+        if not path.startswith(INSPECTION_PREFIX) or incoming.method not in GET_METHODS:
+            return None
+        if path == STREAM_PATH and incoming.method == "GET":
+            return self._stream(incoming)
+        if path == UI_PATH or path.startswith(UI_PATH + "/"):
+            from .ui_static import static_file
+
+            found = static_file(path)
+            headers = [("Content-Type", found.content_type)]
+            headers += [("Content-Length", str(len(found.body))), *found.headers]
+            status = status_line(found.status)
+            body = found.body if incoming.method == "GET" else b""
+            return Outgoing(status, headers, body)
+        return None
+
+    def _stream(self, incoming: Incoming) -> Outgoing | Stream:
+        """``GET /_ctph/stream``: a :class:`.live.Stream`, or the answer refusing one."""
+        since = stream_since(incoming)
+        if isinstance(since, str):
+            return outgoing(incoming, Answer(400, f"ctph: {since}", kind="inspect"))
+        if not self.streams.acquire():
+            return outgoing(
+                incoming,
+                Answer(503, full_message(), kind="inspect", headers=(("Retry-After", "5"),)),
+            )
+        return Stream(self, self.streams, since)
+
     # -- WSGI ---------------------------------------------------------------------------------
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """The WSGI entry point (no werkzeug ``Request``/``Response`` on this path)."""
-        answer = self._answer(Incoming(environ))
+        incoming = Incoming(environ)
+        special = self._special(incoming)
+        if isinstance(special, Stream):
+            start_response("200 OK", list(STREAM_HEADERS))
+            return special
+        answer = special if special is not None else self._answer(incoming)
         start_response(answer.status, answer.headers)
         return [answer.body]
 
@@ -322,7 +486,13 @@ class CaptureApp:
         from werkzeug.datastructures import Headers
         from werkzeug.wrappers import Response
 
-        answer = self._answer(Incoming(request.environ, request))
+        incoming = Incoming(request.environ, request)
+        special = self._special(incoming)
+        if isinstance(special, Stream):
+            return Response(
+                special, status=200, headers=list(STREAM_HEADERS), direct_passthrough=True
+            )
+        answer = special if special is not None else self._answer(incoming)
         response = Response(answer.body, status=answer.status)
         response.headers = Headers(answer.headers)
         return response
@@ -433,6 +603,9 @@ class CaptureApp:
         if body is None:
             body = _body_preview(incoming) if answer.kind != "inspect" else ""
         stored = 0
+        raw = incoming.received if answer.kind != "inspect" else None
+        test = self._test
+        kept_events: list[Event] = []
         with self._lock, self._project.atomic():
             # all or nothing, journal entry included: a request answered 500 leaves no event
             if answer.kind == "recording" and answer.events and answer.token is not None:
@@ -444,9 +617,12 @@ class CaptureApp:
                 ingest = self._project.ingest
                 for event in answer.events:
                     kept = ingest(event, answer.token, now, answer.sent_at, _event_ip(event, ip))
-                    stored += kept is not None
+                    if kept is not None:
+                        kept_events.append(kept)
+                stored = len(kept_events)
+            seq = self._journal.next_seq()
             record = Record(
-                self._journal.next_seq(),
+                seq,
                 now,
                 incoming.method,
                 incoming.path,
@@ -459,8 +635,38 @@ class CaptureApp:
                 answer.kind,
                 stored,
                 error,
+                test,
+                _kept_raw(raw, body, answer.decoded),
+                len(raw) if raw else 0,
+                _response_headers(answer),
             )
             self._journal.append(record)
+            if kept_events:
+                self._links.add(Link(seq, incoming.path, answer.status, test), kept_events)
+            if answer.kind in _REFUSABLE and answer.status >= 400:
+                self._refused += 1
+            if answer.kind != "inspect":  # the inspector's own reads wake no one
+                self._version += 1
+                self._changed.notify_all()
+
+
+def _kept_raw(raw: bytes | None, body: str, decoded: bool) -> bytes | None:
+    """What the journal keeps of the body as received: nothing when it is the decoded text
+    itself (``None``, the common plain-JSON case), else its first :data:`RAW_KEPT` bytes."""
+    if not raw:
+        return b""
+    if decoded and len(raw) == len(body) and raw.isascii() and raw == body.encode("ascii"):
+        return None
+    if decoded and len(raw) >= len(body) and raw == body.encode("utf-8"):
+        return None
+    return raw[:RAW_KEPT]
+
+
+def _response_headers(answer: Answer) -> tuple[tuple[str, str], ...]:
+    """The headers of an answer the journal keeps for the inspector's request detail."""
+    if not answer.content_type:
+        return answer.headers
+    return (("Content-Type", answer.content_type), *answer.headers)
 
 
 def _body_preview(incoming: Incoming) -> str:

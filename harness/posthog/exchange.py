@@ -24,7 +24,15 @@ from .memos import request_memo
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-__all__ = ["BODY_UNREADABLE", "Incoming", "Outgoing", "UnreadableBody", "has_body", "outgoing"]
+__all__ = [
+    "BODY_UNREADABLE",
+    "Incoming",
+    "Outgoing",
+    "UnreadableBody",
+    "has_body",
+    "outgoing",
+    "status_line",
+]
 
 _ENTITY_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _NOT_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
@@ -164,6 +172,12 @@ class Incoming:
             raise
         return data
 
+    @property
+    def received(self) -> bytes | None:
+        """The body as far as it was read whole (``None``: not read, too long or broken); the
+        inspector's request detail shows it."""
+        return self._body
+
     def _in_memory_body(self) -> bytes | None:
         """The body straight from an in-memory ``wsgi.input`` (``httpx.WSGITransport``), when
         it holds the whole declared ``Content-Length``: then werkzeug's length-limited stream
@@ -213,6 +227,11 @@ def _status_line(status: int) -> str:
 
     reason = HTTP_STATUS_CODES.get(status)
     return f"{status} {reason.upper()}" if reason is not None else f"{status} UNKNOWN"
+
+
+def status_line(status: int) -> str:
+    """The WSGI status line werkzeug writes for ``status`` (``404 NOT FOUND``)."""
+    return _status_line(status)
 
 
 def outgoing(incoming: Incoming, answer: Answer) -> Outgoing:

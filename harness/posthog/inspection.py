@@ -24,21 +24,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
+from ..redact import printable
 from .answer import JSON, OK_BODY, TEXT, Answer
+from .event_links import NO_LINK, Link
 from .exchange import Incoming
 from .flag_inspection import flag_route
 from .flags import Flag
-from .journal import JournalEntry, JournalPage
+from .inspection_filters import EVENT_PARAMS, REQUEST_PARAMS, BadFilter, Filters, parse_filters
+from .journal import JournalEntry, JournalPage, Record
 from .project import Event, Group, IngestionWarning, Person
 from .replay import Recording
 from .routes import INSPECTION_PREFIX
 from .serialise import dumps, iso
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "PREFIX", "State", "inspect"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_WAIT", "NDJSON", "PREFIX", "State", "inspect"]
 
 PREFIX = INSPECTION_PREFIX
 DEFAULT_LIMIT = 100
@@ -46,12 +50,14 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 """The largest page: large enough to page 100,000 events in ten requests, small enough that
 one page is never the multi-second, 30 MB answer the whole list can be."""
+MAX_WAIT = 30.0
+"""The longest ``?wait=`` (seconds): a waiting request holds one of the server's threads."""
+NDJSON = "application/x-ndjson"
+NO_FILTERS = Filters()
 
 
 class State(Protocol):
     """What the inspection routes read (and reset); :class:`.app.CaptureApp` provides it."""
-
-    def events(self, name: str | None = None, distinct_id: str | None = None) -> list[Event]: ...
 
     def persons(self) -> list[Person]: ...
 
@@ -64,6 +70,18 @@ class State(Protocol):
     def journal(self) -> list[JournalEntry]: ...
 
     def journal_page(self, after: int, limit: int) -> JournalPage: ...
+
+    def journal_records(self) -> list[tuple[Record, list[tuple[Event, Link | None]]]]: ...
+
+    def request_record(self, seq: int) -> tuple[Record, list[tuple[Event, Link | None]]] | None: ...
+
+    def linked_events(self) -> list[tuple[Event, Link | None]]: ...
+
+    def person_ids(self, ident: str) -> frozenset[str]: ...
+
+    def change_version(self) -> int: ...
+
+    def wait_for_change(self, version: int, timeout: float) -> int: ...
 
     def reset(self) -> None: ...
 
@@ -87,10 +105,23 @@ class _Paging:
     last_uuid: str = ""
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A list route's answer before it is written: JSON-ready ``data`` (a list, or a page's
+    envelope), whether it holds no result (what ``?wait=`` waits past), and its format."""
+
+    data: Any
+    empty: bool
+
+
 def inspect(state: State, incoming: Incoming) -> Answer:
     """Answer one ``/_ctph/...`` request; unknown routes and methods are problems."""
     route = incoming.path.removeprefix(PREFIX).rstrip("/")
     method = incoming.method
+    if method == "POST":
+        refused = cross_origin(incoming)
+        if refused is not None:
+            return Answer(403, f"ctph: {refused}", TEXT, kind="inspect")
     if method == "POST" and route == "reset":
         state.reset()
         return Answer(200, OK_BODY, JSON, kind="inspect")
@@ -98,30 +129,186 @@ def inspect(state: State, incoming: Incoming) -> Answer:
         return flag_route(state, incoming)
     if method != "GET":
         return Answer(405, "", kind="unexpected")
+    if route == "stream":  # only over a streaming connection (app.py answers it there)
+        return Answer(400, NO_STREAM, TEXT, kind="inspect")
+    args = incoming.args()
     try:
-        data = _view(state, route, incoming.args())
-    except _BadQuery as exc:
+        if route in ("events", "requests"):
+            return _listed(state, route, args)
+        data = _view(state, route, args)
+    except (_BadQuery, BadFilter) as exc:
         return Answer(400, f"ctph: {exc}", TEXT, kind="inspect")
     if data is None:
-        return Answer(404, "", kind="unexpected")
-    return Answer(200, dumps(data), JSON, kind="inspect")
+        return Answer(404, dumps({"error": f"no {route[:80]!r} here"}), JSON, kind="inspect")
+    return Answer(200, printable(dumps(data)), JSON, kind="inspect")
+
+
+NO_STREAM = "ctph: /_ctph/stream needs a streaming HTTP connection; poll /_ctph/requests?cursor="
+
+
+def cross_origin(incoming: Incoming) -> str | None:
+    """Why a state-changing request is refused as cross-site (``None``: it is not).
+
+    A request with no ``Origin`` (an SDK, a test client, curl) is allowed; a browser's must
+    come from the server's own origin: a page elsewhere must not reset the fake or replace
+    its flags (CSRF). The own origin is the address the server is bound to, its loopback
+    names, or the ``Host`` when that is an IP literal (a name could be DNS-rebound)."""
+    if (incoming.header("Sec-Fetch-Site") or "").lower() == "cross-site":
+        return "refused: a cross-site request (Sec-Fetch-Site: cross-site) cannot change state"
+    origin = incoming.header("Origin")
+    if origin is None:
+        return None
+    environ = incoming.environ
+    port = str(environ.get("SERVER_PORT", ""))
+    names = {str(environ.get("SERVER_NAME", "")), "localhost", "127.0.0.1", "[::1]"}
+    host = incoming.header("Host") or ""
+    name = host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() else host
+    if _is_ip_literal(name):
+        names.add(name)
+    allowed = {f"http://{n}:{port}" for n in names}
+    if origin.rstrip("/") in allowed:
+        return None
+    return (
+        f"refused: Origin {origin[:80]!r} is not this server's own; state changes are same-origin"
+    )
+
+
+def _is_ip_literal(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _listed(state: State, route: str, args: dict[str, str]) -> Answer:
+    """``/_ctph/events`` and ``/_ctph/requests``: filtered, paged, exported, waited on."""
+    allowed = EVENT_PARAMS if route == "events" else REQUEST_PARAMS
+    filters = parse_filters(args, allowed, state.person_ids)
+    export = _format(args.get("format"))
+    wait = _wait(args.get("wait"))
+    paging = _paging(args, "e" if route == "events" else "r")
+
+    def find() -> _Found:
+        if route == "events":
+            return _events(state, filters, paging)
+        return _requests(state, filters, paging)
+
+    found = find()
+    if wait:
+        deadline = time.monotonic() + wait
+        while found.empty:
+            version = state.change_version()
+            found = find()  # again after reading the version: nothing slips between
+            remaining = deadline - time.monotonic()
+            if not found.empty or remaining <= 0:
+                break
+            if state.wait_for_change(version, remaining) == version:
+                found = find()
+                break  # time is up, or the server is stopping
+    return _written(found.data, export)
+
+
+def _written(data: Any, export: str) -> Answer:
+    """JSON (the default) or NDJSON (one result a line; a page's cursor and ``has_more`` in
+    ``X-Ctph-Cursor`` / ``X-Ctph-Has-More`` headers); keys redacted in the text."""
+    if export == "json":
+        return Answer(200, printable(dumps(data)), JSON, kind="inspect")
+    results = data["results"] if isinstance(data, dict) else data
+    text = "".join(printable(dumps(item)) + "\n" for item in results)
+    headers: tuple[tuple[str, str], ...] = ()
+    if isinstance(data, dict):
+        headers = (
+            ("X-Ctph-Cursor", data["cursor"]),
+            ("X-Ctph-Has-More", "true" if data["has_more"] else "false"),
+        )
+    return Answer(200, text, NDJSON, kind="inspect", headers=headers)
+
+
+def _format(text: str | None) -> str:
+    if text is None or text in ("json", "ndjson"):
+        return text or "json"
+    raise _BadQuery(f"format must be json or ndjson, got {text[:40]!r}")
+
+
+def _wait(text: str | None) -> float:
+    if text is None:
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= MAX_WAIT:  # NaN fails too
+        raise _BadQuery(
+            f"wait must be seconds, more than 0 and at most {MAX_WAIT}, got {text[:40]!r}"
+        )
+    return seconds
+
+
+def _events(state: State, filters: Filters, paging: _Paging | None) -> _Found:
+    linked = state.linked_events()
+    if filters != NO_FILTERS:
+        matches = filters.event_matches
+        linked = [(event, link) for event, link in linked if matches(event, link)]
+    if paging is None:
+        return _Found([_event_dict(e, link) for e, link in linked], not linked)
+    page = _event_page(linked, paging)
+    return _Found(page, not page["results"])
+
+
+def _requests(state: State, filters: Filters, paging: _Paging | None) -> _Found:
+    if filters == NO_FILTERS:  # the journal's own paging, as before
+        if paging is None:
+            entries = [_request_dict(r, ev) for r, ev in state.journal_records()]
+            return _Found(entries, not entries)
+        page = state.journal_page(paging.position, paging.limit)
+        last = page.entries[-1].seq if page.entries else paging.position
+        data = {**page.to_dict(), "cursor": _encode("r", last)}
+        return _Found(data, not page.entries)
+    matches = filters.request_matches
+    kept = [(r, ev) for r, ev in state.journal_records() if matches(r, ev)]
+    if paging is None:
+        entries = [_request_dict(r, ev) for r, ev in kept]
+        return _Found(entries, not entries)
+    after = [(r, ev) for r, ev in kept if r.seq > paging.position]
+    shown = after[: paging.limit]
+    last = shown[-1][0].seq if shown else paging.position
+    dropped = state.journal_page(0, 1).dropped
+    data = {
+        "results": [_request_dict(r, ev) for r, ev in shown],
+        "has_more": len(after) > len(shown),
+        "dropped": dropped,
+        "cursor": _encode("r", last),
+    }
+    return _Found(data, not shown)
+
+
+def _request_dict(record: Record, events: list[tuple[Event, Link | None]]) -> dict[str, Any]:
+    out = record.entry().to_dict()
+    out["events"] = [event.uuid for event, _ in events]
+    return out
 
 
 def _view(state: State, route: str, args: dict[str, str]) -> Any:
     """The JSON-ready answer for ``route``, or ``None`` when there is no such route."""
-    if route == "events":
-        found = state.events(name=args.get("event"), distinct_id=args.get("distinct_id"))
-        paging = _paging(args, "e")
-        if paging is None:
-            return [_event_dict(e) for e in found]
-        return _event_page(found, paging)
-    if route == "requests":
-        paging = _paging(args, "r")
-        if paging is None:
-            return [e.to_dict() for e in state.journal()]
-        page = state.journal_page(paging.position, paging.limit)
-        last = page.entries[-1].seq if page.entries else paging.position
-        return {**page.to_dict(), "cursor": _encode("r", last)}
+    if route.startswith("events/"):
+        uuid = route.removeprefix("events/")
+        for event, link in state.linked_events():
+            if event.uuid == uuid:
+                return _event_dict(event, link)
+        return None
+    if route.startswith("requests/"):
+        number = route.removeprefix("requests/")
+        if not (number.isascii() and number.isdigit() and len(number) <= 18):
+            return None
+        found = state.request_record(int(number))
+        if found is None:
+            return None
+        from .request_detail import request_detail
+
+        return request_detail(*found)
     if route == "persons":
         return [_person_dict(p) for p in state.persons()]
     if route == "groups":
@@ -181,20 +368,20 @@ def _decode(cursor: str, kind: str) -> tuple[int, str]:
     return int(digits), last_uuid
 
 
-def _event_page(found: list[Event], paging: _Paging) -> dict[str, Any]:
+def _event_page(found: list[tuple[Event, Link | None]], paging: _Paging) -> dict[str, Any]:
     """One page of ``found`` (stored events in ingestion order, filtered). The list only grows
     until a reset, so a position in it stays valid; the uuid of the event before the position
     tells a cursor from before a reset (or from other filters) from a current one."""
     start = paging.position
-    if start > len(found) or (start and found[start - 1].uuid != paging.last_uuid):
+    if start > len(found) or (start and found[start - 1][0].uuid != paging.last_uuid):
         raise _BadQuery(
             "cursor no longer matches the stored events (the fake was reset, or the filters "
             "differ from the ones it was issued with); start again without a cursor"
         )
     stop = min(len(found), start + paging.limit)
-    last_uuid = found[stop - 1].uuid if stop else ""
+    last_uuid = found[stop - 1][0].uuid if stop else ""
     return {
-        "results": [_event_dict(e) for e in found[start:stop]],
+        "results": [_event_dict(e, link) for e, link in found[start:stop]],
         "cursor": _encode("e", stop, last_uuid),
         "has_more": stop < len(found),
     }
@@ -203,11 +390,13 @@ def _event_page(found: list[Event], paging: _Paging) -> dict[str, Any]:
 _EVENT_FIELDS = tuple(f.name for f in fields(Event))
 
 
-def _event_dict(event: Event) -> dict[str, Any]:
+def _event_dict(event: Event, link: Link | None) -> dict[str, Any]:
     """Shallow: ``asdict`` deep-copied every property by recursion only for ``dumps`` to walk
-    them again (most of the whole list's cost)."""
+    them again (most of the whole list's cost). The request that stored it is added:
+    ``request`` (journal number), ``route``, ``status`` and ``test``."""
     out = {name: getattr(event, name) for name in _EVENT_FIELDS}
     out["timestamp"] = iso(event.timestamp)
+    out.update((link or NO_LINK).fields())
     return out
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "BODY_PREVIEW",
     "JOURNAL_BYTES",
     "PROBLEMS_KEPT",
+    "RAW_KEPT",
     "RESPONSE_KEPT",
     "TOO_DEEP",
     "Journal",
@@ -56,6 +57,8 @@ __all__ = [
 
 BODY_PREVIEW = 4096
 """Characters of an undecodable body kept in the journal."""
+RAW_KEPT = 64 * 1024
+"""Bytes of a request's body as received kept for the inspector's request detail."""
 RESPONSE_KEPT = 2048
 """Characters of a response kept (inspection answers can be large)."""
 JOURNAL_BYTES = 64 * 1024 * 1024
@@ -95,6 +98,8 @@ class JournalEntry:
     kind: str
     stored: int = 0
     error: str | None = None
+    test: str | None = None
+    """The pytest node id running when the request arrived (``None``: outside a test)."""
 
     @property
     def is_problem(self) -> bool:
@@ -166,6 +171,15 @@ class Record(NamedTuple):
     kind: str
     stored: int = 0
     error: str | None = None
+    test: str | None = None
+    raw: bytes | None = b""
+    """The body as received, at most :data:`RAW_KEPT` bytes of it (the inspector's request
+    detail shows it and re-traces its decoding); ``None`` when it is ``body``'s text itself
+    (a plain JSON body: not kept twice). ``raw_size`` is its whole length."""
+    raw_size: int = 0
+    response_headers: tuple[tuple[str, str], ...] = ()
+    """The answer's ``Content-Type`` and extra headers (CORS ones, which follow the request's
+    ``Origin``, are not kept)."""
 
     def entry(self) -> JournalEntry:
         """The redacted, read-side form: every string it shows passes through ``printable``."""
@@ -182,12 +196,18 @@ class Record(NamedTuple):
             kind=self.kind,
             stored=self.stored,
             error=printable(self.error) if self.error is not None else None,
+            test=printable(self.test) if self.test is not None else None,
         )
+
+    def received(self) -> bytes:
+        """The kept bytes of the body as received."""
+        return self.raw if self.raw is not None else self.body.encode("utf-8")
 
     def weight(self) -> int:
         """The bytes of request text this record keeps alive: the body's real size (a Python
         string of non-ASCII text takes 2 or 4 bytes a character) and the length of the rest."""
         held = sys.getsizeof(self.body) + len(self.response) + len(self.path) + len(self.query)
+        held += len(self.raw) if self.raw is not None else 0
         for name, value in self.headers:
             held += len(name) + len(value)
         return held + (len(self.error) if self.error is not None else 0)
@@ -256,6 +276,24 @@ class Journal:
         start = bisect_right(records, after, key=_seq_of)
         stop = min(len(records), start + limit)
         return [records[i] for i in range(start, stop)], stop < len(records)
+
+    def find(self, seq: int) -> Record | None:
+        """The kept record numbered ``seq`` (``None``: evicted, cleared or never made)."""
+        records = self._records
+        index = bisect_right(records, seq, key=_seq_of) - 1
+        if index >= 0 and records[index].seq == seq:
+            return records[index]
+        return None
+
+    @property
+    def issued(self) -> int:
+        """The newest request number given out (0: none yet)."""
+        return self._seq
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest kept record's number (0: none kept)."""
+        return self._records[0].seq if self._records else 0
 
     def problem_records(self) -> list[Record]:
         """A snapshot of the problems since the last :meth:`clear`."""

@@ -19,6 +19,8 @@ __all__ = [
     "INSPECTION_PREFIX",
     "OTEL_PATHS",
     "RECORDING_PATHS",
+    "STREAM_PATH",
+    "UI_PATH",
     "V1_PATHS",
     "is_remote_route",
 ]
@@ -40,6 +42,10 @@ FLAGS_PATHS: Final = frozenset({"/flags", "/flags/", "/decide", "/decide/"})
 _CONFIG: Final = re.compile(r"/array/([^/]*)/(config|config\.js)")
 
 INSPECTION_PREFIX: Final = "/_ctph/"
+STREAM_PATH: Final = "/_ctph/stream"
+"""The inspector's Server-Sent Events stream (:mod:`.live`), answered outside the journal."""
+UI_PATH: Final = "/_ctph/ui"
+"""The inspector's static page (:mod:`.ui_static`), answered outside the journal."""
 
 
 def is_remote_route(path: str) -> bool:

@@ -255,6 +255,7 @@ class FakePostHog:
     def start(self) -> None:
         """Bind and serve in a daemon thread (idempotent)."""
         if self._server is None:
+            self.app.open_streams()
             server = _CaptureServer(self.app, self._host, self._port)
             server.start()
             self._server = server
@@ -265,6 +266,7 @@ class FakePostHog:
             self._client.close()
             self._client = None
         if self._server is not None:
+            self.app.close_streams()  # open inspector streams end now, not at their next ping
             self._server.stop()
             self._server = None
 

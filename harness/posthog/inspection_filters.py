@@ -1,0 +1,184 @@
+"""The inspection API's filters: one meaning on ``/_ctph/events``, ``/_ctph/requests`` and the
+inspector page (whose URL keeps the same parameters, so "copy API query" is the page's own).
+
+==============  ====================================================================
+``event``       the event name, exactly
+``distinct_id`` the event's distinct id, exactly
+``person``      any distinct id of a person, or the person's uuid: all that person's
+                events (every distinct id merged into it now)
+``status``      the HTTP status of the request that brought it: ``2xx``/``4xx``/``5xx``
+                (any of ``1xx``..``5xx``) or one code (``400``)
+``route``       that request's path, exactly (``/batch/``)
+``lib``         the event's ``$lib`` property, exactly (``posthog-python``)
+``test``        the pytest node id running when the request arrived: exact, or a prefix
+                when the value ends in ``::`` or ``/`` (``tests/test_a.py::`` is every test
+                in that file, ``tests/`` every test under the folder)
+``q``           case-insensitive substring of the event name, the distinct id or the
+                properties' JSON text (requests: of the method, path, query, body and
+                response)
+``kind``        requests only: the journal's routing label (``capture``, ``inspect``...)
+==============  ====================================================================
+
+On ``/_ctph/requests`` the event-level filters (``event``, ``distinct_id``, ``person``,
+``lib``) keep a request when any event it stored matches them, so a refused request (no
+events) is never kept by them. An unknown parameter, or a value a filter cannot use, is a 400
+naming it: a typo must not silently show everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .event_links import Link
+from .journal import Record
+from .project import Event
+from .serialise import dumps
+
+__all__ = [
+    "EVENT_PARAMS",
+    "REQUEST_PARAMS",
+    "BadFilter",
+    "Filters",
+    "parse_filters",
+]
+
+_FILTERS = ("event", "distinct_id", "person", "status", "route", "lib", "test", "q")
+_CONTROL = ("limit", "cursor", "format", "wait")
+EVENT_PARAMS = frozenset((*_FILTERS, *_CONTROL))
+"""What ``/_ctph/events`` takes."""
+REQUEST_PARAMS = frozenset((*_FILTERS, *_CONTROL, "kind"))
+"""What ``/_ctph/requests`` takes."""
+_CLASSES = {"1xx": (100, 199), "2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499)}
+_CLASSES["5xx"] = (500, 599)
+
+
+class BadFilter(ValueError):
+    """A parameter the route cannot use; the text names it (the 400's body)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Parsed filters; ``None`` (or empty) means "not filtered by this"."""
+
+    event: str | None = None
+    distinct_id: str | None = None
+    person: frozenset[str] | None = None
+    """The distinct ids of the person asked for (empty: no such person, nothing matches)."""
+    status: tuple[int, int] | None = None
+    route: str | None = None
+    lib: str | None = None
+    test: str | None = None
+    q: str | None = None
+    """Lowercased."""
+    kind: str | None = None
+
+    @property
+    def on_events(self) -> bool:
+        """Whether any event-level filter is set."""
+        return any(
+            v is not None for v in (self.event, self.distinct_id, self.person, self.lib, self.q)
+        )
+
+    def event_matches(self, event: Event, link: Link | None) -> bool:
+        """Whether a stored event passes every filter."""
+        if self.event is not None and event.event != self.event:
+            return False
+        if self.distinct_id is not None and event.distinct_id != self.distinct_id:
+            return False
+        if self.person is not None and event.distinct_id not in self.person:
+            return False
+        if self.lib is not None and event.properties.get("$lib") != self.lib:
+            return False
+        if not self._request_matches(
+            link.status if link else None, link.route if link else None, link.test if link else None
+        ):
+            return False
+        return self.q is None or _event_has(event, self.q)
+
+    def request_matches(self, record: Record, events: Sequence[tuple[Event, Link | None]]) -> bool:
+        """Whether a journal record passes: its own filters on it, the event-level ones on
+        any of its events (see the module's docstring)."""
+        if self.kind is not None and record.kind != self.kind:
+            return False
+        if not self._request_matches(record.status, record.path, record.test):
+            return False
+        if self.q is not None and not _request_has(record, self.q):
+            return False
+        if all(v is None for v in (self.event, self.distinct_id, self.person, self.lib)):
+            return True
+        only_events = Filters(
+            event=self.event, distinct_id=self.distinct_id, person=self.person, lib=self.lib
+        )
+        return any(only_events.event_matches(event, None) for event, _ in events)
+
+    def _request_matches(self, status: int | None, route: str | None, test: str | None) -> bool:
+        if self.status is not None:
+            low, high = self.status
+            if status is None or not low <= status <= high:
+                return False
+        if self.route is not None and route != self.route:
+            return False
+        return self.test is None or (test is not None and test_matches(self.test, test))
+
+
+def test_matches(wanted: str, test: str) -> bool:
+    """``test`` filter: exact, or a prefix when ``wanted`` ends in ``::`` or ``/``."""
+    if wanted.endswith(("::", "/")):
+        return test.startswith(wanted)
+    return test == wanted
+
+
+def _event_has(event: Event, needle: str) -> bool:
+    if needle in event.event.lower() or needle in event.distinct_id.lower():
+        return True
+    return needle in dumps(event.properties).lower()
+
+
+def _request_has(record: Record, needle: str) -> bool:
+    for text in (record.method, record.path, record.query, record.body, record.response):
+        if needle in text.lower():
+            return True
+    return False
+
+
+def parse_filters(
+    args: dict[str, str], allowed: frozenset[str], person_ids: Callable[[str], frozenset[str]]
+) -> Filters:
+    """The filters in a request's query parameters; :class:`BadFilter` names a problem.
+
+    ``person_ids`` resolves a ``person`` value (a distinct id or a person uuid) to the
+    person's distinct ids."""
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise BadFilter(
+            f"unknown parameter {unknown[0][:40]!r}; this route takes " + ", ".join(sorted(allowed))
+        )
+    values: dict[str, Any] = {}
+    for name in ("event", "distinct_id", "route", "lib", "test", "kind"):
+        if name in args:
+            values[name] = _nonblank(args, name)
+    if "person" in args:
+        values["person"] = person_ids(_nonblank(args, "person"))
+    if "status" in args:
+        values["status"] = _status(args["status"])
+    if "q" in args:
+        values["q"] = _nonblank(args, "q").lower()
+    return Filters(**values)
+
+
+def _nonblank(args: dict[str, str], name: str) -> str:
+    value = args[name]
+    if not value:
+        raise BadFilter(f"{name} must not be empty (leave it out to not filter by it)")
+    return value
+
+
+def _status(text: str) -> tuple[int, int]:
+    value = text.strip().lower()
+    if value in _CLASSES:
+        return _CLASSES[value]
+    if value.isascii() and value.isdigit() and len(value) == 3 and 100 <= int(value) <= 599:
+        return int(value), int(value)
+    raise BadFilter(f"status must be 1xx..5xx or a code from 100 to 599, got {text[:40]!r}")

@@ -262,13 +262,16 @@ def _build_parser() -> argparse.ArgumentParser:
         "run the fake PostHog capture server in the foreground",
         "Point an SDK or a staging webhook at the printed URL; /_ctph/ shows what it "
         "received.\nFeature flags start from the settings file's [flags].",
-        ["ctph serve --port 8010", "ctph serve --config ctph.toml"],
+        ["ctph serve --port 8010", "ctph serve --open", "ctph serve --config ctph.toml"],
         "exit status: 0 stopped with Ctrl-C; 2 usage error (a port in use, a bad [flags])",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback --host"
+    )
+    serve.add_argument(
+        "--open", action="store_true", help="also open the inspector (/_ctph/ui/) in a browser"
     )
     _config_option(serve, "whose [flags] the fake starts with ")
     serve.set_defaults(run=_serve)
@@ -493,7 +496,13 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
     config = load_config(args.config)  # refuses a flag the fake cannot evaluate, naming it
     return serve(
-        args.host, args.port, args.allow_remote, out, flags=config.flags, flags_source=config.source
+        args.host,
+        args.port,
+        args.allow_remote,
+        out,
+        flags=config.flags,
+        flags_source=config.source,
+        open_browser=args.open,
     )
 
 

@@ -53,6 +53,8 @@ def running(*args: str, cwd: Path) -> Iterator[str]:
     )
     try:
         assert proc.stdout is not None
+        inspector = proc.stdout.readline()  # issue 16: the inspector's URL comes first
+        assert inspector.startswith("ctph inspector: "), inspector
         first = proc.stdout.readline()
         assert first.startswith("fake PostHog listening on "), first
         yield first.split()[-1]

@@ -76,6 +76,8 @@ def ctph_serve() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     )
     try:
         assert proc.stdout is not None
+        inspector = proc.stdout.readline()  # issue 16: the inspector's URL comes first
+        assert inspector.startswith("ctph inspector: "), inspector
         first = proc.stdout.readline()
         assert first.startswith("fake PostHog listening on "), first
         yield first.split()[-1], proc

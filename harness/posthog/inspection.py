@@ -139,7 +139,10 @@ def inspect(state: State, incoming: Incoming) -> Answer:
     except (_BadQuery, BadFilter) as exc:
         return Answer(400, f"ctph: {exc}", TEXT, kind="inspect")
     if data is None:
-        return Answer(404, dumps({"error": f"no {route[:80]!r} here"}), JSON, kind="inspect")
+        if route.startswith(("events/", "requests/")):  # an id that is not (or no longer) here
+            text = dumps({"error": f"no {printable(route[:80])!r} here (evicted, reset or never)"})
+            return Answer(404, text, JSON, kind="inspect")
+        return Answer(404, "", kind="unexpected")
     return Answer(200, printable(dumps(data)), JSON, kind="inspect")
 
 

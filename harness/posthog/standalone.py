@@ -20,12 +20,14 @@ from ..errors import UsageError
 __all__ = ["INSPECTION_ROUTES", "serve"]
 
 INSPECTION_ROUTES = (
-    ("GET", "/_ctph/events", "stored events (?event=NAME&distinct_id=ID)"),
+    ("GET", "/_ctph/ui/", "the inspector: live events, requests, persons (a browser page)"),
+    ("GET", "/_ctph/stream", "the journal as Server-Sent Events (?since=N)"),
+    ("GET", "/_ctph/events", "stored events (?event=&distinct_id=&person=&status=&q=&wait=...)"),
     ("GET", "/_ctph/persons", "persons after merges"),
     ("GET", "/_ctph/groups", "groups from $groupidentify"),
     ("GET", "/_ctph/warnings", "ingestion warnings"),
     ("GET", "/_ctph/recordings", "session replay snapshots from /s/ (?session_id=ID)"),
-    ("GET", "/_ctph/requests", "the request journal (keys redacted)"),
+    ("GET", "/_ctph/requests", "the request journal (keys redacted); /_ctph/requests/N: one"),
     ("GET", "/_ctph/flags", "the feature flags /flags evaluates (POST to replace them)"),
     ("POST", "/_ctph/reset", "forget everything, back to the start flags"),
 )
@@ -40,12 +42,15 @@ def serve(
     stop: threading.Event | None = None,
     flags: Mapping[str, Any] | None = None,
     flags_source: str | None = None,
+    open_browser: bool = False,
 ) -> int:
     """Run the fake PostHog until Ctrl-C or ``stop``; returns the exit code (0).
 
     ``port=0`` picks a free port; the URL printed first is the one to use. ``flags`` are the
     start flags (``{key: definition}``, :func:`.flags.parse_flags`), ``flags_source`` the file
-    they came from, named in the refusal of one the fake cannot evaluate.
+    they came from, named in the refusal of one the fake cannot evaluate. The first line
+    printed is the inspector's URL (issue 16); ``open_browser`` also opens it with
+    :func:`webbrowser.open`.
     """
     import sys
 
@@ -65,6 +70,8 @@ def serve(
         server.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    inspector = f"{server.url}/_ctph/ui/"
+    print(f"ctph inspector: {inspector}", file=stream)
     print(f"fake PostHog listening on {server.url}", file=stream)
     print(f"  capture: POST {server.url}/i/v0/e/ , {server.url}/batch/ , ...", file=stream)
     if flags:
@@ -72,6 +79,11 @@ def serve(
     for method, route, what in INSPECTION_ROUTES:
         print(f"  {method:<4} {server.url}{route}  {what}", file=stream)
     print("Ctrl-C to stop.", file=stream, flush=True)
+    if open_browser:
+        import webbrowser
+
+        if not webbrowser.open(inspector):
+            print(f"could not open a browser; open {inspector} yourself", file=stream, flush=True)
     waiter = stop if stop is not None else threading.Event()
     try:
         while not waiter.wait(0.2):

@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from 3.11 only
 
 from .routes import UI_PATH
 
@@ -82,13 +86,17 @@ def static_file(path: str) -> StaticFile:
     return StaticFile(200, kind, (*SECURITY_HEADERS, ("Cache-Control", "no-cache")), _read(name))
 
 
+def _folder() -> Traversable:
+    """The UI folder inside the installed package (a wheel, a zip or the source tree)."""
+    return files("ctph_harness.posthog").joinpath("ui")
+
+
 def _names() -> frozenset[str]:
     """The file names the UI folder holds now (a folder that is missing holds none)."""
-    folder = files("ctph_harness.posthog").joinpath("ui")
     try:
         return frozenset(
             item.name
-            for item in folder.iterdir()
+            for item in _folder().iterdir()
             if item.is_file() and not item.name.startswith((".", "_"))
         )
     except (FileNotFoundError, NotADirectoryError):
@@ -96,4 +104,4 @@ def _names() -> frozenset[str]:
 
 
 def _read(name: str) -> bytes:
-    return files("ctph_harness.posthog").joinpath("ui").joinpath(name).read_bytes()
+    return _folder().joinpath(name).read_bytes()

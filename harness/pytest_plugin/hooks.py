@@ -39,11 +39,29 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    ctph_session(config).close()
+    session = ctph_session(config)
+    try:
+        session.keep_open()  # --ctph-inspect
+    finally:
+        session.close()
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    return ctph_session(config).header_line()
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    session = ctph_session(config)
+    line = session.header_line()
+    return ([line] if line else []) + session.inspect_lines()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Tag the session server's requests with the running test's node id, setup to
+    teardown (under xdist each worker's server tags its own tests)."""
+    session = ctph_session(item.config)
+    session.running(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        session.running(None)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -99,6 +99,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="run only shard I of N of the campaign templates (a CI matrix: one job per I; "
         "`ctph merge-reports` joins their --ctph-report JSON files)",
     )
+    group.addoption(
+        "--ctph-inspect",
+        action="store_true",
+        default=False,
+        dest="ctph_inspect",
+        help="print the session fake PostHog's inspector URL at the start and, after the run, "
+        "keep it up until Enter or Ctrl-C (never waits when stdin is not a terminal or CI is set)",
+    )
     for name, (kind, help_text) in _INI.items():
         parser.addini(name, help_text, type=kind, default=None)  # type: ignore[arg-type]
 

@@ -58,6 +58,7 @@ class CtphSession:
         self._collecting: bool | None = None
         self._server: FakePostHog | None = None
         self._server_options: dict[str, Any] = {}
+        self._test: str | None = None
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -147,7 +148,38 @@ class CtphSession:
                 self._server = FakePostHog(**self._server_options)
             except TypeError as exc:
                 raise pytest.UsageError(f"ctph_fake_posthog_options: {exc}") from None
+            self._server.app.set_test(self._test)
         return self._server
+
+    def running(self, node_id: str | None) -> None:
+        """Tag the session server's requests with the test ``node_id`` from now on (``None``:
+        between tests); the inspector groups and filters by it (issue 16)."""
+        self._test = node_id
+        if self._server is not None:
+            self._server.app.set_test(node_id)
+
+    @property
+    def inspecting(self) -> bool:
+        """``--ctph-inspect`` on a process that owns a session server (not the xdist
+        controller, whose workers each own theirs)."""
+        return bool(self.config.getoption("ctph_inspect", False)) and not self._is_controller()
+
+    def _is_controller(self) -> bool:
+        dist = self.config.getoption("dist", "no")
+        return not hasattr(self.config, "workerinput") and dist not in (None, "no")
+
+    def inspect_lines(self) -> list[str]:
+        """What ``--ctph-inspect`` prints at the start: the inspector's URL (the server is
+        started for it), or why there is none in this process."""
+        if not self.config.getoption("ctph_inspect", False):
+            return []
+        if self._is_controller():
+            return [
+                "ctph inspector: each xdist worker has its own fake PostHog; "
+                "run without -n to inspect the session's server"
+            ]
+        self.server.start()
+        return [f"ctph inspector: {self.server.url}/_ctph/ui/"]
 
     def configured_server(self, options: Mapping[str, Any]) -> FakePostHog:
         """The session's fake PostHog made with ``options`` (the ``ctph_fake_posthog_options``
@@ -237,6 +269,25 @@ class CtphSession:
         """The terminal summary's lines: where each report went, and any that could not be
         written."""
         return [f"ctph report written to {path}" for path in self.written] + self.unwritten
+
+    def keep_open(self) -> None:
+        """``--ctph-inspect``: keep the session server up after the run until Enter or
+        Ctrl-C, unless stdin is not a terminal or ``CI`` is set (then say so)."""
+        if not self.inspecting or self._server is None or hasattr(self.config, "workerinput"):
+            return
+        import os
+        import sys
+
+        from .inspect_wait import keep_open
+
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:
+            capture.suspend_global_capture(in_=True)
+        try:
+            keep_open(f"{self._server.url}/_ctph/ui/", sys.stdin, os.environ, sys.stdout)
+        finally:
+            if capture is not None:
+                capture.resume_global_capture()
 
     def header_line(self) -> str | None:
         """The header line: seed, profile count and config file, when templates are on."""

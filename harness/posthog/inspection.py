@@ -302,7 +302,8 @@ def _newest_page(found: list[tuple[Event, Link | None]], paging: _Paging) -> dic
 
 def _newest_requests(state: State, filters: Filters, paging: _Paging | None) -> _Found:
     """``/_ctph/requests?order=desc``: journal records newest first; the cursor is the number
-    of the oldest record shown (the next page holds older ones)."""
+    of the oldest record shown (the next page holds older ones); ``total`` counts the matching
+    records the journal holds."""
     kept = [
         (r, ev)
         for r, ev in state.journal_records()
@@ -319,6 +320,7 @@ def _newest_requests(state: State, filters: Filters, paging: _Paging | None) -> 
         "has_more": len(before) > len(shown),
         "dropped": state.journal_page(0, 1).dropped,
         "cursor": _encode("R", last),
+        "total": len(kept),
     }
     return _Found(data, not shown)
 

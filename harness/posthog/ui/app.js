@@ -161,6 +161,7 @@ const live = new Live({
   request(record) {
     if (String(record.path).startsWith("/_ctph/")) return;
     setCounts(record.counts);
+    page.countsStreamed = true;
     rememberTest(record.test);
     if (!firstPaint) buffered.push(record);
     else if (page.view === "events" || !page.stale.has("events")) events.arrived(record);
@@ -168,6 +169,7 @@ const live = new Live({
     changed(["requests", "persons", "groups", "warnings"]);
   },
   reset() {
+    page.countsStreamed = true;
     setCounts({ accepted: 0, refused: 0, warnings: 0 });
     events.clear();
     live.restartPolling();
@@ -181,9 +183,6 @@ const live = new Live({
     showError(new Error(`${info.dropped} request(s) were evicted from the journal while this page was away; reloading the view.`));
     page.stale = new Set(VIEWS);
     refreshView();
-  },
-  hello(info) {
-    setCounts(info.counts);
   },
   state(text) {
     $("live-state").textContent = text;
@@ -205,17 +204,25 @@ const live = new Live({
   },
 });
 
-/** The header's counters where the stream has not given them (polling mode): accepted is
- * the stored events' total, warnings the ingestion warnings; refused is only streamed. */
+/** The header's counters before the stream's first record carries them (and in polling
+ * mode): accepted is the stored events' total, warnings the ingestion warnings, refused the
+ * journal's 4xx/5xx answers to deliveries (capture, recording and fault records, as the
+ * server counts them; the journal's bounds may have dropped older ones). */
+const REFUSABLE = ["capture", "recording", "fault"];
 async function loadCounts() {
+  const total = (url) => getJSON(url).then((page) => page.total ?? 0);
   try {
-    const [newest, warnings] = await Promise.all([
-      getJSON("/_ctph/events?limit=1&order=desc"),
-      getJSON("/_ctph/warnings"),
+    const refusals = REFUSABLE.flatMap((kind) =>
+      ["4xx", "5xx"].map((status) =>
+        total(`/_ctph/requests?order=desc&limit=1&kind=${kind}&status=${status}`),
+      ),
+    );
+    const [accepted, warnings, ...refused] = await Promise.all([
+      total("/_ctph/events?order=desc&limit=1"),
+      getJSON("/_ctph/warnings").then((list) => list.length),
+      ...refusals,
     ]);
-    const counts = { warnings: warnings.length };
-    if (typeof newest.total === "number") counts.accepted = newest.total;
-    setCounts(counts);
+    if (!page.countsStreamed) setCounts({ accepted, warnings, refused: refused.reduce((a, b) => a + b, 0) });
   } catch {
     // the stream's records carry the counters too
   }

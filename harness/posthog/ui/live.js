@@ -11,7 +11,7 @@ const POLL_PAGE = 1000;
 export class Live {
   /**
    * @param {object} on  callbacks: request(record), reset(), warning(w), gap({dropped}),
-   *   hello({counts}) when a stream opens, state(text), poll(journalEntries) for the polling fallback's raw journal records.
+   *   state(text), poll(journalEntries) for the polling fallback's raw journal records.
    */
   constructor(on) {
     this.on = on;
@@ -34,7 +34,6 @@ export class Live {
       this.lastNumber = Math.max(this.lastNumber, Number(record.number) || 0);
       this.on.request(record);
     });
-    source.addEventListener("hello", (message) => this.on.hello(JSON.parse(message.data)));
     source.addEventListener("reset", () => this.on.reset());
     source.addEventListener("warning", (message) => this.on.warning(JSON.parse(message.data)));
     source.addEventListener("gap", (message) => this.on.gap(JSON.parse(message.data)));

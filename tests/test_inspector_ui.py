@@ -110,6 +110,9 @@ def clipboard(page: Page) -> str:
 
 
 def test_events_arrive_live_without_a_reload(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    problems: list[str] = []  # script errors and Content-Security-Policy violations
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
     open_inspector(page, fake)
     page.evaluate("window.sameDocument = true")
     sdk.capture("signed_up", distinct_id="user-1", properties={"$current_url": "https://a.test/x"})
@@ -125,6 +128,7 @@ def test_events_arrive_live_without_a_reload(page: Page, fake: FakePostHog, sdk:
     expect(rows(page).first).to_contain_text("second")  # newest first
     assert page.evaluate("window.sameDocument") is True
     expect(page.locator("body")).to_have_attribute("data-live", "live")
+    assert problems == []
 
 
 def test_pause_queues_arrivals_behind_a_marker(page: Page, fake: FakePostHog, sdk: Any) -> None:

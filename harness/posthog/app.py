@@ -340,6 +340,11 @@ class CaptureApp:
                 for record in self._journal.records()
             ]
 
+    def counts(self) -> dict[str, int]:
+        """The inspector's counters, as every stream message carries them: events accepted,
+        deliveries refused, ingestion warnings (``GET /_ctph/counts``)."""
+        return self.live_read(0, 0, -1, 0).counts
+
     def change_version(self) -> int:
         """A number that grows on every journalled request (not the inspector's own) and
         reset: wait on it with :meth:`wait_for_change`."""

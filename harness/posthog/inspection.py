@@ -81,6 +81,8 @@ class State(Protocol):
 
     def change_version(self) -> int: ...
 
+    def counts(self) -> dict[str, int]: ...
+
     def wait_for_change(self, version: int, timeout: float) -> int: ...
 
     def reset(self) -> None: ...
@@ -376,6 +378,8 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
         from .request_detail import request_detail
 
         return request_detail(*found)
+    if route == "counts":  # the inspector header's counters at first paint (the stream's after)
+        return state.counts()
     if route == "persons":
         return [_person_dict(p) for p in state.persons()]
     if route == "groups":

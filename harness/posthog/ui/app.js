@@ -204,25 +204,12 @@ const live = new Live({
   },
 });
 
-/** The header's counters before the stream's first record carries them (and in polling
- * mode): accepted is the stored events' total, warnings the ingestion warnings, refused the
- * journal's 4xx/5xx answers to deliveries (capture, recording and fault records, as the
- * server counts them; the journal's bounds may have dropped older ones). */
-const REFUSABLE = ["capture", "recording", "fault"];
+/** The header's counters before the stream's first record carries them, and in polling
+ * mode (`GET /_ctph/counts`: the same numbers the stream sends). */
 async function loadCounts() {
-  const total = (url) => getJSON(url).then((page) => page.total ?? 0);
   try {
-    const refusals = REFUSABLE.flatMap((kind) =>
-      ["4xx", "5xx"].map((status) =>
-        total(`/_ctph/requests?order=desc&limit=1&kind=${kind}&status=${status}`),
-      ),
-    );
-    const [accepted, warnings, ...refused] = await Promise.all([
-      total("/_ctph/events?order=desc&limit=1"),
-      getJSON("/_ctph/warnings").then((list) => list.length),
-      ...refusals,
-    ]);
-    if (!page.countsStreamed) setCounts({ accepted, warnings, refused: refused.reduce((a, b) => a + b, 0) });
+    const counts = await getJSON("/_ctph/counts");
+    if (!page.countsStreamed || live.source === null) setCounts(counts);
   } catch {
     // the stream's records carry the counters too
   }
@@ -263,7 +250,8 @@ dialog.addEventListener("close", async () => {
   try {
     const response = await fetch("/_ctph/reset", { method: "POST" });
     if (!response.ok) throw new Error(`reset refused: ${response.status} ${await response.text()}`);
-    live.on.reset();
+    // a live stream says `reset` itself (clearing here too could wipe what arrived since)
+    if (live.source === null) live.on.reset();
   } catch (error) {
     showError(error);
   }

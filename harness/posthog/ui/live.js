@@ -67,6 +67,11 @@ export class Live {
         if (page.dropped && page.dropped !== this.dropped) this.dropped = page.dropped;
         this.timer = setTimeout(tick, page.has_more ? 0 : POLL_MS);
       } catch (error) {
+        if (error.status === 400 && this.cursor !== null) {
+          // the journal no longer knows the cursor: the fake was reset
+          this.on.reset();
+          return;
+        }
         this.on.state(`offline: ${error.message}`);
         this.timer = setTimeout(tick, POLL_MS * 2);
       }
@@ -92,7 +97,7 @@ export class Live {
 
   /** After a reset the journal's numbers go on, but cursors from before it are refused. */
   restartPolling() {
-    if (this.timer === null) return;
+    if (this.source !== null || this.cursor === null) return;
     clearTimeout(this.timer);
     this.timer = null;
     this.cursor = null;

@@ -250,7 +250,7 @@ def test_event_detail_tabs_and_copy_buttons(page: Page, fake: FakePostHog) -> No
     expect(panel).to_contain_text("Status 200")
 
     detail.get_by_role("tab", name="Contract").click()
-    finding = panel.locator("tr", has_text="CTPH161")
+    finding = panel.locator(".finding", has_text="CTPH161")
     expect(finding).to_contain_text("warning")
     expect(finding).to_contain_text("amount")
 
@@ -394,7 +394,7 @@ def test_screenshot_for_the_readme(page: Page, fake: FakePostHog, tmp_path: Path
     web.shutdown()
     post(fake, "/i/v0/e/", {"api_key": KEY, "event": "webhook_campaign", "properties": {}})
     batch(fake, [{"event": "order_completed", "distinct_id": "ada@example.test", "properties": {"$lib": "clevertap-webhook", "total": 49.9}}])
-    page.set_viewport_size({"width": 1280, "height": 640})
+    page.set_viewport_size({"width": 1360, "height": 600})
     open_inspector(page, fake)
     expect(rows(page)).to_have_count(4)
     rows(page).filter(has_text="checkout_started").click()

@@ -245,33 +245,27 @@ export class Detail {
     if (!findings.length) {
       return el("p", { class: "pass", text: "No CTPH findings: PostHog takes this payload." });
     }
-    const rows = findings.map((f) =>
-      el(
-        "tr",
-        { class: `sev-${f.severity}` },
-        el("td", {}, el("code", { text: f.code })),
-        el("td", { text: f.severity }),
-        el("td", {}, el("code", { text: f.pointer })),
-        el("td", { text: f.message }),
-        el("td", { text: f.hint ?? "" }),
-      ),
-    );
     return el(
-      "table",
-      { class: "findings" },
-      el("caption", { text: "CTPH findings (what ctph check says about this payload)" }),
-      el(
-        "thead",
-        {},
-        el("tr", {}, ["Code", "Severity", "Pointer", "Message", "Hint"].map(th)),
+      "section",
+      { class: "findings", "aria-label": "CTPH findings" },
+      el("h3", { text: "CTPH findings (what ctph check says about this payload)" }),
+      findings.map((f) =>
+        el(
+          "article",
+          { class: `finding sev-${f.severity}` },
+          el(
+            "p",
+            { class: "finding-head" },
+            el("code", { class: "code", text: f.code }),
+            el("span", { class: "severity", text: f.severity }),
+            el("code", { class: "pointer", text: f.pointer }),
+          ),
+          el("p", { class: "message", text: f.message }),
+          f.hint ? el("p", { class: "hint", text: f.hint }) : null,
+        ),
       ),
-      el("tbody", {}, rows),
     );
   }
-}
-
-function th(text) {
-  return el("th", { scope: "col", text });
 }
 
 function asText(value) {

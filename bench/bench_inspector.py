@@ -257,7 +257,8 @@ def main() -> None:
         ):
             rates = [FLOOD / t for t in times]
             rows.append([label, spread(rates), f"{statistics.median(rates) / base:.2f}x"])
-        print(f"\nthroughput, {FLOOD:,} events in batches of {FLOOD_BATCH} (events/s, {rounds} rounds)")
+        head = f"throughput, {FLOOD:,} events in batches of {FLOOD_BATCH}"
+        print(f"\n{head} (events/s, {rounds} rounds)")
         print(table(["path", "events/s median (min-max)", "vs ingestion"], rows))
 
 

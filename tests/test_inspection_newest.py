@@ -67,13 +67,17 @@ def test_a_bad_order_is_a_400_naming_it(fake: FakePostHog, value: str) -> None:
 
 def test_requests_newest_first_with_total(fake: FakePostHog) -> None:
     send(fake, ["one"])
-    refused = fake.client().post("/i/v0/e/", content=b'{"api_key": "%s", "event": "x"}' % KEY.encode())
+    refused = fake.client().post(
+        "/i/v0/e/", content=b'{"api_key": "%s", "event": "x"}' % KEY.encode()
+    )
     assert refused.status_code == 400
     send(fake, ["two"])
     page = get(fake, "/_ctph/requests", limit=1, order="desc", kind="capture")
     assert page["total"] == 3 and page["has_more"] is True
     (newest,) = page["results"]
-    older = get(fake, "/_ctph/requests", limit=5, order="desc", kind="capture", cursor=page["cursor"])
+    older = get(
+        fake, "/_ctph/requests", limit=5, order="desc", kind="capture", cursor=page["cursor"]
+    )
     assert [r["seq"] for r in older["results"]] == [newest["seq"] - 1, newest["seq"] - 2]
     assert older["has_more"] is False
     only = get(fake, "/_ctph/requests", limit=5, order="desc", status="4xx")

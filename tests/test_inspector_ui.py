@@ -169,7 +169,9 @@ FILTER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES])
+@pytest.mark.parametrize(
+    ("name", "value", "expected"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES]
+)
 def test_each_filter_and_its_url_round_trip(
     page: Page, fake: FakePostHog, sdk: Any, name: str, value: str, expected: set[str]
 ) -> None:
@@ -261,7 +263,7 @@ def test_event_detail_tabs_and_copy_buttons(page: Page, fake: FakePostHog) -> No
         'properties={"amount": "100", "plan": "pro"})'
     )
     # the line is real Python that passes against this very fake
-    eval(line, {"fake_posthog": fake})  # noqa: S307
+    eval(line, {"fake_posthog": fake})
     detail.get_by_role("button", name="Copy JSON").click()
     assert json.loads(clipboard(page))["event"] == "purchase"
     detail.get_by_role("button", name="Copy as curl").click()
@@ -389,11 +391,26 @@ def test_screenshot_for_the_readme(page: Page, fake: FakePostHog, tmp_path: Path
     """Writes the README's screenshot where CTPH_SCREENSHOT says (else into tmp)."""
     web = posthog.Posthog(KEY, host=fake.url, sync_mode=True)
     web.capture("$identify", distinct_id="ada@example.test", properties={"$set": {"plan": "team"}})
-    web.capture("$pageview", distinct_id="ada@example.test", properties={"$current_url": "https://shop.example/"})
-    web.capture("checkout_started", distinct_id="ada@example.test", properties={"cart_value": "49.90"})
+    web.capture(
+        "$pageview",
+        distinct_id="ada@example.test",
+        properties={"$current_url": "https://shop.example/"},
+    )
+    web.capture(
+        "checkout_started", distinct_id="ada@example.test", properties={"cart_value": "49.90"}
+    )
     web.shutdown()
     post(fake, "/i/v0/e/", {"api_key": KEY, "event": "webhook_campaign", "properties": {}})
-    batch(fake, [{"event": "order_completed", "distinct_id": "ada@example.test", "properties": {"$lib": "clevertap-webhook", "total": 49.9}}])
+    batch(
+        fake,
+        [
+            {
+                "event": "order_completed",
+                "distinct_id": "ada@example.test",
+                "properties": {"$lib": "clevertap-webhook", "total": 49.9},
+            }
+        ],
+    )
     page.set_viewport_size({"width": 1360, "height": 600})
     open_inspector(page, fake)
     expect(rows(page)).to_have_count(4)

@@ -256,9 +256,7 @@ def _wait(text: str | None) -> float:
     return seconds
 
 
-def _events(
-    state: State, filters: Filters, paging: _Paging | None, newest: bool = False
-) -> _Found:
+def _events(state: State, filters: Filters, paging: _Paging | None, newest: bool = False) -> _Found:
     linked = state.linked_events()
     if filters != NO_FILTERS:
         matches = filters.event_matches

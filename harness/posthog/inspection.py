@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
@@ -75,7 +75,7 @@ class State(Protocol):
 
     def request_record(self, seq: int) -> tuple[Record, list[tuple[Event, Link | None]]] | None: ...
 
-    def linked_events(self) -> list[tuple[Event, Link | None]]: ...
+    def linked_events(self) -> tuple[list[Event], Callable[[Event], Link | None]]: ...
 
     def person_ids(self, ident: str) -> frozenset[str]: ...
 
@@ -257,14 +257,14 @@ def _wait(text: str | None) -> float:
 
 
 def _events(state: State, filters: Filters, paging: _Paging | None, newest: bool = False) -> _Found:
-    linked = state.linked_events()
+    found, link = state.linked_events()
     if filters != NO_FILTERS:
         matches = filters.event_matches
-        linked = [(event, link) for event, link in linked if matches(event, link)]
+        found = [event for event in found if matches(event, link)]
     if paging is None:
-        shown = reversed(linked) if newest else linked
-        return _Found([_event_dict(e, link) for e, link in shown], not linked)
-    page = _newest_page(linked, paging) if newest else _event_page(linked, paging)
+        shown = reversed(found) if newest else found
+        return _Found([_event_dict(e, link(e)) for e in shown], not found)
+    page = _newest_page(found, link, paging) if newest else _event_page(found, link, paging)
     return _Found(page, not page["results"])
 
 
@@ -278,22 +278,24 @@ def _newest_first(text: str | None) -> bool:
     raise _BadQuery(f"order must be asc or desc, got {text[:40]!r}")
 
 
-def _newest_page(found: list[tuple[Event, Link | None]], paging: _Paging) -> dict[str, Any]:
+def _newest_page(
+    found: list[Event], link: Callable[[Event], Link | None], paging: _Paging
+) -> dict[str, Any]:
     """``order=desc``: a page of the newest events first. Its cursor names the oldest event
     shown by its index in ingestion order (a list that only grows until a reset) and uuid, so
     the next page is what came just before it, however many events arrived since."""
     stop = len(found)
     if paging.last_uuid:
         stop = paging.position
-        if stop >= len(found) or found[stop][0].uuid != paging.last_uuid:
+        if stop >= len(found) or found[stop].uuid != paging.last_uuid:
             raise _BadQuery(
                 "cursor no longer matches the stored events (the fake was reset, or the "
                 "filters differ from the ones it was issued with); start again without a cursor"
             )
     start = max(0, stop - paging.limit)
-    oldest = found[start][0].uuid if start < len(found) else ""
+    oldest = found[start].uuid if start < len(found) else ""
     return {
-        "results": [_event_dict(e, link) for e, link in reversed(found[start:stop])],
+        "results": [_event_dict(e, link(e)) for e in reversed(found[start:stop])],
         "cursor": _encode("E", start, oldest),
         "has_more": start > 0,
         "total": len(found),
@@ -362,9 +364,10 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
     """The JSON-ready answer for ``route``, or ``None`` when there is no such route."""
     if route.startswith("events/"):
         uuid = route.removeprefix("events/")
-        for event, link in state.linked_events():
+        events, link = state.linked_events()
+        for event in events:
             if event.uuid == uuid:
-                return _event_dict(event, link)
+                return _event_dict(event, link(event))
         return None
     if route.startswith("requests/"):
         number = route.removeprefix("requests/")
@@ -437,20 +440,22 @@ def _decode(cursor: str, kind: str) -> tuple[int, str]:
     return int(digits), last_uuid
 
 
-def _event_page(found: list[tuple[Event, Link | None]], paging: _Paging) -> dict[str, Any]:
+def _event_page(
+    found: list[Event], link: Callable[[Event], Link | None], paging: _Paging
+) -> dict[str, Any]:
     """One page of ``found`` (stored events in ingestion order, filtered). The list only grows
     until a reset, so a position in it stays valid; the uuid of the event before the position
     tells a cursor from before a reset (or from other filters) from a current one."""
     start = paging.position
-    if start > len(found) or (start and found[start - 1][0].uuid != paging.last_uuid):
+    if start > len(found) or (start and found[start - 1].uuid != paging.last_uuid):
         raise _BadQuery(
             "cursor no longer matches the stored events (the fake was reset, or the filters "
             "differ from the ones it was issued with); start again without a cursor"
         )
     stop = min(len(found), start + paging.limit)
-    last_uuid = found[stop - 1][0].uuid if stop else ""
+    last_uuid = found[stop - 1].uuid if stop else ""
     return {
-        "results": [_event_dict(e, link) for e, link in found[start:stop]],
+        "results": [_event_dict(e, link(e)) for e in found[start:stop]],
         "cursor": _encode("e", stop, last_uuid),
         "has_more": stop < len(found),
         "total": len(found),

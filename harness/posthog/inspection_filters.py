@@ -81,8 +81,9 @@ class Filters:
             v is not None for v in (self.event, self.distinct_id, self.person, self.lib, self.q)
         )
 
-    def event_matches(self, event: Event, link: Link | None) -> bool:
-        """Whether a stored event passes every filter."""
+    def event_matches(self, event: Event, link: Callable[[Event], Link | None]) -> bool:
+        """Whether a stored event passes every filter (``link`` finds the request that
+        stored it, asked only when a request-level filter is set)."""
         if self.event is not None and event.event != self.event:
             return False
         if self.distinct_id is not None and event.distinct_id != self.distinct_id:
@@ -91,10 +92,10 @@ class Filters:
             return False
         if self.lib is not None and event.properties.get("$lib") != self.lib:
             return False
-        if not self._request_matches(
-            link.status if link else None, link.route if link else None, link.test if link else None
-        ):
-            return False
+        if self.status is not None or self.route is not None or self.test is not None:
+            found = link(event)
+            if found is None or not self._request_matches(found.status, found.route, found.test):
+                return False
         return self.q is None or _event_has(event, self.q)
 
     def request_matches(self, record: Record, events: Sequence[tuple[Event, Link | None]]) -> bool:
@@ -111,7 +112,7 @@ class Filters:
         only_events = Filters(
             event=self.event, distinct_id=self.distinct_id, person=self.person, lib=self.lib
         )
-        return any(only_events.event_matches(event, None) for event, _ in events)
+        return any(only_events.event_matches(event, _no_link) for event, _ in events)
 
     def _request_matches(self, status: int | None, route: str | None, test: str | None) -> bool:
         if self.status is not None:
@@ -121,6 +122,11 @@ class Filters:
         if self.route is not None and route != self.route:
             return False
         return self.test is None or (test is not None and test_matches(self.test, test))
+
+
+def _no_link(event: Event) -> Link | None:
+    del event
+    return None
 
 
 def test_matches(wanted: str, test: str) -> bool:

@@ -222,6 +222,14 @@ def test_filter_by_test_groups_a_tests_requests(
     page.locator("#filters [name=test]").fill(nodeid + "-not-this-one")
     page.get_by_role("button", name="Apply").click()
     expect(rows(page)).to_have_count(0)
+    # the Requests view groups requests by test; a test's name leads to its events
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_role("tab", name="Requests").click()
+    group = page.get_by_role("region", name="Requests by test").locator("tr", has_text=nodeid)
+    expect(group.locator("td").nth(1)).to_have_text("1")
+    group.get_by_role("button", name=nodeid).click()
+    expect(page.locator("#filters [name=test]")).to_have_value(nodeid)
+    expect(rows(page).filter(has_text="inside_a_test")).to_have_count(1)
 
 
 # -- detail -----------------------------------------------------------------------------------

@@ -131,7 +131,13 @@ async function refreshView() {
   const root = $(`view-${view}`);
   try {
     if (view === "events") await events.load(page.filters);
-    else if (view === "requests") await renderRequests(root, page.filters, (n) => detail.openRequest(n));
+    else if (view === "requests")
+      await renderRequests(
+        root,
+        page.filters,
+        (n) => detail.openRequest(n),
+        (test) => setFilters({ ...page.filters, test }, "events"),
+      );
     else if (view === "warnings") await renderWarnings(root);
     else if (view === "persons")
       await renderPersons(root, page.filters, (person) => setFilters({ person }, "events"));

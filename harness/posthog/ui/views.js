@@ -32,7 +32,47 @@ export function refusal(entry) {
   return String(text);
 }
 
-export async function renderRequests(root, filters, onOpenRequest) {
+/** Requests grouped by the pytest test that made them: requests, refused, events stored. */
+function byTest(entries, onTest) {
+  const groups = new Map();
+  for (const entry of entries) {
+    if (!entry.test) continue;
+    const group = groups.get(entry.test) ?? { requests: 0, refused: 0, events: 0 };
+    group.requests += 1;
+    group.refused += entry.status >= 400 ? 1 : 0;
+    group.events += entry.stored ?? 0;
+    groups.set(entry.test, group);
+  }
+  if (!groups.size) return null;
+  const rows = [...groups].map(([test, g]) =>
+    el(
+      "tr",
+      { class: g.refused ? "refused" : "" },
+      el(
+        "td",
+        {},
+        el("button", {
+          type: "button",
+          class: "link",
+          title: `Show only the events of ${test}`,
+          text: test,
+          onclick: () => onTest(test),
+        }),
+      ),
+      el("td", { text: g.requests }),
+      el("td", { class: "message", text: g.refused }),
+      el("td", { text: g.events }),
+    ),
+  );
+  return el(
+    "section",
+    { class: "by-test", "aria-label": "Requests by test" },
+    el("h2", { text: "By test" }),
+    table("Requests by test", ["Test", "Requests", "Refused", "Events"], rows, ""),
+  );
+}
+
+export async function renderRequests(root, filters, onOpenRequest, onTest) {
   const url = apiUrl("/_ctph/requests", filters, { limit: REQUEST_PAGE, order: "desc" }, REQUEST_FILTERS);
   const page = await getJSON(url);
   const entries = page.results.filter((entry) => !String(entry.path).startsWith("/_ctph/"));
@@ -65,6 +105,7 @@ export async function renderRequests(root, filters, onOpenRequest) {
   if (page.dropped) notes.push(el("p", { class: "note", text: `${page.dropped} older requests were dropped by the journal's bounds.` }));
   fill(
     root,
+    byTest(entries, onTest),
     table(
       "Requests",
       ["#", "Time", "Method", "Path", "Status", "PostHog's message", "Events", "Test", ""],

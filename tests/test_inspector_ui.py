@@ -291,6 +291,7 @@ def test_refused_requests_show_posthogs_status_and_message(page: Page, fake: Fak
     page.get_by_role("tab", name="Requests").click()
     row = page.locator("#view-requests tr.refused")
     expect(row).to_have_count(1)
+    expect(page.locator("#view-requests")).not_to_contain_text("null")
     expect(row).to_contain_text("400")
     expect(row).to_contain_text("event submitted without a distinct_id")
     page.get_by_role("button", name=re.compile("Details of request")).click()

@@ -63,5 +63,5 @@ export async function getJSON(url) {
 
 /** Replace a container's children. */
 export function fill(node, ...children) {
-  node.replaceChildren(...children.flat());
+  node.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined));
 }

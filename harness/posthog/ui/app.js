@@ -239,9 +239,8 @@ $("new-marker").addEventListener("click", () => $("pause").click());
 $("export").addEventListener("click", () => {
   const format = $("export-format").value;
   const path = page.view === "requests" ? "/_ctph/requests" : "/_ctph/events";
-  const names = page.view === "requests" ? ["status", "route", "test"] : FILTERS;
   const link = el("a", {
-    href: apiUrl(path, page.filters, { format: format === "json" ? "" : format }, names),
+    href: apiUrl(path, page.filters, { format: format === "json" ? "" : format }),
     download: `ctph-${page.view === "requests" ? "requests" : "events"}.${format}`,
   });
   document.body.append(link);

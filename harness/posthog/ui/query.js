@@ -2,8 +2,9 @@
 // in the page URL's query string (a link reproduces the view; the view itself is the hash).
 
 export const FILTERS = ["q", "event", "distinct_id", "person", "status", "route", "lib", "test"];
-/** The filters `/_ctph/requests` understands (refused requests have no events). */
-export const REQUEST_FILTERS = ["status", "route", "test"];
+/** `/_ctph/requests` takes every filter: the event-level ones keep a request when an event it
+ * stored matches (so they leave refused requests out: those stored none). */
+export const REQUEST_FILTERS = FILTERS;
 export const VIEWS = ["events", "persons", "groups", "requests", "warnings"];
 
 /** The filters set in a query string, as `{name: value}` (empty values left out). */

@@ -74,6 +74,7 @@ def test_events_carry_their_request_route_status_and_test(
         (3, 200, "tests/sub/test_b.py::test_two[1]"),
     ]
     assert journal[0]["events"] == [events[0]["uuid"], events[1]["uuid"]]
+    assert client.get("/_ctph/counts").json() == {"accepted": 3, "refused": 1, "warnings": 0}
     one = client.get(f"/_ctph/events/{events[2]['uuid']}")
     assert one.status_code == 200 and one.json() == events[2]
     missing = client.get("/_ctph/events/no-such-uuid")
@@ -289,6 +290,15 @@ def test_request_detail_of_a_form_with_base64(client: httpx.Client) -> None:
     assert detail["body_encoding"] == "utf-8" and detail["body"].startswith("data=")
     # /e/ is a legacy path: capture unwraps the form's base64 after it (decompression.rs)
     assert [step["step"] for step in detail["decoding"]] == ["received", "form", "base64", "json"]
+
+
+def test_request_detail_of_a_get_with_data_in_the_query(client: httpx.Client) -> None:
+    data = base64.b64encode(json.dumps(ev("a", "u1")).encode()).decode()
+    assert client.get("/e/", params={"data": data}).status_code == 200
+    detail = client.get("/_ctph/requests/1").json()
+    assert detail["method"] == "GET" and detail["body"] == "" and detail["body_size"] == 0
+    assert [step["step"] for step in detail["decoding"]] == ["received", "query", "base64", "json"]
+    assert json.loads(detail["decoding"][-1]["text"])["distinct_id"] == "u1"
 
 
 def test_request_detail_of_a_refusal_and_of_unknown_numbers(client: httpx.Client) -> None:

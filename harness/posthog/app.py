@@ -342,9 +342,18 @@ class CaptureApp:
             ]
 
     def counts(self) -> dict[str, int]:
-        """The inspector's counters, as every stream message carries them: events accepted,
-        deliveries refused, ingestion warnings (``GET /_ctph/counts``)."""
-        return self.live_read(0, 0, -1, 0).counts
+        """The inspector's header counters: events accepted (stored), capture requests
+        refused (4xx/5xx) and ingestion warnings, since the last reset."""
+        with self._lock:
+            return self._counts()
+
+    def _counts(self) -> dict[str, int]:
+        project = self._project
+        return {
+            "accepted": project.event_count(),
+            "refused": self._refused,
+            "warnings": len(project.warnings()),
+        }
 
     def change_version(self) -> int:
         """A number that grows on every journalled request (not the inspector's own) and
@@ -368,7 +377,9 @@ class CaptureApp:
             if resets != self._resets:
                 warnings_seen = 0  # a reset since the caller's last read: warnings restart
             found, more = journal.page(after, limit) if limit else ([], False)
-            scanned = found[-1].seq if found else after
+            newest = journal.issued
+            # an empty journal (reset, or all evicted) holds nothing up to the newest number
+            scanned = found[-1].seq if found else (after if journal.first_seq else newest)
             events_of, link = self._links.events_of, self._links.of
             records = [
                 (record, [(event, link(event)) for event in events_of(record.seq)])
@@ -377,7 +388,6 @@ class CaptureApp:
             ]
             warnings = project.warnings()
             first = journal.first_seq
-            newest = journal.issued
             missing = (first - 1 - after) if first else (newest - after)
             return LiveRead(
                 records=records,
@@ -385,11 +395,7 @@ class CaptureApp:
                 warnings=warnings[warnings_seen:],
                 resets=self._resets,
                 missing=max(missing, 0),
-                counts={
-                    "accepted": project.event_count(),
-                    "refused": self._refused,
-                    "warnings": len(warnings),
-                },
+                counts=self._counts(),
                 version=self._version,
                 closed=self._closed,
                 newest=newest,

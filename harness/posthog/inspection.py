@@ -79,9 +79,9 @@ class State(Protocol):
 
     def person_ids(self, ident: str) -> frozenset[str]: ...
 
-    def change_version(self) -> int: ...
-
     def counts(self) -> dict[str, int]: ...
+
+    def change_version(self) -> int: ...
 
     def wait_for_change(self, version: int, timeout: float) -> int: ...
 
@@ -379,7 +379,7 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
         from .request_detail import request_detail
 
         return request_detail(*found)
-    if route == "counts":  # the inspector header's counters at first paint (the stream's after)
+    if route == "counts":  # the inspector's header: the numbers the stream's messages carry
         return state.counts()
     if route == "persons":
         return [_person_dict(p) for p in state.persons()]

@@ -74,7 +74,7 @@ def decoding_steps(record: Record) -> list[dict[str, Any]]:
     """How the fake decoded the body: ``{"step", "bytes", "text"?}`` for each stage, ending
     in ``json`` (the text parsed) or ``error`` (capture's refusal of the encoding)."""
     raw = record.received()
-    if record.kind not in _CHECKED_KINDS or not raw:
+    if record.kind not in _CHECKED_KINDS or not (raw or record.decoded):
         return []
     if record.raw_size > len(raw):  # cut: only the decoded text the journal kept
         steps: list[dict[str, Any]] = [{"step": "received", "bytes": record.raw_size}]

@@ -23,6 +23,7 @@ INSPECTION_ROUTES = (
     ("GET", "/_ctph/ui/", "the inspector: live events, requests, persons (a browser page)"),
     ("GET", "/_ctph/stream", "the journal as Server-Sent Events (?since=N)"),
     ("GET", "/_ctph/events", "stored events (?event=&distinct_id=&person=&status=&q=&wait=...)"),
+    ("GET", "/_ctph/counts", "accepted events, refused requests, warnings"),
     ("GET", "/_ctph/persons", "persons after merges"),
     ("GET", "/_ctph/groups", "groups from $groupidentify"),
     ("GET", "/_ctph/warnings", "ingestion warnings"),

@@ -23,6 +23,7 @@ import http.server
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -64,6 +65,23 @@ def _serve_contracts_offline() -> None:
 
 
 _serve_contracts_offline()
+
+
+@pytest.fixture(autouse=True)
+def _no_nested_soft_assertions(request: pytest.FixtureRequest) -> None:
+    """pytest runs inside a pytester test leave pytest-playwright's soft assertions out.
+
+    Since 0.10 its ``pytest_runtest_call`` wraps every test in Playwright's soft-assertion
+    scope, which refuses to nest: each test of an in-process pytester run failed with "nested
+    soft assertion scopes are not supported". The hook skips the scope when its module's
+    ``_soft_scope`` is None (pytest_playwright/pytest_playwright.py, microsoft/playwright-pytest);
+    only tests/test_inspector_ui.py uses Playwright, and it runs no pytest inside itself.
+    """
+    if "pytester" not in request.fixturenames:
+        return
+    plugin = sys.modules.get("pytest_playwright.pytest_playwright")
+    if plugin is not None:
+        request.getfixturevalue("monkeypatch").setattr(plugin, "_soft_scope", None, raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -194,11 +194,15 @@ def _listed(state: State, route: str, args: dict[str, str]) -> Answer:
     filters = parse_filters(args, allowed, state.person_ids)
     export = _format(args.get("format"))
     wait = _wait(args.get("wait"))
-    paging = _paging(args, "e" if route == "events" else "r")
+    newest = _newest_first(args.get("order"))
+    kind = "e" if route == "events" else "r"
+    paging = _paging(args, kind.upper() if newest else kind)
 
     def find() -> _Found:
         if route == "events":
-            return _events(state, filters, paging)
+            return _events(state, filters, paging, newest)
+        if newest:
+            return _newest_requests(state, filters, paging)
         return _requests(state, filters, paging)
 
     found = find()
@@ -252,15 +256,75 @@ def _wait(text: str | None) -> float:
     return seconds
 
 
-def _events(state: State, filters: Filters, paging: _Paging | None) -> _Found:
+def _events(state: State, filters: Filters, paging: _Paging | None, newest: bool = False) -> _Found:
     found, link = state.linked_events()
     if filters != NO_FILTERS:
         matches = filters.event_matches
         found = [event for event in found if matches(event, link)]
     if paging is None:
-        return _Found([_event_dict(e, link(e)) for e in found], not found)
-    page = _event_page(found, link, paging)
+        shown = reversed(found) if newest else found
+        return _Found([_event_dict(e, link(e)) for e in shown], not found)
+    page = _newest_page(found, link, paging) if newest else _event_page(found, link, paging)
     return _Found(page, not page["results"])
+
+
+def _newest_first(text: str | None) -> bool:
+    """``order``: ``asc`` (ingestion order, the default) or ``desc`` (newest first, as the
+    inspector's live table shows them: its first page is the newest, never the whole list)."""
+    if text is None or text == "asc":
+        return False
+    if text == "desc":
+        return True
+    raise _BadQuery(f"order must be asc or desc, got {text[:40]!r}")
+
+
+def _newest_page(
+    found: list[Event], link: Callable[[Event], Link | None], paging: _Paging
+) -> dict[str, Any]:
+    """``order=desc``: a page of the newest events first. Its cursor names the oldest event
+    shown by its index in ingestion order (a list that only grows until a reset) and uuid, so
+    the next page is what came just before it, however many events arrived since."""
+    stop = len(found)
+    if paging.last_uuid:
+        stop = paging.position
+        if stop >= len(found) or found[stop].uuid != paging.last_uuid:
+            raise _BadQuery(
+                "cursor no longer matches the stored events (the fake was reset, or the "
+                "filters differ from the ones it was issued with); start again without a cursor"
+            )
+    start = max(0, stop - paging.limit)
+    oldest = found[start].uuid if start < len(found) else ""
+    return {
+        "results": [_event_dict(e, link(e)) for e in reversed(found[start:stop])],
+        "cursor": _encode("E", start, oldest),
+        "has_more": start > 0,
+        "total": len(found),
+    }
+
+
+def _newest_requests(state: State, filters: Filters, paging: _Paging | None) -> _Found:
+    """``/_ctph/requests?order=desc``: journal records newest first; the cursor is the number
+    of the oldest record shown (the next page holds older ones); ``total`` counts the matching
+    records the journal holds."""
+    kept = [
+        (r, ev)
+        for r, ev in state.journal_records()
+        if filters == NO_FILTERS or filters.request_matches(r, ev)
+    ]
+    if paging is None:
+        entries = [_request_dict(r, ev) for r, ev in reversed(kept)]
+        return _Found(entries, not entries)
+    before = [(r, ev) for r, ev in kept if not paging.position or r.seq < paging.position]
+    shown = before[::-1][: paging.limit]
+    last = shown[-1][0].seq if shown else paging.position
+    data = {
+        "results": [_request_dict(r, ev) for r, ev in shown],
+        "has_more": len(before) > len(shown),
+        "dropped": state.journal_page(0, 1).dropped,
+        "cursor": _encode("R", last),
+        "total": len(kept),
+    }
+    return _Found(data, not shown)
 
 
 def _requests(state: State, filters: Filters, paging: _Paging | None) -> _Found:
@@ -394,6 +458,7 @@ def _event_page(
         "results": [_event_dict(e, link(e)) for e in found[start:stop]],
         "cursor": _encode("e", stop, last_uuid),
         "has_more": stop < len(found),
+        "total": len(found),
     }
 
 

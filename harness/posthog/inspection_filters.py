@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 _FILTERS = ("event", "distinct_id", "person", "status", "route", "lib", "test", "q")
-_CONTROL = ("limit", "cursor", "format", "wait")
+_CONTROL = ("limit", "cursor", "format", "wait", "order")
 EVENT_PARAMS = frozenset((*_FILTERS, *_CONTROL))
 """What ``/_ctph/events`` takes."""
 REQUEST_PARAMS = frozenset((*_FILTERS, *_CONTROL, "kind"))

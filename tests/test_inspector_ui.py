@@ -1,0 +1,431 @@
+"""The inspector page (``/_ctph/ui/``) driven in headless Chromium, with real SDK traffic.
+
+pytest-playwright's fixtures launch Debian's ``chromium`` through ``executable_path``
+(Playwright's own browser download is not reachable here); without a Chromium on ``PATH``
+every test here skips with that reason and the rest of the suite runs. Traffic comes from the
+official posthog-python client, or raw HTTP where the case needs a body no SDK sends (a refused
+request, a 10,000-event batch), against a real :class:`FakePostHog` over loopback.
+
+No timed assertions: Playwright's ``expect`` waits (up to its timeout) for what the page must
+show; how fast rows arrive is measured in ``bench/bench_inspector.py``.
+
+``CTPH_SCREENSHOT=docs/inspector.png pytest tests/test_inspector_ui.py -k screenshot`` writes the
+README's screenshot; without the variable the same test writes it into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ctph_harness.posthog.server import FakePostHog
+
+pytest.importorskip("playwright", reason="the browser tests need the test extra's playwright")
+posthog = pytest.importorskip("posthog")
+
+from playwright.sync_api import Dialog, Page, expect  # noqa: E402
+
+KEY = "phc_kR3MXPC0EXAMPLEkeyEXAMPLEkeyEXAMPLEkey0"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium, quiet: no sandbox (containers), no GPU, no background traffic."""
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH (Debian: apt-get install chromium); browser tests skipped")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "permissions": ["clipboard-read", "clipboard-write"]}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakePostHog]:
+    with FakePostHog() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakePostHog) -> FakePostHog:
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def sdk(fake: FakePostHog) -> Iterator[Any]:
+    client = posthog.Posthog(KEY, host=fake.url, sync_mode=True)
+    yield client
+    client.shutdown()
+
+
+def open_inspector(page: Page, fake: FakePostHog, query: str = "") -> Page:
+    """Load the page and wait for the first paint of the view it shows."""
+    page.set_default_timeout(5000)
+    page.goto(f"{fake.url}/_ctph/ui/{query}")
+    expect(page.locator('main [role=tabpanel]:not([hidden])[data-ready="1"]')).to_have_count(1)
+    return page
+
+
+def rows(page: Page) -> Any:
+    return page.locator("#events-body tr")
+
+
+def post(fake: FakePostHog, path: str, body: Any) -> httpx.Response:
+    return fake.client().post(path, content=json.dumps(body).encode())
+
+
+def batch(fake: FakePostHog, events: list[dict[str, Any]]) -> None:
+    answer = post(fake, "/batch/", {"api_key": KEY, "batch": events})
+    assert answer.status_code == 200, answer.text
+
+
+def clipboard(page: Page) -> str:
+    return str(page.evaluate("navigator.clipboard.readText()"))
+
+
+# -- live -------------------------------------------------------------------------------------
+
+
+def test_events_arrive_live_without_a_reload(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    problems: list[str] = []  # script errors and Content-Security-Policy violations
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    open_inspector(page, fake)
+    page.evaluate("window.sameDocument = true")
+    sdk.capture("signed_up", distinct_id="user-1", properties={"$current_url": "https://a.test/x"})
+    row = rows(page).filter(has_text="signed_up")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("user-1")
+    expect(row).to_contain_text("https://a.test/x")
+    expect(row).to_contain_text("posthog-python")
+    expect(row).to_contain_text("/batch/")
+    expect(row).to_contain_text("200")
+    expect(page.locator("#count-accepted")).to_have_text("1")
+    sdk.capture("second", distinct_id="user-1")
+    expect(rows(page).first).to_contain_text("second")  # newest first
+    assert page.evaluate("window.sameDocument") is True
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    assert problems == []
+
+
+def test_pause_queues_arrivals_behind_a_marker(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    open_inspector(page, fake)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    for n in range(3):
+        sdk.capture(f"while_paused_{n}", distinct_id="user-1")
+    expect(page.get_by_role("button", name="3 new")).to_be_visible()
+    expect(rows(page)).to_have_count(0)
+    page.get_by_role("button", name="Resume", exact=True).click()
+    expect(rows(page)).to_have_count(3)
+    expect(rows(page).first).to_contain_text("while_paused_2")
+    expect(page.get_by_role("button", name="3 new")).to_be_hidden()
+
+
+def test_polling_when_the_stream_is_refused(
+    page: Page, fake: FakePostHog, sdk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctph_harness.posthog import live
+
+    monkeypatch.setattr(live, "MAX_STREAMS", 0)  # every stream answered 503
+    open_inspector(page, fake)
+    expect(page.locator("#live-state")).to_contain_text("polling")
+    sdk.capture("polled", distinct_id="user-1")
+    expect(rows(page).filter(has_text="polled")).to_have_count(1)
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+FILTER_CASES = [
+    ("event", "checkout", {"checkout"}),
+    ("distinct_id", "bob", {"viewed_bob"}),
+    ("q", "Berlin", {"checkout"}),
+    ("lib", "web", {"from_web"}),
+    ("route", "/i/v0/e/", {"from_web"}),
+    ("status", "2xx", {"checkout", "viewed_alice", "viewed_bob", "from_web"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES]
+)
+def test_each_filter_and_its_url_round_trip(
+    page: Page, fake: FakePostHog, sdk: Any, name: str, value: str, expected: set[str]
+) -> None:
+    sdk.capture("checkout", distinct_id="alice", properties={"city": "Berlin"})
+    sdk.capture("viewed_alice", distinct_id="alice")
+    sdk.capture("viewed_bob", distinct_id="bob")
+    web = {"event": "from_web", "distinct_id": "carol", "properties": {"$lib": "web"}}
+    assert post(fake, "/i/v0/e/", {"api_key": KEY, **web}).status_code == 200
+    open_inspector(page, fake)
+    expect(rows(page)).to_have_count(4)
+    control = page.locator(f"#filters [name={name}]")
+    if name == "status":
+        control.select_option(value)
+    else:
+        control.fill(value)
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(re.escape(urllib.parse.urlencode({name: value}))))
+    expect(rows(page)).to_have_count(len(expected))
+    shown = {t.strip() for t in page.locator("#events-body td.event").all_inner_texts()}
+    assert shown == expected
+    # a link reproduces the view
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)
+    expect(rows(page)).to_have_count(len(expected))
+    expect(page.locator(f"#filters [name={name}]")).to_have_value(value)
+    # "Copy API query" gives the JSON API's URL with the same meaning
+    page.get_by_role("button", name="Copy API query").click()
+    api = clipboard(page)
+    assert api.startswith(f"{fake.url}/_ctph/events?")
+    assert {e["event"] for e in fake.client().get(api).json()} == expected
+
+
+def test_filter_by_test_groups_a_tests_requests(
+    page: Page, ctph_fake_posthog_session: FakePostHog, request: pytest.FixtureRequest
+) -> None:
+    """The session server tags requests with the running test's node id."""
+    fake = ctph_fake_posthog_session
+    fake.reset()
+    client = posthog.Posthog(KEY, host=fake.url, sync_mode=True)
+    client.capture("inside_a_test", distinct_id="t-1")
+    client.shutdown()
+    nodeid = request.node.nodeid
+    open_inspector(page, fake, "?" + urllib.parse.urlencode({"test": nodeid}))
+    row = rows(page).filter(has_text="inside_a_test")
+    expect(row).to_have_count(1)
+    expect(row.locator("td.test")).to_have_text(request.node.name)
+    page.locator("#filters [name=test]").fill(nodeid + "-not-this-one")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows(page)).to_have_count(0)
+    # the Requests view groups requests by test; a test's name leads to its events
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_role("tab", name="Requests").click()
+    group = page.get_by_role("region", name="Requests by test").locator("tr", has_text=nodeid)
+    expect(group.locator("td").nth(1)).to_have_text("1")
+    group.get_by_role("button", name=nodeid).click()
+    expect(page.locator("#filters [name=test]")).to_have_value(nodeid)
+    expect(rows(page).filter(has_text="inside_a_test")).to_have_count(1)
+
+
+# -- detail -----------------------------------------------------------------------------------
+
+
+def test_event_detail_tabs_and_copy_buttons(page: Page, fake: FakePostHog) -> None:
+    gz = posthog.Posthog(KEY, host=fake.url, sync_mode=True, gzip=True)
+    gz.capture("purchase", distinct_id="user-9", properties={"amount": "100", "plan": "pro"})
+    gz.shutdown()
+    open_inspector(page, fake)
+    rows(page).filter(has_text="purchase").click()
+    detail = page.locator("#detail")
+    panel = page.locator("#detail-panel")
+    expect(detail.get_by_role("tab", name="Properties")).to_have_attribute("aria-selected", "true")
+    expect(panel).to_contain_text("plan")
+    expect(panel).to_contain_text("$lib")
+    page.get_by_label("Hide $ properties").check()
+    expect(panel).to_contain_text("plan")
+    expect(panel.locator("th", has_text="$lib")).to_have_count(0)
+
+    detail.get_by_role("tab", name="Request", exact=True).click()
+    expect(panel).to_contain_text("POST /batch/")
+    steps = panel.locator("ol.steps > li > strong")
+    expect(steps).to_have_text(["received", "gzip", "json"])
+    expect(panel).not_to_contain_text(KEY)  # the key is redacted in every view
+
+    detail.get_by_role("tab", name="Response").click()
+    expect(panel).to_contain_text("Status 200")
+
+    detail.get_by_role("tab", name="Contract").click()
+    finding = panel.locator(".finding", has_text="CTPH161")
+    expect(finding).to_contain_text("warning")
+    expect(finding).to_contain_text("amount")
+
+    detail.get_by_role("button", name="Copy assert_event").click()
+    line = clipboard(page)
+    assert line == (
+        'fake_posthog.assert_event("purchase", distinct_id="user-9", '
+        'properties={"amount": "100", "plan": "pro"})'
+    )
+    # the line is real Python that passes against this very fake
+    eval(line, {"fake_posthog": fake})
+    detail.get_by_role("button", name="Copy JSON").click()
+    assert json.loads(clipboard(page))["event"] == "purchase"
+    detail.get_by_role("button", name="Copy as curl").click()
+    curl = clipboard(page)
+    assert curl.startswith(f"curl -X POST '{fake.url}/batch/'")
+    assert KEY not in curl
+
+
+# -- refusals, warnings, persons --------------------------------------------------------------
+
+
+def test_refused_requests_show_posthogs_status_and_message(page: Page, fake: FakePostHog) -> None:
+    refused = post(fake, "/i/v0/e/", {"api_key": KEY, "event": "no_id", "properties": {}})
+    assert refused.status_code == 400
+    open_inspector(page, fake)
+    expect(page.locator("#count-refused")).to_have_text("1")
+    page.get_by_role("tab", name="Requests").click()
+    row = page.locator("#view-requests tr.refused")
+    expect(row).to_have_count(1)
+    expect(page.locator("#view-requests")).not_to_contain_text("null")
+    expect(row).to_contain_text("400")
+    expect(row).to_contain_text("event submitted without a distinct_id")
+    page.get_by_role("button", name=re.compile("Details of request")).click()
+    expect(page.locator("#detail-panel")).to_contain_text("POST /i/v0/e/")
+    page.locator("#detail").get_by_role("tab", name="Contract").click()
+    expect(page.locator("#detail-panel")).to_contain_text("CTPH121")
+
+
+def test_persons_after_identify_and_their_events(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    sdk.capture("anon_view", distinct_id="anon-1")
+    identify = {"$anon_distinct_id": "anon-1", "$set": {"plan": "team"}}
+    sdk.capture("$identify", distinct_id="user@example.test", properties=identify)
+    sdk.capture("unrelated", distinct_id="someone-else")
+    open_inspector(page, fake, "#persons")
+    person = page.locator("#view-persons tr", has_text="anon-1")
+    expect(person).to_contain_text("user@example.test")
+    expect(person).to_contain_text('"plan": "team"')
+    person.get_by_role("button", name=re.compile("Events of person")).click()
+    expect(page.get_by_role("tab", name="Events")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#filters [name=person]")).not_to_have_value("")
+    expect(rows(page).filter(has_text="anon_view")).to_have_count(1)
+    expect(rows(page).filter(has_text="unrelated")).to_have_count(0)
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+def test_reset_asks_first(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    sdk.capture("kept", distinct_id="user-1")
+    open_inspector(page, fake)
+    expect(rows(page)).to_have_count(1)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    assert fake.event_count() == 1
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_role("button", name="Reset everything").click()
+    expect(rows(page)).to_have_count(0)
+    assert fake.event_count() == 0
+    sdk.capture("after_reset", distinct_id="user-1")  # the stream goes on after a reset
+    expect(rows(page).filter(has_text="after_reset")).to_have_count(1)
+
+
+def test_export_streams_the_current_view_as_ndjson(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    sdk.capture("wanted", distinct_id="a")
+    sdk.capture("other", distinct_id="b")
+    open_inspector(page, fake, "?event=wanted")
+    expect(rows(page)).to_have_count(1)
+    page.get_by_label("Export format").select_option("ndjson")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["wanted"]
+    assert "format=ndjson" in download.value.url and "event=wanted" in download.value.url
+
+
+# -- safety and accessibility -----------------------------------------------------------------
+
+
+def test_request_values_are_text_never_html(page: Page, fake: FakePostHog) -> None:
+    dialogs: list[Dialog] = []
+    page.on("dialog", lambda d: (dialogs.append(d), d.dismiss()))
+    batch(fake, [{"event": XSS, "distinct_id": XSS, "properties": {XSS: XSS}}])
+    open_inspector(page, fake)
+    expect(rows(page).first.locator("td.event")).to_have_text(XSS)
+    rows(page).first.click()
+    expect(page.locator("#detail-title")).to_have_text(XSS)
+    expect(page.locator("#detail-panel")).to_contain_text(XSS)
+    assert page.locator("main img").count() == 0
+    assert dialogs == []
+
+
+def test_controls_have_accessible_names_and_keys(page: Page, fake: FakePostHog, sdk: Any) -> None:
+    sdk.capture("keyboard", distinct_id="user-1")
+    open_inspector(page, fake)
+    for name in ("Events", "Persons", "Groups", "Requests", "Warnings"):
+        expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
+    for name in ("Pause", "Reset", "Export", "Copy API query"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_role("searchbox", name="Filter")).to_be_visible()
+    page.get_by_role("tab", name="Events").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Persons")).to_be_focused()
+    expect(page.get_by_role("tab", name="Persons")).to_have_attribute("aria-selected", "true")
+    expect(page).to_have_url(re.compile("#persons$"))
+    page.keyboard.press("ArrowLeft")
+    rows(page).first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail-title")).to_have_text("keyboard")
+
+
+@pytest.mark.slow
+def test_ten_thousand_events_page_in(page: Page, fake: FakePostHog) -> None:
+    batch(fake, [{"event": f"bulk_{n}", "distinct_id": f"u{n % 50}"} for n in range(10_000)])
+    open_inspector(page, fake)
+    expect(rows(page)).to_have_count(200)
+    expect(rows(page).first).to_contain_text("bulk_9999")
+    expect(page.locator("#older-line")).to_have_text("9,800 older events not shown")
+    page.get_by_role("button", name="Load older").click()
+    expect(rows(page)).to_have_count(400)
+    expect(page.locator("#older-line")).to_have_text("9,600 older events not shown")
+    expect(rows(page).last).to_contain_text("bulk_9600")
+
+
+def test_screenshot_for_the_readme(page: Page, fake: FakePostHog, tmp_path: Path) -> None:
+    """Writes the README's screenshot where CTPH_SCREENSHOT says (else into tmp)."""
+    web = posthog.Posthog(KEY, host=fake.url, sync_mode=True)
+    web.capture("$identify", distinct_id="ada@example.test", properties={"$set": {"plan": "team"}})
+    web.capture(
+        "$pageview",
+        distinct_id="ada@example.test",
+        properties={"$current_url": "https://shop.example/"},
+    )
+    web.capture(
+        "checkout_started", distinct_id="ada@example.test", properties={"cart_value": "49.90"}
+    )
+    web.shutdown()
+    post(fake, "/i/v0/e/", {"api_key": KEY, "event": "webhook_campaign", "properties": {}})
+    batch(
+        fake,
+        [
+            {
+                "event": "order_completed",
+                "distinct_id": "ada@example.test",
+                "properties": {"$lib": "clevertap-webhook", "total": 49.9},
+            }
+        ],
+    )
+    page.set_viewport_size({"width": 1360, "height": 600})
+    open_inspector(page, fake)
+    expect(rows(page)).to_have_count(4)
+    rows(page).filter(has_text="checkout_started").click()
+    page.locator("#detail").get_by_role("tab", name="Contract").click()
+    expect(page.locator("#detail-panel")).to_contain_text("CTPH161")
+    target = Path(os.environ.get("CTPH_SCREENSHOT") or tmp_path / "inspector.png")
+    page.screenshot(path=str(target))
+    assert target.stat().st_size > 10_000

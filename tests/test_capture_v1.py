@@ -13,7 +13,7 @@ import gzip
 import json
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -221,6 +221,20 @@ def test_bearer_is_case_insensitive_and_trimmed(fake: FakePostHog) -> None:
             "missing_event_uuid",
             "event submitted without a uuid",
         ),
+        # Uuid::parse_str's forms only: Python's uuid.UUID takes a lone brace and hyphens
+        # anywhere, which capture refuses
+        (
+            _body(_event(uuid="{0bea642e-da0a-bb2c-c51a-09cde29058ac")),
+            400,
+            "missing_event_uuid",
+            "event submitted without a uuid",
+        ),
+        (
+            _body(_event(uuid="0bea642e-da0a-bb2c-c51a09cde29058ac")),
+            400,
+            "missing_event_uuid",
+            "event submitted without a uuid",
+        ),
     ],
 )
 def test_body_refusals(
@@ -229,9 +243,16 @@ def test_body_refusals(
     assert _post(fake, body) == (status, _refusal(tag, description))
 
 
-def test_a_repeated_uuid_refuses_the_whole_request(fake: FakePostHog) -> None:
+@pytest.mark.parametrize(
+    "other_form",
+    [str.upper, lambda u: "{" + u + "}", lambda u: u.replace("-", ""), lambda u: "urn:uuid:" + u],
+    ids=["upper", "braced", "simple", "urn"],
+)
+def test_a_repeated_uuid_refuses_the_whole_request(
+    fake: FakePostHog, other_form: Callable[[str], str]
+) -> None:
     event = _event()
-    status, body = _post(fake, _body(event, _event(uuid=event["uuid"].upper())))
+    status, body = _post(fake, _body(event, _event(uuid=other_form(event["uuid"]))))
     assert (status, body["error"]) == (400, "duplicate_event_uuid")
     assert fake.event_count() == 0  # request-atomic
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid as uuid_module
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from .exchange import Incoming, UnreadableBody
 from .journal import preview
 from .keys import token_problem
 from .routes import V1_PATHS
-from .serde import read
+from .serde import parse_uuid, read
 from .wire import gunzip
 
 __all__ = ["V1_PATHS", "capture_v1"]
@@ -216,12 +215,9 @@ def _context(incoming: Incoming, keys: frozenset[str] | None) -> Context | Refus
 
 
 def _is_uuid(text: str) -> bool:
-    """``Uuid::parse_str``: hyphenated, simple, braced or urn form."""
-    try:
-        uuid_module.UUID(text)
-    except ValueError:
-        return False
-    return text.isascii()
+    """``Uuid::parse_str``: hyphenated, simple, braced or urn form (Python's ``uuid.UUID`` is
+    laxer: it strips a lone brace and ignores where the hyphens are)."""
+    return parse_uuid(text) is not None
 
 
 def rfc3339(text: str) -> datetime | None:
@@ -298,10 +294,7 @@ def _process(
     accepted: list[dict[str, Any]] = []
     for event in events:
         uuid_text = event["uuid"].strip()
-        try:
-            key = str(uuid_module.UUID(uuid_text)) if uuid_text.isascii() else None
-        except ValueError:
-            key = None
+        key = parse_uuid(uuid_text)
         if key is None:
             return Refusal(400, "missing_event_uuid", "event submitted without a uuid")
         if key in results:

@@ -218,6 +218,7 @@ posthog.init(q.get('key'), {
         pytest.param("default", id="defaults"),
     ],
 )
+@pytest.mark.browser
 def test_posthog_js_in_chromium_lands_the_same_state(
     mode: str, server: FakePostHog, sdk_node_modules: Path, tmp_path: Path
 ) -> None:

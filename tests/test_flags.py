@@ -296,6 +296,7 @@ posthog.init(q.get('key'), {
 </script></body></html>"""
 
 
+@pytest.mark.browser
 def test_posthog_js_defaults_get_the_flags_set_on_the_fake(
     fake: FakePostHog, sdk_node_modules: Path, tmp_path: Path
 ) -> None:

@@ -34,6 +34,8 @@ posthog = pytest.importorskip("posthog")
 
 from playwright.sync_api import Dialog, Page, expect  # noqa: E402
 
+pytestmark = pytest.mark.browser
+
 KEY = "phc_kR3MXPC0EXAMPLEkeyEXAMPLEkeyEXAMPLEkey0"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XSS = "<img src=x onerror=alert(1)>"

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -429,9 +430,15 @@ def _browser() -> str | None:
 
 
 BROWSER = _browser()
-needs_browser = pytest.mark.skipif(
-    BROWSER is None, reason="no chromium installed: apt-get install chromium"
-)
+
+
+_Test = TypeVar("_Test", bound=Callable[..., None])
+
+
+def needs_browser(test: _Test) -> _Test:
+    """A Chromium test: marked ``browser``, skipped where no chromium is installed."""
+    missing = pytest.mark.skipif(BROWSER is None, reason="no chromium: apt-get install chromium")
+    return pytest.mark.browser(missing(test))
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

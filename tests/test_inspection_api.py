@@ -389,3 +389,19 @@ def test_cross_origin_resets_are_refused_and_own_origin_or_none_pass() -> None:
         for headers in ({"Origin": fake.url}, {"Origin": f"http://localhost:{port}"}, {}):
             assert http.post("/_ctph/reset", headers=headers).status_code == 200, headers
         assert fake.event_count() == 0
+
+
+def test_free_text_search_sees_keys_as_they_are_shown(
+    app: CaptureApp, client: httpx.Client
+) -> None:
+    """``q`` searches what the API shows: a key's hidden middle matches nothing, so a search
+    cannot confirm it a character at a time; its shown prefix still finds the event."""
+    client.post("/e/", json=ev("leak", "u9", note=f"key {PERSONAL}"))
+    hidden = PERSONAL[6:20].lower()
+    assert client.get("/_ctph/events", params={"q": hidden}).json() == []
+    # (kind=capture: the journal also holds the search above, whose query has the text)
+    searched = client.get("/_ctph/requests", params={"q": hidden, "kind": "capture"}).json()
+    assert searched == []
+    assert [e["event"] for e in client.get("/_ctph/events", params={"q": "phx_"}).json()] == [
+        "leak"
+    ]

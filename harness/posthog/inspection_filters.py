@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..redact import redact_text
 from .event_links import Link
 from .journal import Record
 from .project import Event
@@ -137,14 +138,18 @@ def test_matches(wanted: str, test: str) -> bool:
 
 
 def _event_has(event: Event, needle: str) -> bool:
-    if needle in event.event.lower() or needle in event.distinct_id.lower():
+    """Searched as the API shows the event: keys masked, so a search cannot confirm a key's
+    hidden characters one guess at a time."""
+    if needle in redact_text(event.event).lower():
         return True
-    return needle in dumps(event.properties).lower()
+    if needle in redact_text(event.distinct_id).lower():
+        return True
+    return needle in redact_text(dumps(event.properties)).lower()
 
 
 def _request_has(record: Record, needle: str) -> bool:
     for text in (record.method, record.path, record.query, record.body, record.response):
-        if needle in text.lower():
+        if needle in redact_text(text).lower():  # as shown: see _event_has
             return True
     return False
 

@@ -396,3 +396,22 @@ def test_bare_digit_ids_are_not_phones_but_plus_numbers_are() -> None:
     declared = {d.name: dict(d.table) for d in infer(ids).declarations}
     assert declared["account_ref"]["type"] == "pattern"
     assert declared["contact"]["format"] == "phone"
+
+
+def test_a_mixed_property_keeps_exact_counts_after_it_is_known_to_be_mixed() -> None:
+    """Once a property is seen with mixed types, only its type counts are kept (the speed
+    path of issue 17); the warning's counts still cover every batch, before and after."""
+    from ctph_harness.clevertap.infer import infer
+    from ctph_harness.clevertap.infer.accumulate import BATCH
+
+    records = [
+        {"m": (i if i % 3 else f"s{i}"), "Email": None if i % 5 else "a@b.co"}
+        for i in range(3 * BATCH + 7)
+    ]
+    ints = sum(1 for r in records if type(r["m"]) is int)
+    result = infer(records)
+    assert (
+        f"'m': mixed types (integer {ints}, string {len(records) - ints}); not declared"
+        in result.warnings
+    )
+    assert not any(d.name == "Email" for d in result.declarations)  # a standard field, not always

@@ -24,7 +24,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol, TypeAlias, cast
+from typing import Final, Protocol, TypeAlias
 
 __all__ = [
     "MAX_PROPERTIES",
@@ -151,16 +151,16 @@ def record_from(source: str, number: int, data: object, on_problem: OnProblem) -
         return None
     properties: dict[str, Value] = {}
     custom: object = None
-    for key, value in cast("dict[str, object]", data).items():
+    # no typing.cast here or in _merge: it is a function call at run time, once a value
+    for key, value in data.items():
         kind = type(value)
         if kind is str:
-            text = cast(str, value)
-            properties[key] = (_date(text) or text) if text[:3] == _DATE_PREFIX else text
+            properties[key] = (_date(value) or value) if value[:3] == _DATE_PREFIX else value
         elif kind is int or kind is bool or value is None:
-            properties[key] = cast(int, value)
+            properties[key] = value
         elif key == "profileData":
             custom = value
-        elif kind is float or (kind is list and _strings(cast("list[object]", value))):
+        elif kind is float or (kind is list and _strings(value)):
             normal, why = normalise(value)
             if why is None:
                 properties[key] = normal
@@ -168,7 +168,7 @@ def record_from(source: str, number: int, data: object, on_problem: OnProblem) -
         if type(custom) is not dict:
             on_problem(Problem(source, number, "profileData", "not a JSON object"))
         else:
-            _merge(source, number, cast("dict[str, object]", custom), properties, on_problem)
+            _merge(source, number, custom, properties, on_problem)
     return Record(source, number, properties)
 
 
@@ -199,10 +199,10 @@ def _merge(
     for key, value in items:
         kind = type(value)
         if kind is str:
-            text = cast(str, value)
+            text: str = value  # type: ignore[assignment]
             properties[key] = (_date(text) or text) if text[:3] == _DATE_PREFIX else text
         elif kind is int or kind is bool or value is None:
-            properties[key] = cast(int, value)
+            properties[key] = value  # type: ignore[assignment]
         else:
             normal, why = normalise(value)
             if why is None:

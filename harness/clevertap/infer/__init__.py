@@ -26,6 +26,6 @@ def infer(records: Iterable[Mapping[str, Any]], *, k: int = DEFAULT_K) -> Infere
 
     CleverTap's system fields are matched case-insensitively (``email`` is ``Email``), the way
     templates address them; every other name is kept as written."""
-    acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS})
+    acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS}, counted=_STANDARD)
     acc.add_all(records)
     return declare(acc, k=k, standard=_STANDARD)

@@ -55,6 +55,11 @@ _ID_CHARS_DELETED: Final = str.maketrans("", "", ID_CHARS)
 _LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
 _UUID4_FULL: Final = UUID4_RE.fullmatch
 _NUMERIC_START: Final = frozenset("0123456789+(")
+_CATEGORY: Final[dict[type, type | None]] = {
+    str: str, int: float, float: float, bool: bool, Date: Date, list: list, type(None): None
+}  # fmt: skip
+"""A value's type as declare groups them (an integer mixed with floats is a number; any other
+type is counted as text): two groups in one property is a mix, never declared."""
 
 
 class PropertyStats:
@@ -66,6 +71,7 @@ class PropertyStats:
         "caught_up",
         "checked",
         "classes",
+        "counts_only",
         "dates",
         "emails",
         "floats",
@@ -117,6 +123,15 @@ class PropertyStats:
         self.checked = 0
         self.caught_up = False
         self.uuid4 = self.hex = True
+        self.counts_only = False
+        """Only the type and null counts still matter: a standard field (declared by
+        ``always`` alone) or a property already seen with mixed types (never declared, its
+        warning gives the counts). Set by :meth:`only_count` or by :meth:`absorb`."""
+
+    def only_count(self) -> None:
+        """From now on count types and nulls only (see :attr:`counts_only`)."""
+        self.counts_only = True
+        self.values = self.shapes = self.folded = self.seen = None
 
     @property
     def present(self) -> int:
@@ -125,6 +140,10 @@ class PropertyStats:
 
     def absorb(self, column: list[Any]) -> None:
         """Fold one batch of this property's values (``None`` for null) into the counters."""
+        if self.counts_only:
+            for kind, count in Counter(map(type, column)).items():
+                self._count(kind, count)
+            return
         types = set(map(type, column))
         if len(types) == 1:
             (only,) = types
@@ -139,6 +158,25 @@ class PropertyStats:
         kinds = list(map(type, column))
         for kind in types:
             self._typed(kind, list(compress(column, map(is_, kinds, repeat(kind)))))
+        if len({_CATEGORY.get(kind, str) for kind in types} - {None}) > 1:
+            self.only_count()  # mixed types for good: declare warns with the counts only
+
+    def _count(self, kind: type, count: int) -> None:
+        """What :meth:`_typed` adds to the type and null counts, without the rest."""
+        if kind is int:
+            self.ints += count
+        elif kind is float:
+            self.floats += count
+        elif kind is bool:
+            self.bools += count
+        elif kind is Date:
+            self.dates += count
+        elif kind is list:
+            self.lists += count
+        elif kind is type(None):
+            self.nulls += count
+        else:  # str, and anything else _typed counts as text
+            self.strings += count
 
     def _typed(self, kind: type, values: list[Any]) -> None:
         if kind is str:
@@ -269,11 +307,14 @@ class Accumulator:
 
     ``names`` maps a lower-cased system field name to CleverTap's spelling (``email`` ->
     ``Email``), so ``identity`` at a record's top level and ``Identity`` in its profileData
-    are one property, as templates address them. Read :attr:`stats` once every record is
-    added (it folds the last batch)."""
+    are one property, as templates address them. ``counted`` names the properties whose type
+    and null counts are all that is needed (the standard fields, which declare gives only
+    ``always``): they skip the shape trackers. Read :attr:`stats` once every record is added
+    (it folds the last batch)."""
 
-    def __init__(self, names: Mapping[str, str]) -> None:
+    def __init__(self, names: Mapping[str, str], counted: Iterable[str] = ()) -> None:
         self.profiles = 0
+        self._counted = frozenset(counted)
         self._stats: dict[str, PropertyStats] = {}
         self._names = dict(names)
         self._columns: defaultdict[str, list[Any]] = defaultdict(list)
@@ -298,6 +339,8 @@ class Accumulator:
             entry = self._stats.get(name)
             if entry is None:
                 entry = self._stats[name] = PropertyStats()
+                if name in self._counted:
+                    entry.only_count()
             entry.absorb(column)
         self._columns = defaultdict(list)
         self._pending = 0

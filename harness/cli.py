@@ -332,6 +332,7 @@ def _infer_command(sub: Any) -> None:
         [
             "ctph infer profiles.ndjson.gz",
             "ctph infer export-*.json --write ctph.toml",
+            "zcat profiles.ndjson.gz | ctph infer -",
             "CT_PASSCODE=... ctph infer --from-api --account-id W8R-... --passcode-env "
             "CT_PASSCODE --region in1 --write ctph.toml",
         ],
@@ -339,7 +340,11 @@ def _infer_command(sub: Any) -> None:
         "record could be read, a settings file that is not valid TOML)",
     )
     infer.add_argument(
-        "sources", nargs="*", metavar="SOURCE", help="export files (any of the formats above)"
+        "sources",
+        nargs="*",
+        type=as_path,
+        metavar="SOURCE",
+        help="export files (any of the formats above; - reads standard input)",
     )
     infer.add_argument(
         "--write",
@@ -415,6 +420,8 @@ def _infer(args: argparse.Namespace, out: TextIO) -> int:
     else:
         if not args.sources:
             raise UsageError("ctph infer needs SOURCE files, or --from-api")
+        if args.sources.count(STDIN) > 1:
+            raise UsageError("- (standard input) can be read only once")
         if args.account_id or args.passcode_env or args.region or args.api_url:
             raise UsageError("--account-id, --passcode-env, --region and --api-url need --from-api")
         records = export.read_records(args.sources, on_problem, limit=args.limit, progress=progress)

@@ -442,14 +442,19 @@ def _infer(args: argparse.Namespace, out: TextIO) -> int:
         out.write(render(inference))
     else:
         _write_inferred(args.write, inference, out)
-    print(
-        f"ctph infer: {inference.profiles:,} profiles read, {len(inference.declarations):,} "
-        f"properties declared, {inference.held_back:,} values held back by the k rule (k={k}), "
-        f"{inference.personal:,} properties flagged personal, "
-        f"{len(inference.warnings) + problems:,} warnings",
-        file=sys.stderr,
+    counts = (
+        f"{_count(inference.profiles, 'profile')} read",
+        f"{_count(len(inference.declarations), 'property', 'properties')} declared",
+        f"{_count(inference.held_back, 'value')} held back by the k rule (k={k})",
+        f"{_count(inference.personal, 'property', 'properties')} flagged personal",
+        _count(len(inference.warnings) + problems, "warning"),
     )
+    print(f"ctph infer: {', '.join(counts)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 def _pull_options(args: argparse.Namespace) -> Any:

@@ -23,7 +23,9 @@ from itertools import chain, compress, repeat
 from operator import is_, is_not
 from typing import Any, Final
 
-from ..export.records import Date
+from ..export.columns import RawColumns
+from ..export.reading import Raw
+from ..export.records import Date, OnProblem, Record
 from .shapes import ID_CHARS, UUID4_RE, is_card_number, is_email, is_phone
 
 __all__ = ["BATCH", "ENUM_MAX", "Accumulator", "PropertyStats"]
@@ -333,8 +335,29 @@ class Accumulator:
         for properties in records:
             self.add(properties)
 
-    def _fold(self) -> None:
-        for key, column in self._columns.items():
+    def add_read(self, items: Iterable[Record | Raw], on_problem: OnProblem) -> None:
+        """Every item of :func:`~..export.reading.read_raw`: NDJSON objects as they were
+        decoded, normalised by column (:class:`~..export.columns.RawColumns`, which reports
+        their bad values to ``on_problem``), and records of the other formats."""
+        if self._pending:
+            self._fold()
+        batch = RawColumns(on_problem)
+        add, add_record = batch.add, batch.add_record
+        for item in items:
+            if type(item) is tuple:
+                source, number, data = item
+                add(source, number, data)
+            else:
+                add_record(item)  # type: ignore[arg-type]
+            if batch.records >= BATCH:
+                self.profiles += batch.records
+                self._fold(batch.take())
+        if batch.records:
+            self.profiles += batch.records
+            self._fold(batch.take())
+
+    def _fold(self, columns: Mapping[str, list[Any]] | None = None) -> None:
+        for key, column in (self._columns if columns is None else columns).items():
             name = self._names.get(key.lower(), key)
             entry = self._stats.get(name)
             if entry is None:
@@ -342,8 +365,9 @@ class Accumulator:
                 if name in self._counted:
                     entry.only_count()
             entry.absorb(column)
-        self._columns = defaultdict(list)
-        self._pending = 0
+        if columns is None:
+            self._columns = defaultdict(list)
+            self._pending = 0
 
     @property
     def stats(self) -> dict[str, PropertyStats]:

@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from itertools import chain, compress, repeat
-from operator import is_
+from operator import is_, not_
 from typing import Any, Final
 
 from .records import (
     _DATE_PREFIX,
     MAX_PROPERTIES,
+    Date,
     OnProblem,
     Problem,
     Record,
@@ -45,6 +46,9 @@ _PLAIN: Final = frozenset({str, int, bool, type(None)})
 """Types kept as they are (a string only when none starts with ``$D_``)."""
 _SCALAR: Final = frozenset({str, int, bool, type(None), float})
 _LISTED: Final = _SCALAR | {list}
+_OBJECTS: Final = frozenset({dict})
+_LISTS: Final = frozenset({list})
+_TEXT: Final = frozenset({str})
 
 
 class RawColumns:
@@ -143,19 +147,42 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool]:
     types = set(map(type, values))
     dropped = False
     if not types <= _PLAIN:
+        if types == _OBJECTS:  # a top-level object (profileData itself, events): none is kept
+            return [], True
         fine = types <= _LISTED
         if fine and float in types:
             fine = all(map(math.isfinite, _only(values, float, types)))
         if fine and list in types:
-            fine = set(map(type, chain.from_iterable(_only(values, list, types)))) <= {str}
+            lists = _only(values, list, types)
+            items = set(map(type, chain.from_iterable(lists)))
+            fine = items <= _TEXT
+            if not fine and types == _LISTS and str not in items:  # platformInfo: lists of
+                kept = list(filter(not_, values))  # objects, only an empty one is kept
+                return kept, len(kept) < len(values)
         if not fine:
             kept = [v for v in map(_kept, values) if v is not _DROP]
             dropped = len(kept) < len(values)
             values = kept
             types = set(map(type, values))
-    if str in types and any(map(str.startswith, _only(values, str, types), repeat(_DATE_PREFIX))):
-        values = [_dated(v) if type(v) is str else v for v in values]
+    if str in types:
+        strings = _only(values, str, types)
+        # one C-level search of the joined column rules out dates in most columns
+        if _DATE_PREFIX in "\n".join(strings):
+            if types == _TEXT and all(map(str.startswith, values, repeat(_DATE_PREFIX))):
+                values = _all_dates(values)
+            else:
+                values = [_dated(v) if type(v) is str else v for v in values]
     return values, dropped
+
+
+def _all_dates(values: list[str]) -> list[Any]:
+    """A date column (every value ``$D_...``), converted with C-level passes when every
+    value is ``$D_`` and ASCII digits (an epoch before 1970 or a bad one: one by one)."""
+    digits = [v[3:] for v in values]
+    joined = "".join(digits)
+    if all(digits) and joined.isascii() and joined.isdigit():
+        return list(map(Date, map(int, digits)))
+    return [_dated(v) for v in values]
 
 
 _DROP: Final = object()
@@ -167,7 +194,7 @@ def _kept(value: Any) -> Any:
     if kind is float:
         return value if math.isfinite(value) else _DROP
     if kind is list:
-        return value if set(map(type, value)) <= {str} else _DROP
+        return value if set(map(type, value)) <= _TEXT else _DROP
     if kind is dict:
         return _DROP
     return value

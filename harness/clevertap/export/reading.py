@@ -89,6 +89,8 @@ def _read(
                 with open_export(path) as opened:
                     records = _records(opened, source, on_problem, raw)
                     try:
+                        if progress is None and limit is None:
+                            yield from records  # no count to keep: no Python step a record
                         for record in records:
                             yield record
                             count += 1

@@ -54,13 +54,13 @@ _CLASSES: Final = str.maketrans(
         **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A"),
     }
 )
-_FOLDED_CLASSES: Final = str.maketrans(
-    dict.fromkeys("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "x")
-)
-_ID_CHARS_DELETED: Final = str.maketrans("", "", ID_CHARS)
+_ID_CHARS_DELETED: Final = str.maketrans("", "", ID_CHARS + "\n")
+_FOLD_SHAPES: Final = str.maketrans("9aA", "xxx")
+"""A shape (:data:`_CLASSES`) with letters and digits folded into one class."""
 _LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
 _UUID4_FULL: Final = UUID4_RE.fullmatch
 _NUMERIC_START: Final = frozenset("0123456789+(")
+_TEXT: Final = frozenset({str})
 _CATEGORY: Final[dict[type, type | None]] = {
     str: str, int: float, float: float, bool: bool, Date: Date, list: list, type(None): None
 }  # fmt: skip
@@ -236,7 +236,9 @@ class PropertyStats:
     def _lists(self, values: list[list[Any]]) -> None:
         self.lists += len(values)
         self.max_items = max(self.max_items, max(map(len, values)))
-        items = [item for item in chain.from_iterable(values) if type(item) is str]
+        items = list(chain.from_iterable(values))
+        if not set(map(type, items)) <= _TEXT:  # only from a caller of add(): readers check
+            items = [item for item in items if type(item) is str]
         if items:
             self.item_chars = max(self.item_chars, max(map(len, items)))
 
@@ -274,9 +276,15 @@ class PropertyStats:
         if not values:
             return
         # the whole batch's classes in one C-level pass: a character outside an id's (a space,
-        # punctuation, a non-ASCII letter) survives deleting them
-        every = "".join(values).translate(_CLASSES)
-        if self.max_len > _ID_MAX_CHARS or every.translate(_ID_CHARS_DELETED):
+        # punctuation, a non-ASCII letter) survives deleting them; the newlines joining the
+        # values are deleted too, so past this check no value holds one and the joined text
+        # splits back into the values' shapes, and counts prefixes, without a step per value
+        every = "\n".join(values).translate(_CLASSES)
+        if (
+            self.max_len > _ID_MAX_CHARS
+            or every.translate(_ID_CHARS_DELETED)
+            or every.count("\n") != len(values) - 1  # a value holds a newline
+        ):
             self._no_id()  # free text: no id shape, and not worth remembering for `unique`
             return
         self.classes = "".join(c for c in "9aA" if c in self.classes or c in every)
@@ -286,21 +294,21 @@ class PropertyStats:
         self._see(values)
         if self.uuid4 and not all(map(_UUID4_FULL, values)):
             self.uuid4 = False
-        if self.hex and any(map(str.strip, values, repeat(_HEX))):
+        if self.hex and "".join(values).strip(_HEX):  # a character that is not hex
             self.hex = False
         if self.shapes is not None:
-            self.shapes.update(map(str.translate, values, repeat(_CLASSES)))
+            self.shapes.update(every.split("\n"))
             if len(self.shapes) > _SHAPES_MAX:
                 self.shapes = None
         if self.folded is not None:
-            self.folded.update(map(str.translate, values, repeat(_FOLDED_CLASSES)))
+            self.folded.update(every.translate(_FOLD_SHAPES).split("\n"))
             if len(self.folded) > _SHAPES_MAX:
                 self.folded = None
         if self.prefix is None:  # the first batch: the most common leading letters
             heads = Counter(m.group() for m in map(_LEADING_LETTERS.match, values) if m)
             self.prefix, self.prefixed = heads.most_common(1)[0]
-        elif self.prefix:  # then only whether each value starts with them (C-level)
-            self.prefixed += sum(map(str.startswith, values, repeat(self.prefix)))
+        elif self.prefix:  # then only how many values start with them (C-level)
+            self.prefixed += ("\n" + "\n".join(values)).count("\n" + self.prefix)
 
     def _no_id(self) -> None:
         self.idlike = False

@@ -332,6 +332,7 @@ def _infer_command(sub: Any) -> None:
         [
             "ctph infer profiles.ndjson.gz",
             "ctph infer export-*.json --write ctph.toml",
+            "zcat profiles.ndjson.gz | ctph infer -",
             "CT_PASSCODE=... ctph infer --from-api --account-id W8R-... --passcode-env "
             "CT_PASSCODE --region in1 --write ctph.toml",
         ],
@@ -339,7 +340,11 @@ def _infer_command(sub: Any) -> None:
         "record could be read, a settings file that is not valid TOML)",
     )
     infer.add_argument(
-        "sources", nargs="*", metavar="SOURCE", help="export files (any of the formats above)"
+        "sources",
+        nargs="*",
+        type=as_path,
+        metavar="SOURCE",
+        help="export files (any of the formats above; - reads standard input)",
     )
     infer.add_argument(
         "--write",
@@ -415,6 +420,8 @@ def _infer(args: argparse.Namespace, out: TextIO) -> int:
     else:
         if not args.sources:
             raise UsageError("ctph infer needs SOURCE files, or --from-api")
+        if args.sources.count(STDIN) > 1:
+            raise UsageError("- (standard input) can be read only once")
         if args.account_id or args.passcode_env or args.region or args.api_url:
             raise UsageError("--account-id, --passcode-env, --region and --api-url need --from-api")
         read = export.read_raw(args.sources, on_problem, limit=args.limit, progress=progress)
@@ -435,14 +442,19 @@ def _infer(args: argparse.Namespace, out: TextIO) -> int:
         out.write(render(inference))
     else:
         _write_inferred(args.write, inference, out)
-    print(
-        f"ctph infer: {inference.profiles:,} profiles read, {len(inference.declarations):,} "
-        f"properties declared, {inference.held_back:,} values held back by the k rule (k={k}), "
-        f"{inference.personal:,} properties flagged personal, "
-        f"{len(inference.warnings) + problems:,} warnings",
-        file=sys.stderr,
+    counts = (
+        f"{_count(inference.profiles, 'profile')} read",
+        f"{_count(len(inference.declarations), 'property', 'properties')} declared",
+        f"{_count(inference.held_back, 'value')} held back by the k rule (k={k})",
+        f"{_count(inference.personal, 'property', 'properties')} flagged personal",
+        _count(len(inference.warnings) + problems, "warning"),
     )
+    print(f"ctph infer: {', '.join(counts)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 def _pull_options(args: argparse.Namespace) -> Any:

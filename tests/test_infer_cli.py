@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -319,3 +321,20 @@ def test_write_into_pyproject_keeps_the_project_and_loads(
     assert text.startswith('[project]\nname = "shop"  # ours\n')
     config = load_config(pyproject)
     assert config.properties_complete and config.properties["visits"]["type"] == "integer"
+
+
+@pytest.mark.parametrize("pack", [bytes, gzip.compress], ids=["plain", "gzip"])
+def test_standard_input_is_read_like_a_file(tmp_path: Path, pack: Any) -> None:
+    """`-` reads standard input (a pipe cannot seek: gzip is sniffed without it) and gives
+    what the same file gives."""
+
+    export = Path(__file__).resolve().parents[1] / "fixtures" / "profiles" / "export.ndjson"
+    command = [sys.executable, "-m", "ctph_harness", "infer", "--k", "2"]
+    from_file = subprocess.run([*command, str(export)], capture_output=True, timeout=60)
+    piped = subprocess.run(
+        [*command, "-"], input=pack(export.read_bytes()), capture_output=True, timeout=60
+    )
+    assert (piped.returncode, piped.stdout) == (0, from_file.stdout)
+    assert b"60 profiles read" in piped.stderr
+    twice = subprocess.run([*command, "-", "-"], input=b"", capture_output=True, timeout=60)
+    assert twice.returncode == 2 and b"can be read only once" in twice.stderr

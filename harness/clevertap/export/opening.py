@@ -23,10 +23,13 @@ import gzip
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, cast
+
+from ...files import STDIN
 
 __all__ = ["HEAD_BYTES", "Format", "NotReadable", "Opened", "detect", "open_export"]
 
@@ -139,21 +142,27 @@ def _looks_like_csv(head: bytes) -> bool:
 
 @contextlib.contextmanager
 def open_export(path: str | Path) -> Iterator[Opened]:
-    """The opened file; raises :class:`NotReadable` (before yielding) when it cannot be read or
-    is none of the formats."""
-    try:
-        stored: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
-    except OSError as error:
-        raise NotReadable(f"cannot be read ({error.strerror or type(error).__name__})") from None
+    """The opened file (standard input for :data:`~ctph_harness.files.STDIN`, ``-`` on the
+    command line, which is read without seeking and left open); raises :class:`NotReadable`
+    (before yielding) when it cannot be read or is none of the formats."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(stored)
+        if path is STDIN:
+            stored = cast(BinaryIO, sys.stdin.buffer)
+        else:
+            try:
+                stored = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+            except OSError as error:
+                why = error.strerror or type(error).__name__
+                raise NotReadable(f"cannot be read ({why})") from None
+            stack.enter_context(stored)
         try:
             magic = _read_exactly(stored, 2)
             content: BinaryIO
             if magic == _GZIP_MAGIC:
-                stored.seek(0)
+                # the magic bytes go back in front rather than by seeking: a pipe cannot seek
+                rejoined = cast(BinaryIO, _Rejoined(magic, stored))
                 content = cast(
-                    BinaryIO, stack.enter_context(gzip.GzipFile(fileobj=stored, mode="rb"))
+                    BinaryIO, stack.enter_context(gzip.GzipFile(fileobj=rejoined, mode="rb"))
                 )
                 head = _read_head(content)
             else:

@@ -100,10 +100,11 @@ def _fail(problem: object) -> None:
 
 def infer_all(path: Path) -> int:
     """What ``ctph infer FILE`` does, minus argument parsing: read, infer, render the TOML."""
-    from ctph_harness.clevertap.infer import infer
+    from ctph_harness.clevertap.export import read_raw
+    from ctph_harness.clevertap.infer import infer_read
     from ctph_harness.clevertap.infer.tomlfile import render
 
-    inference = infer(record.properties for record in read_records([path], _fail))
+    inference = infer_read(read_raw([path], _fail), _fail)
     render(inference)
     return inference.profiles
 

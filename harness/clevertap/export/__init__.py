@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .reading import read_records
+from .reading import Raw, read_raw, read_records
 from .records import MAX_PROPERTIES, Date, OnProblem, Problem, Progress, Record, Value
 
 if TYPE_CHECKING:
@@ -28,11 +28,13 @@ __all__ = [
     "Problem",
     "Progress",
     "PullOptions",
+    "Raw",
     "Record",
     "TerminalProgress",
     "Value",
     "progress_for",
     "pull_records",
+    "read_raw",
     "read_records",
 ]
 

@@ -15,7 +15,7 @@ from typing import BinaryIO, Final
 from .records import OnProblem, Problem, Record, record_from
 from .wording import json_error
 
-__all__ = ["MAX_LINE_BYTES", "read_ndjson"]
+__all__ = ["MAX_LINE_BYTES", "read_ndjson", "read_ndjson_raw"]
 
 MAX_LINE_BYTES: Final = 64 << 20
 """The longest line read. A CleverTap profile is a few KB (256 custom properties, values of at
@@ -28,6 +28,17 @@ _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def read_ndjson(stream: BinaryIO, source: str, on_problem: OnProblem) -> Iterator[Record]:
+    for _, number, data in read_ndjson_raw(stream, source, on_problem):
+        record = record_from(source, number, data, on_problem)
+        if record is not None:
+            yield record
+
+
+def read_ndjson_raw(
+    stream: BinaryIO, source: str, on_problem: OnProblem
+) -> Iterator[tuple[str, int, object]]:
+    """``(source, line number, decoded object)`` for each line that is a JSON object, not
+    normalised (``ctph infer`` normalises by column: ``columns``); bad lines are problems."""
     readline = stream.readline
     number = 0
     while True:
@@ -66,9 +77,10 @@ def read_ndjson(stream: BinaryIO, source: str, on_problem: OnProblem) -> Iterato
         except (ValueError, StopIteration, RecursionError):
             on_problem(Problem(source, number, None, _why(text)))
             continue
-        record = record_from(source, number, data, on_problem)
-        if record is not None:
-            yield record
+        if type(data) is dict:
+            yield source, number, data
+        else:
+            record_from(source, number, data, on_problem)  # the problem: not an object
 
 
 def _why(text: str) -> str:

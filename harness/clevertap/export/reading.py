@@ -11,22 +11,29 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeAlias
 
 from .opening import Format, NotReadable, Opened, open_export
 from .records import OnProblem, Problem, Progress, Record
 
-__all__ = ["read_records"]
+__all__ = ["Raw", "read_raw", "read_records"]
+
+Raw: TypeAlias = tuple[str, int, object]
+"""``(source, record number, decoded JSON value)``: an NDJSON record before normalising."""
 
 _PROGRESS_EVERY: Final = 4096
 """Records between two progress updates: often enough for a live count, rare enough to cost
 nothing (a ``tell()`` and a clock read)."""
 
 
-def _records(opened: Opened, source: str, on_problem: OnProblem) -> Iterator[Record]:
+def _records(
+    opened: Opened, source: str, on_problem: OnProblem, raw: bool = False
+) -> Iterator[Record] | Iterator[Raw]:
     if opened.format is Format.NDJSON:
-        from .ndjson import read_ndjson
+        from .ndjson import read_ndjson, read_ndjson_raw
 
+        if raw:
+            return read_ndjson_raw(opened.stream, source, on_problem)
         return read_ndjson(opened.stream, source, on_problem)
     if opened.format is Format.JSON:
         from .document import read_document
@@ -47,6 +54,30 @@ def read_records(
     """Yield the records of ``paths`` in order, at most ``limit`` of them. Problems go to
     ``on_problem`` as they are met; nothing is raised for bad input. ``progress`` (when given)
     is updated as reading goes and finished at the end."""
+    return _read(paths, on_problem, limit, progress, False)  # type: ignore[return-value]
+
+
+def read_raw(
+    paths: Sequence[str | Path],
+    on_problem: OnProblem,
+    *,
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Record | Raw]:
+    """:func:`read_records`, but an NDJSON line comes as :data:`Raw`, not normalised (the
+    caller does it by column, with :class:`~.columns.RawColumns`, and so reports a bad value
+    of an NDJSON record later than :func:`read_records` would). Other formats give records.
+    A :data:`Raw` value is always a JSON object, so ``limit`` counts the same records."""
+    return _read(paths, on_problem, limit, progress, True)
+
+
+def _read(
+    paths: Sequence[str | Path],
+    on_problem: OnProblem,
+    limit: int | None,
+    progress: Progress | None,
+    raw: bool,
+) -> Iterator[Record | Raw]:
     count = 0
     done = 0  # bytes of the files already read whole
     try:
@@ -56,8 +87,10 @@ def read_records(
             source = str(path)
             try:
                 with open_export(path) as opened:
-                    records = _records(opened, source, on_problem)
+                    records = _records(opened, source, on_problem, raw)
                     try:
+                        if progress is None and limit is None:
+                            yield from records  # no count to keep: no Python step a record
                         for record in records:
                             yield record
                             count += 1

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..export.reading import Raw
+from ..export.records import OnProblem, Record
 from ..profiles.guess import STANDARD_FIELDS
 from .accumulate import Accumulator
 from .declare import DEFAULT_K, Declaration, Inference, declare
 
-__all__ = ["DEFAULT_K", "Declaration", "Inference", "infer"]
+__all__ = ["DEFAULT_K", "Declaration", "Inference", "infer", "infer_read"]
 
 _STANDARD = frozenset(STANDARD_FIELDS)
 
@@ -28,4 +30,15 @@ def infer(records: Iterable[Mapping[str, Any]], *, k: int = DEFAULT_K) -> Infere
     templates address them; every other name is kept as written."""
     acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS}, counted=_STANDARD)
     acc.add_all(records)
+    return declare(acc, k=k, standard=_STANDARD)
+
+
+def infer_read(
+    items: Iterable[Record | Raw], on_problem: OnProblem, *, k: int = DEFAULT_K
+) -> Inference:
+    """:func:`infer` over what :func:`~..export.read_raw` yields: the same declarations as
+    ``infer(r.properties for r in read_records(...))``, faster (NDJSON values are normalised
+    by column); bad values of NDJSON records go to ``on_problem`` as the batch is folded."""
+    acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS}, counted=_STANDARD)
+    acc.add_read(items, on_problem)
     return declare(acc, k=k, standard=_STANDARD)

@@ -1,0 +1,211 @@
+"""Raw records gathered by column and normalised a column at a time (``ctph infer``'s fast path).
+
+:func:`~.records.record_from` normalises each value with a Python step and builds a
+:class:`~.records.Record` per profile: about 6 us of a 200,000-record export's ~27 us per
+record in ``infer`` (bench/bench_infer.py). :class:`RawColumns` takes the decoded JSON objects
+as they are, appends each value to its property's column (the only per-value Python step left)
+and normalises whole columns with C-level passes (``set(map(type, ...))``, ``map(str.startswith,
+...)``, ``map(math.isfinite, ...)``): a column of plain strings, numbers and booleans, the usual
+case, is kept as it is. The result is what ``record_from`` gives, value for value:
+
+* top-level values CleverTap cannot hold (``platformInfo``, ``events``, a NaN) are dropped
+  silently, as ``record_from`` skips them;
+* in ``profileData``, such a value is a :class:`~.records.Problem` naming the record and the
+  property. The columns do not know their records, so a batch with a bad value is scanned again
+  (only then) and its records report their problems in their own key order, as
+  ``record_from`` does; they come when the batch is folded, after the records read before it.
+* anything unusual about a record (``profileData`` not an object, a key both at the top and in
+  ``profileData``, more keys than :data:`~.records.MAX_PROPERTIES`) goes through
+  ``record_from`` itself, so its rules live in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from itertools import chain, compress, repeat
+from operator import is_, not_
+from typing import Any, Final
+
+from .records import (
+    _DATE_PREFIX,
+    MAX_PROPERTIES,
+    Date,
+    OnProblem,
+    Problem,
+    Record,
+    Value,
+    _date,
+    normalise,
+    record_from,
+)
+
+__all__ = ["RawColumns"]
+
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
+"""Types kept as they are (a string only when none starts with ``$D_``)."""
+_SCALAR: Final = frozenset({str, int, bool, type(None), float})
+_LISTED: Final = _SCALAR | {list}
+_OBJECTS: Final = frozenset({dict})
+_LISTS: Final = frozenset({list})
+_TEXT: Final = frozenset({str})
+
+
+class RawColumns:
+    """One batch of records, by column: ``add`` each decoded record, then ``take`` the
+    normalised columns (property name -> values, ``None`` for null) and start again."""
+
+    __slots__ = ("_custom", "_on_problem", "_rows", "_slow", "_top", "records")
+
+    def __init__(self, on_problem: OnProblem) -> None:
+        self._on_problem = on_problem
+        self._top: defaultdict[str, list[Any]] = defaultdict(list)
+        self._custom: defaultdict[str, list[Any]] = defaultdict(list)
+        self._slow: defaultdict[str, list[Any]] = defaultdict(list)
+        self._rows: list[tuple[str, int, dict[str, Any]]] = []
+        self.records = 0
+        """Records added since the last :meth:`take` (those that were objects)."""
+
+    def add(self, source: str, number: int, data: object) -> None:
+        """One decoded JSON value, record ``number`` of ``source``."""
+        if type(data) is dict:
+            custom: Any = data.get("profileData")
+            kind = type(custom)
+            if kind is dict:
+                if len(custom) + len(data) <= MAX_PROPERTIES and custom.keys().isdisjoint(data):
+                    top = self._top
+                    for key, value in data.items():
+                        top[key].append(value)
+                    columns = self._custom
+                    for key, value in custom.items():
+                        columns[key].append(value)
+                    self._rows.append((source, number, custom))
+                    self.records += 1
+                    return
+            elif kind not in _SCALAR or kind is float:
+                pass  # a list or a number for profileData: record_from says what is wrong
+            elif len(data) <= MAX_PROPERTIES:
+                top = self._top
+                for key, value in data.items():
+                    top[key].append(value)
+                self.records += 1
+                return
+        record = record_from(source, number, data, self._on_problem)
+        if record is not None:
+            self.add_record(record)
+
+    def add_record(self, record: Record) -> None:
+        """A record another reader (CSV, JSON document, API) normalised already."""
+        slow = self._slow
+        for key, value in record.properties.items():
+            slow[key].append(value)
+        self.records += 1
+
+    def take(self) -> dict[str, list[Value]]:
+        """The batch's columns, normalised; problems with ``profileData`` values reported."""
+        columns: dict[str, list[Value]] = {}
+        for key, values in self._top.items():
+            if key == "profileData":  # kept only when it was a plain value, not an object
+                values = [v for v in values if type(v) in _PLAIN]
+                if not values:
+                    continue
+            kept, _ = _normalised(values)
+            if kept:
+                columns[key] = kept
+        bad: set[str] = set()
+        for key, values in self._custom.items():
+            kept, dropped = _normalised(values)
+            if dropped:
+                bad.add(key)
+            if kept:
+                columns.setdefault(key, []).extend(kept)
+        if bad:
+            self._report(bad)
+        for key, values in self._slow.items():
+            columns.setdefault(key, []).extend(values)
+        self._top = defaultdict(list)
+        self._custom = defaultdict(list)
+        self._slow = defaultdict(list)
+        self._rows = []
+        self.records = 0
+        return columns
+
+    def _report(self, bad: set[str]) -> None:
+        on_problem = self._on_problem
+        for source, number, custom in self._rows:
+            if bad.isdisjoint(custom):
+                continue
+            for key, value in custom.items():
+                if key in bad:
+                    _, why = normalise(value)
+                    if why is not None:
+                        on_problem(Problem(source, number, key, why))
+
+
+def _normalised(values: list[Any]) -> tuple[list[Value], bool]:
+    """``values`` as CleverTap values, and whether any was dropped (not one it can hold)."""
+    types = set(map(type, values))
+    dropped = False
+    if not types <= _PLAIN:
+        if types == _OBJECTS:  # a top-level object (profileData itself, events): none is kept
+            return [], True
+        fine = types <= _LISTED
+        if fine and float in types:
+            fine = all(map(math.isfinite, _only(values, float, types)))
+        if fine and list in types:
+            lists = _only(values, list, types)
+            items = set(map(type, chain.from_iterable(lists)))
+            fine = items <= _TEXT
+            if not fine and types == _LISTS and str not in items:  # platformInfo: lists of
+                kept = list(filter(not_, values))  # objects, only an empty one is kept
+                return kept, len(kept) < len(values)
+        if not fine:
+            kept = [v for v in map(_kept, values) if v is not _DROP]
+            dropped = len(kept) < len(values)
+            values = kept
+            types = set(map(type, values))
+    if str in types:
+        strings = _only(values, str, types)
+        # one C-level search of the joined column rules out dates in most columns
+        if _DATE_PREFIX in "\n".join(strings):
+            if types == _TEXT and all(map(str.startswith, values, repeat(_DATE_PREFIX))):
+                values = _all_dates(values)
+            else:
+                values = [_dated(v) if type(v) is str else v for v in values]
+    return values, dropped
+
+
+def _all_dates(values: list[str]) -> list[Any]:
+    """A date column (every value ``$D_...``), converted with C-level passes when every
+    value is ``$D_`` and ASCII digits (an epoch before 1970 or a bad one: one by one)."""
+    digits = [v[3:] for v in values]
+    joined = "".join(digits)
+    if all(digits) and joined.isascii() and joined.isdigit():
+        return list(map(Date, map(int, digits)))
+    return [_dated(v) for v in values]
+
+
+_DROP: Final = object()
+
+
+def _kept(value: Any) -> Any:
+    """``value``, or ``_DROP`` for one :func:`~.records.normalise` refuses."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else _DROP
+    if kind is list:
+        return value if set(map(type, value)) <= _TEXT else _DROP
+    if kind is dict:
+        return _DROP
+    return value
+
+
+def _only(values: list[Any], kind: type, types: set[type]) -> list[Any]:
+    """The values of type ``kind`` (all of them when the column has one type)."""
+    if len(types) == 1:
+        return values
+    return list(compress(values, map(is_, map(type, values), repeat(kind))))
+
+
+def _dated(text: str) -> Value:
+    return (_date(text) or text) if text[:3] == _DATE_PREFIX else text

@@ -415,3 +415,30 @@ def test_a_mixed_property_keeps_exact_counts_after_it_is_known_to_be_mixed() -> 
         in result.warnings
     )
     assert not any(d.name == "Email" for d in result.declarations)  # a standard field, not always
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_is_as_it_was_after_a_read(tmp_path: Path, enabled: bool) -> None:
+    """infer_read switches the cyclic collector off for its pass (decoded JSON has no cycles)
+    and leaves it as it found it, also when the pass fails."""
+    import gc
+
+    from ctph_harness.clevertap.export import read_raw
+    from ctph_harness.clevertap.infer import infer_read
+
+    export = tmp_path / "p.ndjson"
+    export.write_text('{"identity": "u1", "profileData": {"tier": "gold"}}\n')
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert infer_read(read_raw([export], print), print).profiles == 1
+        assert gc.isenabled() is enabled
+
+        def broken() -> Any:
+            yield from read_raw([export], print)
+            raise RuntimeError("cut")
+
+        with pytest.raises(RuntimeError):
+            infer_read(broken(), print)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()

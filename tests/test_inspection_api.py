@@ -19,6 +19,7 @@ import pytest
 
 import ctph_harness.posthog.ui_static as ui_static
 from ctph_harness.posthog.app import CaptureApp
+from ctph_harness.posthog.request_detail import HIDDEN_NOTE
 from ctph_harness.posthog.server import FakePostHog
 from ctph_harness.posthog.ui_static import CSP
 
@@ -264,7 +265,8 @@ def test_request_detail_shows_gzip_then_json_and_the_verdict(client: httpx.Clien
     assert detail["method"] == "POST" and detail["path"] == "/e/"
     assert detail["headers"]["Content-Encoding"] == "gzip"
     assert detail["body_encoding"] == "base64" and detail["body_truncated"] is False
-    assert base64.b64decode(detail["body"]) == packed and detail["body_size"] == len(packed)
+    # gunzipped, the body would show the keys whole: a note stands in its place
+    assert detail["body"] == HIDDEN_NOTE and detail["body_size"] == len(packed)
     assert [step["step"] for step in detail["decoding"]] == ["received", "gzip", "json"]
     assert detail["decoding"][1]["bytes"] == len(body)
     assert json.loads(detail["decoding"][-1]["text"])["event"] == "signed_up"
@@ -287,7 +289,8 @@ def test_request_detail_of_a_form_with_base64(client: httpx.Client) -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert client.post("/e/", content=f"data={data}", headers=form).status_code == 200
     detail = client.get("/_ctph/requests/1").json()
-    assert detail["body_encoding"] == "utf-8" and detail["body"].startswith("data=")
+    # the base64 holds the project key: the body is shown decoded, masked, in the steps only
+    assert detail["body_encoding"] == "utf-8" and detail["body"] == HIDDEN_NOTE
     # /e/ is a legacy path: capture unwraps the form's base64 after it (decompression.rs)
     assert [step["step"] for step in detail["decoding"]] == ["received", "form", "base64", "json"]
 
@@ -299,6 +302,93 @@ def test_request_detail_of_a_get_with_data_in_the_query(client: httpx.Client) ->
     assert detail["method"] == "GET" and detail["body"] == "" and detail["body_size"] == 0
     assert [step["step"] for step in detail["decoding"]] == ["received", "query", "base64", "json"]
     assert json.loads(detail["decoding"][-1]["text"])["distinct_id"] == "u1"
+
+
+def _spellings(secret: str) -> list[str]:
+    """The key's secret part, and its base64 at the three byte alignments (whose shared
+    middle a reader could still decode)."""
+    return [
+        secret[4:],
+        *(base64.b64encode(pad + secret.encode()).decode()[4:24] for pad in (b"", b"a", b"ab")),
+    ]
+
+
+def _no_key_anywhere(detail: dict[str, Any]) -> None:
+    """Neither key, nor its base64, in any field."""
+    shown = json.dumps(detail, ensure_ascii=False)
+    for secret in (PERSONAL, KEY):
+        for spelling in _spellings(secret):
+            assert spelling not in shown
+
+
+@pytest.mark.parametrize(
+    ("make", "steps"),
+    [
+        pytest.param(
+            lambda text: (gzip.compress(text.encode()), {"Content-Encoding": "gzip"}, ""),
+            ["received", "gzip", "json"],
+            id="gzip",
+        ),
+        pytest.param(
+            lambda text: (
+                base64.b64encode(base64.b64encode(text.encode())),
+                {"Content-Type": "text/plain"},
+                "",
+            ),
+            ["received", "base64", "base64", "json"],
+            id="base64-of-base64",
+        ),
+        pytest.param(
+            lambda text: (
+                b"",
+                {},
+                "data=" + base64.b64encode(base64.b64encode(text.encode())).decode(),
+            ),
+            ["received", "query", "base64", "base64", "json"],
+            id="query-base64-of-base64",
+        ),
+    ],
+)
+def test_request_detail_hides_a_key_inside_an_encoded_body(
+    client: httpx.Client, make: Any, steps: list[str]
+) -> None:
+    body, headers, query = make(json.dumps(ev("signed_up", "u1", note=PERSONAL)))
+    method = "GET" if query else "POST"
+    sent = client.request(method, f"/e/?{query}", content=body, headers=headers)
+    assert sent.status_code == 200, sent.text
+    detail = client.get("/_ctph/requests/1").json()
+    assert [step["step"] for step in detail["decoding"]] == steps
+    assert HIDDEN_NOTE in (detail["body"], detail["query"])
+    decoded = json.loads(detail["decoding"][-1]["text"])
+    assert decoded["properties"]["note"] == "phx_…5jEq" and decoded["event"] == "signed_up"
+    _no_key_anywhere(detail)
+
+
+def test_request_detail_hides_a_json_escaped_key(client: httpx.Client) -> None:
+    escaped = PERSONAL.replace("_", "\\u005f", 1)  # phx\u005f…: JSON for the same key
+    body = json.dumps(ev("signed_up", "u1", tag="phx_literalABCD1234")).replace(
+        '"tag"', f'"note": "{escaped}", "tag"'
+    )
+    assert "phx\\u005f" in body and json.loads(body)["properties"]["note"] == PERSONAL
+    sent = client.post("/i/v0/e/", content=body.encode(), headers={"Content-Type": "text/plain"})
+    assert sent.status_code == 200, sent.text
+    detail = client.get("/_ctph/requests/1").json()
+    assert detail["body"] == HIDDEN_NOTE
+    assert [step["step"] for step in detail["decoding"]] == ["received", "json"]
+    shown = detail["decoding"][-1]["text"]
+    assert json.loads(shown)["properties"]["note"] == "phx_…5jEq"
+    assert "\\u005f" not in shown
+    _no_key_anywhere(detail)
+
+
+def test_request_detail_keeps_a_plain_body_masked_in_place(client: httpx.Client) -> None:
+    body = json.dumps(ev("signed_up", "u1", note=PERSONAL))
+    sent = client.post("/i/v0/e/", content=body.encode(), headers={"Content-Type": "text/plain"})
+    assert sent.status_code == 200, sent.text
+    detail = client.get("/_ctph/requests/1").json()
+    assert json.loads(detail["body"])["properties"]["note"] == "phx_…5jEq"
+    assert detail["decoding"][-1]["text"] == detail["body"]
+    _no_key_anywhere(detail)
 
 
 def test_request_detail_of_a_refusal_and_of_unknown_numbers(client: httpx.Client) -> None:

@@ -14,21 +14,32 @@ Why it looks as it does:
   path it was sent to, the same findings (codes, pointers, hints) the command line gives.
 * Every string passes through :func:`ctph_harness.redact.printable` (base64 text too: a key
   inside base64 is masked whole).
+* **Keys are looked for at every depth**: masking the encoded text cannot see a key inside
+  gzip, lz64, base64 of base64, or spelt with JSON (``phx\\u005f``) or URL (``phx%5F``)
+  escapes. So when a decoding stage's text, or the parsed payload re-serialised, holds a key,
+  the encoded ``body``/``query`` is replaced by :data:`HIDDEN_NOTE` (the payload is shown
+  decoded and masked in the ``json`` step), and a step whose text spells a key with escapes
+  shows the re-serialised payload, masked, instead.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..redact import printable
+from ..redact import printable, redact_text
 from .event_links import Link
 from .journal import Record
 from .project import Event
 from .serialise import iso
 
-__all__ = ["TEXT_KEPT", "decoding_steps", "request_detail", "verdict"]
+__all__ = ["HIDDEN_NOTE", "TEXT_KEPT", "decoding_steps", "request_detail", "verdict"]
+
+HIDDEN_NOTE = "…(encoded text holding a key: shown decoded, masked, in the decoding steps)"
+"""What ``body`` or ``query`` says in place of encoded text that holds a key masking misses."""
 
 TEXT_KEPT = 64 * 1024
 """Characters of the decoded text a decoding step shows."""
@@ -44,20 +55,28 @@ def request_detail(record: Record, events: Sequence[tuple[Event, Link | None]]) 
     except UnicodeDecodeError:
         body, encoding = base64.b64encode(raw).decode("ascii"), "base64"
     headers = {printable(name): printable(value) for name, value in record.headers}
+    steps, revealed, source = _traced(record)
+    hidden = any(_holds_key(text) for text in revealed)
+    shown_body = printable(body)
+    if (hidden and source == "body") or _escapes_key(shown_body):
+        shown_body = HIDDEN_NOTE
+    shown_query = printable(record.query)
+    if (hidden and source == "query") or _escapes_key(shown_query):
+        shown_query = HIDDEN_NOTE
     return {
         "number": record.seq,
         "time": iso(record.received_at),
         "method": printable(record.method),
         "path": printable(record.path),
-        "query": printable(record.query),
+        "query": shown_query,
         "headers": headers,
         "kind": record.kind,
         "test": printable(record.test) if record.test is not None else None,
-        "body": printable(body),
+        "body": shown_body,
         "body_encoding": encoding,
         "body_size": record.raw_size,
         "body_truncated": record.raw_size > len(raw),
-        "decoding": decoding_steps(record),
+        "decoding": steps,
         "response": {
             "status": record.status,
             "headers": {name: printable(value) for name, value in record.response_headers},
@@ -73,18 +92,28 @@ def request_detail(record: Record, events: Sequence[tuple[Event, Link | None]]) 
 def decoding_steps(record: Record) -> list[dict[str, Any]]:
     """How the fake decoded the body: ``{"step", "bytes", "text"?}`` for each stage, ending
     in ``json`` (the text parsed) or ``error`` (capture's refusal of the encoding)."""
+    return _traced(record)[0]
+
+
+def _traced(record: Record) -> tuple[list[dict[str, Any]], list[str], str]:
+    """The steps, the texts decoding revealed beyond the encoded text (each stage's output
+    and the parsed payload re-serialised), and where the payload came from (``body`` or
+    ``query``)."""
     raw = record.received()
     if record.kind not in _CHECKED_KINDS or not (raw or record.decoded):
-        return []
+        return [], [], "body"
     if record.raw_size > len(raw):  # cut: only the decoded text the journal kept
         steps: list[dict[str, Any]] = [{"step": "received", "bytes": record.raw_size}]
+        revealed: list[str] = []
         if record.decoded:
             steps.append(_text_step("json", record.body))
-        return steps
+            if not record.body.startswith(raw.decode("utf-8", "replace")):  # it was encoded
+                revealed = [record.body, *_reserialised(record.body)]
+        return steps, revealed, "body"
     return _trace(record, raw)
 
 
-def _trace(record: Record, raw: bytes) -> list[dict[str, Any]]:
+def _trace(record: Record, raw: bytes) -> tuple[list[dict[str, Any]], list[str], str]:
     from .exchange import Incoming
     from .wire import (
         _B64_STRICT,
@@ -100,6 +129,7 @@ def _trace(record: Record, raw: bytes) -> list[dict[str, Any]]:
     headers = dict(record.headers)
     query = Incoming({"QUERY_STRING": record.query}).args()  # as capture read it
     steps: list[dict[str, Any]] = [{"step": "received", "bytes": len(raw)}]
+    revealed: list[str] = []  # each stage's output, once something was undone
     try:
         decoded = decode(record.method, record.path, query, headers, raw)
     except WireError as exc:
@@ -112,11 +142,13 @@ def _trace(record: Record, raw: bytes) -> list[dict[str, Any]]:
     payload = data.encode("utf-8") if data else raw
     if data:
         steps.append({"step": "query", "bytes": len(payload)})
+        revealed.append(data)
     if not _looks_like_form(payload) and _looks_like_base64(payload, _B64_STRICT):
         unwrapped = _b64decode(payload)
         if unwrapped is not None:
             payload = unwrapped
             steps.append({"step": "base64", "bytes": len(payload)})
+            revealed.append(payload.decode("latin-1"))  # one character a byte: keys survive
     lowered = {name.lower(): value for name, value in headers.items()}
     if lowered.get("content-type") == FORM_MIME_TYPE and _looks_like_form(payload):
         try:
@@ -125,8 +157,11 @@ def _trace(record: Record, raw: bytes) -> list[dict[str, Any]]:
             form_data = None
         if form_data is not None:
             steps.append({"step": "form", "bytes": len(form_data.encode("utf-8"))})
+            revealed.append(form_data)
     if decoded is not None:
         text = decoded.text
+        if revealed or decoded.compression != "none" or decoded.base64_unwrapped:
+            revealed += [text, *_reserialised(text)]
         if decoded.compression != "none":
             steps.append({"step": decoded.compression, "bytes": len(text.encode("utf-8"))})
         if decoded.base64_unwrapped:
@@ -134,17 +169,51 @@ def _trace(record: Record, raw: bytes) -> list[dict[str, Any]]:
         steps.append(_text_step("json", text))
     elif refusal is not None:
         steps.append({"step": "error", "bytes": 0, "text": printable(refusal)})
-    return steps
+    return steps, revealed, "query" if data else "body"
 
 
 def _text_step(step: str, text: str) -> dict[str, Any]:
-    shown = text[:TEXT_KEPT]
+    shown = printable(text[:TEXT_KEPT])
+    if _escapes_key(shown):  # a key spelt with escapes: show the payload as parsed, masked
+        shown = next((printable(again[:TEXT_KEPT]) for again in _reserialised(text)), "")
+        if _escapes_key(shown):  # pragma: no cover - re-serialised JSON escapes no key character
+            shown = HIDDEN_NOTE
     return {
         "step": step,
         "bytes": len(text.encode("utf-8", errors="replace")),
-        "text": printable(shown),
+        "text": shown,
         "text_truncated": len(text) > TEXT_KEPT,
     }
+
+
+# A JSON ``\uXXXX`` escape or a URL ``%XX`` escape of a character a key is made of.
+_KEY_CHAR_HEX = "(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|2[Dd])"
+_KEY_CHAR_ESCAPE = re.compile(rf"\\u00{_KEY_CHAR_HEX}|%{_KEY_CHAR_HEX}")
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with every escaped key character written plainly (an escaped backslash before
+    ``u`` is read as an escape too: a false alarm, never a miss)."""
+    return _KEY_CHAR_ESCAPE.sub(lambda m: chr(int(m.group(0)[-2:], 16)), text)
+
+
+def _escapes_key(shown: str) -> bool:
+    """Whether text already masked still spells a key once its escapes are undone."""
+    return _holds_key(_unescaped(shown))
+
+
+def _holds_key(text: str) -> bool:
+    return redact_text(text) != text
+
+
+def _reserialised(text: str) -> Iterable[str]:
+    """The JSON in ``text`` parsed and written again without ASCII escapes, where every key
+    stands plainly for masking to find; nothing when ``text`` is not JSON."""
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return ()
+    return (json.dumps(parsed, ensure_ascii=False),)
 
 
 def verdict(record: Record) -> list[dict[str, Any]]:

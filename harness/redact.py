@@ -17,7 +17,7 @@ import binascii
 import re
 from urllib.parse import unquote
 
-__all__ = ["PERSONAL_KEY", "escape_controls", "printable", "redact", "redact_text"]
+__all__ = ["PERSONAL_KEY", "clipped", "escape_controls", "printable", "redact", "redact_text"]
 
 # No word boundary before the prefix: a key glued to a word (`user_phc_…`), to an escape
 # (`\\nphx_…`) or to URL encoding (`%3Dphx_…`) is still a key.
@@ -96,6 +96,15 @@ def printable(text: str) -> str:
     (half an emoji, which CleverTap profiles can hold) written as ``\\udXXX`` so the text can be
     encoded at all."""
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", redact_text(text))
+
+
+def clipped(text: str, limit: int = 80) -> str:
+    """A value a message echoes back (a query parameter's name or value): :func:`printable`,
+    then cut to ``limit`` characters with ``…``. Masked before it is cut, so a key is never
+    cut short of what masking recognises; the input is first cut to a few times ``limit`` so
+    a huge value costs little."""
+    shown = printable(text[: limit * 4])
+    return shown if len(shown) <= limit and len(text) <= limit * 4 else shown[: limit - 1] + "…"
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")

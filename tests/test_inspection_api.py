@@ -181,6 +181,28 @@ def test_bad_parameters_are_400_saying_which(
     assert answer.status_code == 400 and says in answer.text, answer.text
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {PERSONAL: "1"},
+        {"format": PERSONAL},
+        {"wait": PERSONAL},
+        {"order": PERSONAL},
+        {"status": PERSONAL},
+        {"limit": PERSONAL},
+        {"cursor": PERSONAL},
+        {"format": "x" * 5000},
+    ],
+)
+@pytest.mark.parametrize("route", ["events", "requests"])
+def test_a_400_echoes_no_key_and_no_long_value(
+    client: httpx.Client, route: str, query: dict[str, str]
+) -> None:
+    answer = client.get(f"/_ctph/{route}", params=query)
+    assert answer.status_code == 400, answer.text
+    assert PERSONAL[4:] not in answer.text and len(answer.text) < 300, answer.text
+
+
 def test_ndjson_export_has_the_same_filters_and_redacts_keys(
     app: CaptureApp, client: httpx.Client
 ) -> None:

@@ -199,6 +199,15 @@ def test_bad_since_is_a_400(fake: FakePostHog) -> None:
         assert answer.status_code == 400 and answer.text.startswith("ctph: "), query
 
 
+def test_a_400_echoes_no_key_and_no_long_value(fake: FakePostHog) -> None:
+    secret = "phx_9fK2mQ7xLp4sT8vW1yZ3bN6cR0dH5jEq"
+    for query in (f"{secret}=1", f"since={secret}", f"since={'9' * 5000}x"):
+        answer = httpx.get(f"{fake.url}/_ctph/stream?{query}")
+        assert answer.status_code == 400 and answer.text.startswith("ctph: "), query
+        assert secret[4:] not in answer.text and len(answer.text) < 300, answer.text
+    assert "phx_…5jEq" in httpx.get(f"{fake.url}/_ctph/stream?{secret}=1").text
+
+
 def _capture_ok(fake: FakePostHog, name: str) -> None:
     with socket.create_connection(fake.address, timeout=5) as sock:
         body = json.dumps(ev(name, "u1")).encode()

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
-from ..redact import printable
+from ..redact import clipped, printable
 from .answer import JSON, OK_BODY, TEXT, Answer
 from .event_links import NO_LINK, Link
 from .exchange import Incoming
@@ -174,7 +174,8 @@ def cross_origin(incoming: Incoming) -> str | None:
     if origin.rstrip("/") in allowed:
         return None
     return (
-        f"refused: Origin {origin[:80]!r} is not this server's own; state changes are same-origin"
+        f"refused: Origin {clipped(origin)!r} is not this server's own; "
+        "state changes are same-origin"
     )
 
 
@@ -239,7 +240,7 @@ def _written(data: Any, export: str) -> Answer:
 def _format(text: str | None) -> str:
     if text is None or text in ("json", "ndjson"):
         return text or "json"
-    raise _BadQuery(f"format must be json or ndjson, got {text[:40]!r}")
+    raise _BadQuery(f"format must be json or ndjson, got {clipped(text)!r}")
 
 
 def _wait(text: str | None) -> float:
@@ -251,7 +252,7 @@ def _wait(text: str | None) -> float:
         seconds = float("nan")
     if not 0 < seconds <= MAX_WAIT:  # NaN fails too
         raise _BadQuery(
-            f"wait must be seconds, more than 0 and at most {MAX_WAIT}, got {text[:40]!r}"
+            f"wait must be seconds, more than 0 and at most {MAX_WAIT}, got {clipped(text)!r}"
         )
     return seconds
 
@@ -275,7 +276,7 @@ def _newest_first(text: str | None) -> bool:
         return False
     if text == "desc":
         return True
-    raise _BadQuery(f"order must be asc or desc, got {text[:40]!r}")
+    raise _BadQuery(f"order must be asc or desc, got {clipped(text)!r}")
 
 
 def _newest_page(
@@ -409,7 +410,9 @@ def _limit(text: str | None) -> int:
         return DEFAULT_LIMIT
     stripped = text.strip()
     if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 6):
-        raise _BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {text[:40]!r}")
+        raise _BadQuery(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}, got {clipped(text)!r}"
+        )
     limit = int(stripped)
     if not 1 <= limit <= MAX_LIMIT:
         raise _BadQuery(f"limit must be from 1 to {MAX_LIMIT}, got {limit}")
@@ -424,7 +427,7 @@ def _encode(kind: str, position: int, last_uuid: str = "") -> str:
 
 def _decode(cursor: str, kind: str) -> tuple[int, str]:
     refused = _BadQuery(
-        f"cursor {cursor[:40]!r} is not one this route issued; pass back the 'cursor' of a "
+        f"cursor {clipped(cursor)!r} is not one this route issued; pass back the 'cursor' of a "
         "previous page unchanged, or leave it out to start from the first"
     )
     if len(cursor) > 200:

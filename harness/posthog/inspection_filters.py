@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..redact import redact_text
+from ..redact import clipped, redact_text
 from .event_links import Link
 from .journal import Record
 from .project import Event
@@ -164,7 +164,8 @@ def parse_filters(
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise BadFilter(
-            f"unknown parameter {unknown[0][:40]!r}; this route takes " + ", ".join(sorted(allowed))
+            f"unknown parameter {clipped(unknown[0])!r}; this route takes "
+            + ", ".join(sorted(allowed))
         )
     values: dict[str, Any] = {}
     for name in ("event", "distinct_id", "route", "lib", "test", "kind"):
@@ -192,4 +193,4 @@ def _status(text: str) -> tuple[int, int]:
         return _CLASSES[value]
     if value.isascii() and value.isdigit() and len(value) == 3 and 100 <= int(value) <= 599:
         return int(value), int(value)
-    raise BadFilter(f"status must be 1xx..5xx or a code from 100 to 599, got {text[:40]!r}")
+    raise BadFilter(f"status must be 1xx..5xx or a code from 100 to 599, got {clipped(text)!r}")

@@ -34,7 +34,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..redact import printable
+from ..redact import clipped, printable
 from .event_links import Link
 from .exchange import Incoming
 from .journal import Record
@@ -143,13 +143,15 @@ def stream_since(incoming: Incoming) -> int | str:
     args = incoming.args()
     unknown = sorted(set(args) - {"since"})
     if unknown:
-        return f"unknown parameter {unknown[0]!r} for /_ctph/stream (it takes since=N)"
+        return f"unknown parameter {clipped(unknown[0])!r} for /_ctph/stream (it takes since=N)"
     text = incoming.header("Last-Event-ID") or args.get("since")
     if text is None or not text.strip():
         return -1
     stripped = text.strip()
     if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 18):
-        return f"since (or Last-Event-ID) must be a journal number (0 or more), got {text[:40]!r}"
+        return (
+            f"since (or Last-Event-ID) must be a journal number (0 or more), got {clipped(text)!r}"
+        )
     return int(stripped)
 
 

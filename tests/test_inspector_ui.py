@@ -15,10 +15,12 @@ README's screenshot; without the variable the same test writes it into a tempora
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
+import socket
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,6 +302,30 @@ def test_refused_requests_show_posthogs_status_and_message(page: Page, fake: Fak
     expect(page.locator("#detail-panel")).to_contain_text("POST /i/v0/e/")
     page.locator("#detail").get_by_role("tab", name="Contract").click()
     expect(page.locator("#detail-panel")).to_contain_text("CTPH121")
+
+
+def test_copy_as_curl_quotes_an_odd_method(page: Page, fake: FakePostHog) -> None:
+    """The journal keeps any method token; pasted into a shell it must stay one quoted word."""
+    with socket.create_connection(fake.address, timeout=5) as sock:
+        sock.sendall(b"X$(id) /i/v0/e/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 405")
+    open_inspector(page, fake)
+    page.get_by_role("tab", name="Requests").click()
+    page.get_by_role("button", name=re.compile("Details of request")).click()
+    page.locator("#detail").get_by_role("button", name="Copy as curl").click()
+    assert clipboard(page).startswith(f"curl -X 'X$(ID)' '{fake.url}/i/v0/e/'")
+
+
+def test_copy_as_curl_leaves_out_a_query_shown_as_a_note(page: Page, fake: FakePostHog) -> None:
+    """``?data=`` holding the key is shown as the server's note: the URL must not carry it."""
+    event = {"event": "viewed", "distinct_id": "u1", "api_key": KEY, "properties": {}}
+    data = base64.b64encode(json.dumps(event).encode()).decode()
+    assert fake.client().get("/e/", params={"data": data}).status_code == 200
+    open_inspector(page, fake)
+    rows(page).filter(has_text="viewed").click()
+    page.locator("#detail").get_by_role("button", name="Copy as curl").click()
+    curl = clipboard(page)
+    assert curl.startswith(f"curl -X GET '{fake.url}/e/' ") and "…(" not in curl, curl
 
 
 def test_persons_after_identify_and_their_events(page: Page, fake: FakePostHog, sdk: Any) -> None:

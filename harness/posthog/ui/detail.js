@@ -37,12 +37,18 @@ export function shellQuote(text) {
 /** A curl command replaying the request's decoded payload as JSON (keys are already redacted
  * by the server, so the command carries a masked key, never the real one). */
 export function curlLine(request, origin) {
-  const target = `${origin}${request.path}${request.query ? `?${request.query}` : ""}`;
+  // a query holding an encoded key arrives as the server's note ("…(encoded text holding a
+  // key…"), not as a query: replay without it (its payload is the json step's text)
+  const query = request.query && !request.query.startsWith("…(") ? request.query : "";
+  const target = `${origin}${request.path}${query ? `?${query}` : ""}`;
   const steps = request.decoding || [];
   const json = [...steps].reverse().find((step) => step.step === "json" && step.text != null);
   let body = json ? json.text : request.body_encoding === "base64" ? null : request.body;
   if (body !== null && typeof body !== "string") body = JSON.stringify(body);
-  const parts = ["curl", "-X", request.method || "POST", shellQuote(target)];
+  // the journal keeps any method token a client sent: only plain A-Z goes in unquoted
+  const method = request.method || "POST";
+  const parts = ["curl", "-X", /^[A-Z]+$/.test(method) ? method : shellQuote(method)];
+  parts.push(shellQuote(target));
   if (body !== null && body !== undefined && body !== "") {
     parts.push("-H", shellQuote("Content-Type: application/json"), "--data-raw", shellQuote(body));
   }

@@ -469,6 +469,11 @@ def _pull_options(args: argparse.Namespace) -> Any:
         raise UsageError(f"--passcode-env names {args.passcode_env}, which is not set")
     if args.sources:
         raise UsageError("give SOURCE files or --from-api, not both")
+    # they go into HTTP headers, which hold ASCII only; the messages never quote them
+    if not (args.account_id.isascii() and args.account_id.isprintable()):
+        raise UsageError("--account-id must be printable ASCII")
+    if not (passcode.isascii() and passcode.isprintable()):
+        raise UsageError(f"the passcode in ${args.passcode_env} must be printable ASCII")
     return PullOptions(
         account_id=args.account_id,
         passcode=passcode,
@@ -513,7 +518,7 @@ def _write_inferred(path: Path, inference: Any, out: TextIO) -> None:
         names = by_action.get(action, [])
         if names:
             label = "kept (hand-written)" if action == "kept" else action
-            out.write(f"  {label}: {', '.join(names)}\n")
+            out.write(f"  {label}: {', '.join(map(escape_controls, names))}\n")
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from .records import (
     _DATE_PREFIX,
+    MAX_MAGNITUDE,
     MAX_PROPERTIES,
     Date,
     OnProblem,
@@ -36,6 +37,7 @@ from .records import (
     Record,
     Value,
     _date,
+    in_range,
     normalise,
     record_from,
 )
@@ -146,12 +148,17 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool]:
     """``values`` as CleverTap values, and whether any was dropped (not one it can hold)."""
     types = set(map(type, values))
     dropped = False
+    if int in types:
+        ints = _only(values, int, types)
+        if max(ints) > MAX_MAGNITUDE or min(ints) < -MAX_MAGNITUDE:
+            types.add(object)  # not plain: out-of-range integers are dropped below
     if not types <= _PLAIN:
         if types == _OBJECTS:  # a top-level object (profileData itself, events): none is kept
             return [], True
         fine = types <= _LISTED
         if fine and float in types:
-            fine = all(map(math.isfinite, _only(values, float, types)))
+            floats = _only(values, float, types)
+            fine = all(map(math.isfinite, floats)) and all(map(in_range, floats))
         if fine and list in types:
             lists = _only(values, list, types)
             items = set(map(type, chain.from_iterable(lists)))
@@ -180,7 +187,7 @@ def _all_dates(values: list[str]) -> list[Any]:
     value is ``$D_`` and ASCII digits (an epoch before 1970 or a bad one: one by one)."""
     digits = [v[3:] for v in values]
     joined = "".join(digits)
-    if all(digits) and joined.isascii() and joined.isdigit():
+    if all(digits) and joined.isascii() and joined.isdigit() and max(map(len, digits)) <= 18:
         return list(map(Date, map(int, digits)))
     return [_dated(v) for v in values]
 
@@ -191,8 +198,8 @@ _DROP: Final = object()
 def _kept(value: Any) -> Any:
     """``value``, or ``_DROP`` for one :func:`~.records.normalise` refuses."""
     kind = type(value)
-    if kind is float:
-        return value if math.isfinite(value) else _DROP
+    if kind is float or kind is int:
+        return value if in_range(value) else _DROP  # NaN is not in range
     if kind is list:
         return value if set(map(type, value)) <= _TEXT else _DROP
     if kind is dict:

@@ -137,6 +137,8 @@ class _Text:
                 continue
             except RecursionError:
                 raise _Stop(number, "nested too deeply; reading stopped") from None
+            except ValueError:  # int() refuses over 4,300 digits (sys.get_int_max_str_digits)
+                raise _Stop(number, "a number too long to read; reading stopped") from None
             if end == len(self.buf) and not self.eof:
                 self.more()  # a number may go on in the next chunk: read it again whole
                 continue

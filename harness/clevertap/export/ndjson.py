@@ -91,6 +91,8 @@ def _why(text: str) -> str:
         if not text.endswith("\n"):
             return "not valid JSON: the line is cut off (the file ends inside a record)"
         return f"not valid JSON: {json_error(error)}"
-    except (ValueError, RecursionError):
+    except ValueError:  # int() refuses over 4,300 digits (sys.get_int_max_str_digits)
+        return "a number too long to read"
+    except RecursionError:
         return "not valid JSON"
     return "not valid JSON"  # pragma: no cover - the fast path refused it, so loads does too

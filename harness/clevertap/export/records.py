@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
 
 __all__ = [
+    "MAX_MAGNITUDE",
     "MAX_PROPERTIES",
+    "OUT_OF_RANGE",
     "Date",
     "OnProblem",
     "Problem",
@@ -43,6 +45,21 @@ MAX_PROPERTIES: Final = 1024
 few dozen system fields; a record holding more (a ``profileData`` with 10,000 keys) is not a
 CleverTap profile, and keeping all its keys would let one record grow inference's tables without
 bound. The first ones are kept and a :class:`Problem` says how many were dropped."""
+
+
+MAX_MAGNITUDE: Final = 2**63
+"""The largest number (in absolute value) read. CleverTap stores numbers as 64-bit integers or
+doubles; a larger one is not a CleverTap value, and would overflow ``infer``'s range rounding
+(``10.0**400``) or its float counters. It is a :class:`Problem`, never a crash."""
+OUT_OF_RANGE: Final = "a number out of range (beyond 2**63 either way, or not finite)"
+_MAX_EPOCH_DIGITS: Final = 18
+"""A ``$D_`` value with more digits than this is text, not a date (``int()`` of a 5,000-digit
+string raises ValueError; an 18-digit epoch is still below 2**63)."""
+
+
+def in_range(value: float) -> bool:
+    """Whether a number (int or float) is one CleverTap can hold; False for NaN and infinity."""
+    return -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +123,11 @@ _DATE_PREFIX: Final = "$D_"
 
 def _date(text: str) -> Date | None:
     digits = text[3:]
-    if digits.isascii() and (digits.isdigit() or (digits[:1] == "-" and digits[1:].isdigit())):
+    if (
+        len(digits) <= _MAX_EPOCH_DIGITS
+        and digits.isascii()
+        and (digits.isdigit() or (digits[:1] == "-" and digits[1:].isdigit()))
+    ):
         return Date(int(digits))
     return None
 
@@ -122,12 +143,18 @@ def normalise(value: object) -> tuple[Value, str | None]:
             if date is not None:
                 return date, None
         return text, None
-    if kind is int or kind is bool or value is None:
+    if kind is bool or value is None:
         return value, None  # type: ignore[return-value]
-    if kind is float:
-        if math.isfinite(value):  # type: ignore[arg-type]
+    if kind is int:
+        if in_range(value):  # type: ignore[arg-type]
             return value, None  # type: ignore[return-value]
-        return None, "a number that is not finite (NaN or Infinity)"
+        return None, OUT_OF_RANGE
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            return None, "a number that is not finite (NaN or Infinity)"
+        if in_range(value):  # type: ignore[arg-type]
+            return value, None  # type: ignore[return-value]
+        return None, OUT_OF_RANGE
     if kind is list:
         items: list[object] = value  # type: ignore[assignment]
         if all(type(item) is str for item in items):
@@ -156,11 +183,11 @@ def record_from(source: str, number: int, data: object, on_problem: OnProblem) -
         kind = type(value)
         if kind is str:
             properties[key] = (_date(value) or value) if value[:3] == _DATE_PREFIX else value
-        elif kind is int or kind is bool or value is None:
+        elif kind is bool or value is None or (kind is int and -_MAX <= value <= _MAX):
             properties[key] = value
         elif key == "profileData":
             custom = value
-        elif kind is float or (kind is list and _strings(value)):
+        elif kind is float or (kind is list and _strings(value)):  # a huge int: left out
             normal, why = normalise(value)
             if why is None:
                 properties[key] = normal
@@ -170,6 +197,9 @@ def record_from(source: str, number: int, data: object, on_problem: OnProblem) -
         else:
             _merge(source, number, custom, properties, on_problem)
     return Record(source, number, properties)
+
+
+_MAX: Final = MAX_MAGNITUDE
 
 
 def _strings(items: list[object]) -> bool:
@@ -201,7 +231,7 @@ def _merge(
         if kind is str:
             text: str = value  # type: ignore[assignment]
             properties[key] = (_date(text) or text) if text[:3] == _DATE_PREFIX else text
-        elif kind is int or kind is bool or value is None:
+        elif kind is bool or value is None or (kind is int and -_MAX <= value <= _MAX):  # type: ignore[operator]
             properties[key] = value  # type: ignore[assignment]
         else:
             normal, why = normalise(value)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO, Final
 
-from .records import Date, OnProblem, Problem, Record, Value
+from .records import OUT_OF_RANGE, Date, OnProblem, Problem, Record, Value, in_range
 
 __all__ = ["date_format", "read_csv"]
 
@@ -108,6 +108,27 @@ def _lines(stream: BinaryIO, source: str, on_problem: OnProblem, row: list[int])
             yield line.decode("utf-8", "replace")
 
 
+_VALUE_LIKE: Final = re.compile(r"[-+0-9\s().,/:]*[0-9][-+0-9\s().,/:]*|\$D_.*|true|false|\[.*\]")
+"""A header cell no CleverTap property name looks like: a number, phone, card or date (digits
+and punctuation only, no letter), a ``$D_`` date, a boolean or a multi-value list."""
+
+
+def _value_like(cell: str) -> bool:
+    text = cell.strip()
+    return "@" in text or _VALUE_LIKE.fullmatch(text.lower()) is not None
+
+
+def _not_a_header(cells: list[str]) -> int | None:
+    """The 1-based column of the first cell that looks like a value, not a property name, or
+    None. A CSV without a header row would otherwise have its first profile's values (emails,
+    phones, names) taken as property names and printed: a leak. Names may hold spaces
+    (``Customer Type``), so a cell is refused by its shape only, never for its spaces."""
+    for index, cell in enumerate(cells):
+        if _value_like(cell):
+            return index + 1
+    return None
+
+
 def _header(
     cells: list[str], source: str, on_problem: OnProblem
 ) -> list[tuple[str, str | None] | None]:
@@ -150,6 +171,14 @@ def read_csv(stream: BinaryIO, source: str, on_problem: OnProblem) -> Iterator[R
     except (StopIteration, csv.Error):
         on_problem(Problem(source, None, None, "the header row cannot be read"))
         return
+    bad = _not_a_header(header)
+    if bad is not None:
+        on_problem(
+            Problem(
+                source, None, None, f"the first row does not look like a header row (cell {bad})"
+            )
+        )
+        return
     columns = _header(header, source, on_problem)
     width = len(columns)
     while True:
@@ -190,5 +219,9 @@ def read_csv(stream: BinaryIO, source: str, on_problem: OnProblem) -> Iterator[R
                     continue
                 properties[name] = Date(int(moment.timestamp()))
             else:
-                properties[name] = _cell(text)
+                value = _cell(text)
+                if type(value) is float and not in_range(value):  # 1.0e999 is infinity
+                    on_problem(Problem(source, number, name, f"{OUT_OF_RANGE}; left out"))
+                    continue
+                properties[name] = value
         yield Record(source, number, properties)

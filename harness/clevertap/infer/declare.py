@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ...errors import UsageError
+from ..export.records import in_range
 from ..profiles.limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
 from ..profiles.regex import pattern_problem
 from ..profiles.spec import PropertySpec
@@ -73,6 +74,16 @@ def outward(lo: float, hi: float) -> tuple[float, float]:
     low = 0.0 if lo >= 0 else -_nice_above(-lo)
     high = 0.0 if hi < 0 else _nice_above(hi) if hi > 0 else 1.0
     return low, high
+
+
+def _encodable(text: str) -> bool:
+    """False for a string holding a lone surrogate (JSON's ``"\\ud800"``): it cannot be
+    written as UTF-8, so TOML holding it is invalid and ``--write`` would fail."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _bucket(n: int, buckets: tuple[int, ...]) -> int:
@@ -192,10 +203,13 @@ def _declare_one(
     if kind == "date" and personal != "date_of_birth":
         personal = None  # a date is personal only as a birth date
     held = 0
+    warning = None
     if personal is not None:
         table["format"] = personal
     elif kind in ("integer", "number"):
         assert stats.num_min is not None and stats.num_max is not None
+        if not (in_range(stats.num_min) and in_range(stats.num_max)):  # readers drop these
+            return None, f"{name!r}: numbers out of range; not declared"
         low, high = outward(stats.num_min, stats.num_max)
         table["min"], table["max"] = (
             (int(low), int(high)) if kind == "integer" else (float(low), float(high))
@@ -205,35 +219,40 @@ def _declare_one(
     elif kind == "list":
         table["max_length"] = _bucket(stats.max_items, _ITEM_BUCKETS)
     elif kind == "string":
-        table, held = _declare_string(stats, k, table)
+        table, held, unwritable = _declare_string(stats, k, table)
+        if unwritable:
+            warning = f"{name!r}: {unwritable} enum values that are not valid Unicode were left out"
     if always:
         table["always"] = True
-    return Declaration(name, table, personal, held), None
+    return Declaration(name, table, personal, held), warning
 
 
 def _declare_string(
     stats: PropertyStats, k: int, table: dict[str, Any]
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], int, int]:
+    """The table, the values held back by the k rule, and those left out as unwritable."""
     values = stats.values
     n = stats.strings
     if values is not None and len(values) <= n / 2:
-        passed = sorted(v for v, count in values.items() if count >= k and isinstance(v, str))
-        held = len(values) - len(passed)
+        frequent = [v for v, count in values.items() if count >= k and isinstance(v, str)]
+        passed = sorted(filter(_encodable, frequent))
+        unwritable = len(frequent) - len(passed)
+        held = len(values) - len(frequent)
         if passed:
             enum: dict[str, Any] = {"type": "enum", "values": passed}
-            if held:
+            if held or unwritable:
                 enum["open"] = True
-            return enum, held
+            return enum, held, unwritable
         table["max_length"] = _bucket(stats.max_len, _LENGTH_BUCKETS)
-        return table, held
+        return table, held, unwritable
     pattern = _pattern(stats, k)
     if pattern is not None and pattern_problem(pattern) is None:
         table = {"type": "pattern", "pattern": pattern}
         if stats.unique and n >= k:
             table["unique"] = True
-        return table, 0
+        return table, 0, 0
     table["max_length"] = _bucket(stats.max_len, _LENGTH_BUCKETS)
-    return table, 0
+    return table, 0, 0
 
 
 def _name_problem(name: str) -> str | None:
@@ -241,6 +260,8 @@ def _name_problem(name: str) -> str | None:
         return "an empty property name"
     if len(name) > MAX_KEY_CHARS:
         return f"a name over {MAX_KEY_CHARS} characters"
+    if not _encodable(name):
+        return "a name that is not valid Unicode (a lone surrogate)"
     if set(name) & _FORBIDDEN_KEY_CHARS:
         return "a name with characters CleverTap forbids in keys"
     return None

@@ -69,9 +69,13 @@ def merge(text: str, inference: Inference, *, pyproject: bool = False) -> tuple[
     root: Any = doc
     if pyproject:
         tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
+        if not isinstance(tool, (Table, InlineTable)):  # `tool = 1`: no .setdefault
+            raise UsageError("`tool` is not a table")
         root = tool.setdefault("ctph", tomlkit.table())
     if not isinstance(root, (Table, tomlkit.TOMLDocument)):
-        raise UsageError("the settings are not a table")
+        raise UsageError(
+            "`tool.ctph` is not a table" if pyproject else "the settings are not a table"
+        )
     if root.get(COMPLETE_KEY) is not True:
         root[COMPLETE_KEY] = True  # tomlkit places a plain key before the sub-tables
     props = root.get("properties")

@@ -6,9 +6,9 @@ Why it looks as it does:
 * **The body as received**: the journal keeps up to :data:`.journal.RAW_KEPT` bytes of the
   raw body beside the decoded text; it is shown as text when it is UTF-8, else as base64
   (``body_encoding``), with ``body_truncated`` when more arrived than was kept.
-* **Decoding re-traced, not re-invented**: the steps are found by running the fake's own
-  decoder (:func:`.wire.decode`) again on the kept bytes and reading its sniffing rules
-  (base64, form, gzip/lz64, the legacy second base64), so they cannot disagree with what
+* **Decoding re-traced, not re-invented**: the steps are what the fake's own decoder
+  (:func:`.wire.decode`, run again on the kept bytes with ``trace``) reports it undid (query,
+  base64, form, gzip/lz64, the legacy second base64), so they cannot disagree with what
   capture did; a body cut by ``RAW_KEPT`` shows only the decoded JSON the journal kept.
 * **The verdict is ``ctph check``'s**: :func:`.checker.check` on the decoded payload for the
   path it was sent to, the same findings (codes, pointers, hints) the command line gives.
@@ -115,61 +115,25 @@ def _traced(record: Record) -> tuple[list[dict[str, Any]], list[str], str]:
 
 def _trace(record: Record, raw: bytes) -> tuple[list[dict[str, Any]], list[str], str]:
     from .exchange import Incoming
-    from .wire import (
-        _B64_STRICT,
-        FORM_MIME_TYPE,
-        WireError,
-        _b64decode,
-        _looks_like_base64,
-        _looks_like_form,
-        _read_form,
-        decode,
-    )
+    from .wire import WireError, decode
 
-    headers = dict(record.headers)
     query = Incoming({"QUERY_STRING": record.query}).args()  # as capture read it
-    steps: list[dict[str, Any]] = [{"step": "received", "bytes": len(raw)}]
-    revealed: list[str] = []  # each stage's output, once something was undone
+    trace: list[tuple[str, bytes]] = []  # what decode() undid, step by step
     try:
-        decoded = decode(record.method, record.path, query, headers, raw)
+        decoded = decode(record.method, record.path, query, dict(record.headers), raw, trace=trace)
     except WireError as exc:
-        decoded = None
-        refusal: str | None = exc.body
-    else:
-        refusal = None
-    # the same sniffing decode() does, to name its steps (wire.py 1-5)
-    data = query.get("data")
-    payload = data.encode("utf-8") if data else raw
-    if data:
-        steps.append({"step": "query", "bytes": len(payload)})
-        revealed.append(data)
-    if not _looks_like_form(payload) and _looks_like_base64(payload, _B64_STRICT):
-        unwrapped = _b64decode(payload)
-        if unwrapped is not None:
-            payload = unwrapped
-            steps.append({"step": "base64", "bytes": len(payload)})
-            revealed.append(payload.decode("latin-1"))  # one character a byte: keys survive
-    lowered = {name.lower(): value for name, value in headers.items()}
-    if lowered.get("content-type") == FORM_MIME_TYPE and _looks_like_form(payload):
-        try:
-            form_data, _ = _read_form(payload)
-        except WireError:
-            form_data = None
-        if form_data is not None:
-            steps.append({"step": "form", "bytes": len(form_data.encode("utf-8"))})
-            revealed.append(form_data)
+        decoded, refusal = None, exc.body
+    steps: list[dict[str, Any]] = [{"step": "received", "bytes": len(raw)}]
+    steps += [{"step": step, "bytes": len(output)} for step, output in trace]
+    # each stage's output, one character a byte (latin-1), so a key in it survives to be found
+    revealed = [output.decode("latin-1") for _, output in trace]
     if decoded is not None:
-        text = decoded.text
-        if revealed or decoded.compression != "none" or decoded.base64_unwrapped:
-            revealed += [text, *_reserialised(text)]
-        if decoded.compression != "none":
-            steps.append({"step": decoded.compression, "bytes": len(text.encode("utf-8"))})
-        if decoded.base64_unwrapped:
-            steps.append({"step": "base64", "bytes": len(text.encode("utf-8"))})
-        steps.append(_text_step("json", text))
-    elif refusal is not None:
+        if trace:
+            revealed += [decoded.text, *_reserialised(decoded.text)]
+        steps.append(_text_step("json", decoded.text))
+    else:
         steps.append({"step": "error", "bytes": 0, "text": printable(refusal)})
-    return steps, revealed, "query" if data else "body"
+    return steps, revealed, "query" if trace and trace[0][0] == "query" else "body"
 
 
 def _text_step(step: str, text: str) -> dict[str, Any]:

@@ -143,6 +143,7 @@ def decode(
     *,
     request_max_bytes: int | None = None,
     decompressed_max_bytes: int | None = None,
+    trace: list[tuple[str, bytes]] | None = None,
 ) -> Decoded:
     """Decode one capture request into parsed JSON, or raise :class:`WireError`.
 
@@ -152,6 +153,11 @@ def decode(
     ``decompressed_max_bytes``; tests pass small ones. ``method`` is accepted for symmetry with
     the route table: PostHog treats GET and POST alike (a GET simply carries ``data`` in the
     query), and still says "POST" in the form error text.
+
+    ``trace``, when given, receives ``(step, output)`` for each encoding undone (``query``,
+    ``base64``, ``form``, ``gzip``/``lz64``), in order, also when a later step refuses: the
+    inspector's request detail shows them, and naming them here keeps it from re-deriving this
+    function's sniffing rules. Capture itself passes none, so its path pays nothing.
     """
     del method  # PostHog's pipeline does not branch on it (common.rs only logs it)
     wire_cap = request_max_bytes or contract_limit("request_max_bytes")
@@ -168,6 +174,8 @@ def decode(
     # 1. payload source (common.rs extract_payload_bytes)
     if data_param:
         raw = data_param.encode("utf-8")
+        if trace is not None:
+            trace.append(("query", raw))
     elif body:
         raw = bytes(body)
     else:
@@ -179,6 +187,8 @@ def decode(
         unwrapped = _b64decode(raw)
         if unwrapped is not None:
             payload = unwrapped
+            if trace is not None:
+                trace.append(("base64", payload))
 
     # 3. form decoding, only for the exact form content type
     form_data: str | None = None
@@ -194,6 +204,8 @@ def decode(
     # 4. compression hint: query, then form, then Content-Encoding (exact, case-sensitive)
     hint = _hint(query_hint, form_hint, lowered.get("content-encoding"))
     data = form_data.encode("utf-8") if form_data is not None else payload
+    if trace is not None and form_data is not None:
+        trace.append(("form", data))
 
     # 5. decompression
     if hint == "gzip" or data.startswith(_GZIP_MAGIC):
@@ -213,6 +225,8 @@ def decode(
         if len(data) > cap:
             raise _too_big(f"Uncompressed payload size limit {cap} exceeded: {len(data)}")
         used = "none"
+    if trace is not None and used != "none":
+        trace.append((used, text.encode("utf-8")))
 
     # 6. legacy second base64 unwrap (decompression.rs; path_is_legacy_endpoint)
     unwrapped_twice = False
@@ -233,6 +247,8 @@ def decode(
                         )
                     text = inner_text
                     unwrapped_twice = True
+                    if trace is not None:
+                        trace.append(("base64", inner))
 
     # 7. JSON
     return Decoded(

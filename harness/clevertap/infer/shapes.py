@@ -47,6 +47,8 @@ def shape_of(value: str) -> str | None:
     return None if shape.strip(ID_CHARS) else shape
 
 
+# Looser than profiles.limits.EMAIL_RE (what CleverTap accepts, used to generate Emails): here
+# a match only withholds values as personal, so anything address-like counts.
 _EMAIL_RE: Final = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE_RE: Final = re.compile(r"\+?[0-9][0-9 ()\-.]{5,22}[0-9]")
 _CARD_RE: Final = re.compile(r"[0-9](?:[ \-]?[0-9]){12,18}")

@@ -34,7 +34,7 @@ from ctph_harness.posthog.server import FakePostHog
 pytest.importorskip("playwright", reason="the browser tests need the test extra's playwright")
 posthog = pytest.importorskip("posthog")
 
-from playwright.sync_api import Dialog, Page, expect  # noqa: E402
+from playwright.sync_api import Dialog, Locator, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,13 @@ def batch(fake: FakePostHog, events: list[dict[str, Any]]) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def clipboard(page: Page) -> str:
+def copied(page: Page, button: Locator) -> str:
+    """Click a copy button and return what it put on the clipboard. The page writes it
+    asynchronously and the clipboard outlives the test's page (one browser per worker), so it
+    is emptied first and read once something new is there."""
+    page.evaluate("navigator.clipboard.writeText('')")
+    button.click()
+    page.wait_for_function("navigator.clipboard.readText().then(text => text !== '')")
     return str(page.evaluate("navigator.clipboard.readText()"))
 
 
@@ -203,8 +209,7 @@ def test_each_filter_and_its_url_round_trip(
     expect(rows(page)).to_have_count(len(expected))
     expect(page.locator(f"#filters [name={name}]")).to_have_value(value)
     # "Copy API query" gives the JSON API's URL with the same meaning
-    page.get_by_role("button", name="Copy API query").click()
-    api = clipboard(page)
+    api = copied(page, page.get_by_role("button", name="Copy API query"))
     assert api.startswith(f"{fake.url}/_ctph/events?")
     assert {e["event"] for e in fake.client().get(api).json()} == expected
 
@@ -268,18 +273,18 @@ def test_event_detail_tabs_and_copy_buttons(page: Page, fake: FakePostHog) -> No
     expect(finding).to_contain_text("warning")
     expect(finding).to_contain_text("amount")
 
-    detail.get_by_role("button", name="Copy assert_event").click()
-    line = clipboard(page)
+    line = copied(page, detail.get_by_role("button", name="Copy assert_event"))
     assert line == (
         'fake_posthog.assert_event("purchase", distinct_id="user-9", '
         'properties={"amount": "100", "plan": "pro"})'
     )
     # the line is real Python that passes against this very fake
     eval(line, {"fake_posthog": fake})
-    detail.get_by_role("button", name="Copy JSON").click()
-    assert json.loads(clipboard(page))["event"] == "purchase"
-    detail.get_by_role("button", name="Copy as curl").click()
-    curl = clipboard(page)
+    assert (
+        json.loads(copied(page, detail.get_by_role("button", name="Copy JSON")))["event"]
+        == "purchase"
+    )
+    curl = copied(page, detail.get_by_role("button", name="Copy as curl"))
     assert curl.startswith(f"curl -X POST '{fake.url}/batch/'")
     assert KEY not in curl
 
@@ -312,8 +317,9 @@ def test_copy_as_curl_quotes_an_odd_method(page: Page, fake: FakePostHog) -> Non
     open_inspector(page, fake)
     page.get_by_role("tab", name="Requests").click()
     page.get_by_role("button", name=re.compile("Details of request")).click()
-    page.locator("#detail").get_by_role("button", name="Copy as curl").click()
-    assert clipboard(page).startswith(f"curl -X 'X$(ID)' '{fake.url}/i/v0/e/'")
+    assert copied(
+        page, page.locator("#detail").get_by_role("button", name="Copy as curl")
+    ).startswith(f"curl -X 'X$(ID)' '{fake.url}/i/v0/e/'")
 
 
 def test_copy_as_curl_leaves_out_a_query_shown_as_a_note(page: Page, fake: FakePostHog) -> None:
@@ -323,8 +329,7 @@ def test_copy_as_curl_leaves_out_a_query_shown_as_a_note(page: Page, fake: FakeP
     assert fake.client().get("/e/", params={"data": data}).status_code == 200
     open_inspector(page, fake)
     rows(page).filter(has_text="viewed").click()
-    page.locator("#detail").get_by_role("button", name="Copy as curl").click()
-    curl = clipboard(page)
+    curl = copied(page, page.locator("#detail").get_by_role("button", name="Copy as curl"))
     assert curl.startswith(f"curl -X GET '{fake.url}/e/' ") and "…(" not in curl, curl
 
 

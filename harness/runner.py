@@ -229,6 +229,7 @@ def _parallel(
     here: a serial run, the common case, does not pay for them.)"""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(
         jobs,
@@ -237,13 +238,26 @@ def _parallel(
         initargs=(deliver,),
     )
     pending: deque[tuple[str, Future[ItemReport]]] = deque()
+    oldest = ""  # the first template not yet answered: the dead worker held it or a later one
     try:
-        for task in tasks:
-            pending.append((task.path, pool.submit(_judge_in_worker, task, now)))
-            if len(pending) >= jobs * (1 + AHEAD):
-                yield _result(*pending.popleft())
-        while pending:
-            yield _result(*pending.popleft())
+        try:
+            for task in tasks:
+                oldest = pending[0][0] if pending else task.path
+                pending.append((task.path, pool.submit(_judge_in_worker, task, now)))
+                if len(pending) >= jobs * (1 + AHEAD):
+                    oldest, future = pending.popleft()
+                    yield future.result()
+            while pending:
+                oldest, future = pending.popleft()
+                yield future.result()
+        except BrokenProcessPool:
+            # raised by result() for the template a dead worker held, and by submit() once
+            # the pool has noticed a death before any result was asked for
+            raise WorkerDied(
+                f"a --jobs worker process ended without answering while {oldest} or a template "
+                "after it was being verified (killed, out of memory, or crashed); run with "
+                "--jobs 1 to see which template it was"
+            ) from None
     except WorkerDied:
         # the workers are gone, so joining is quick; a pool left running would race the
         # interpreter's exit (concurrent.futures' atexit wakeup then wrote to a closed pipe
@@ -254,16 +268,3 @@ def _parallel(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-
-
-def _result(path: str, future: Future[ItemReport]) -> ItemReport:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        raise WorkerDied(
-            f"a --jobs worker process ended without answering while {path} or a template "
-            "after it was being verified (killed, out of memory, or crashed); run with "
-            "--jobs 1 to see which template it was"
-        ) from None

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,56 @@ def test_a_killed_worker_is_a_clear_error(tmp_path: Path) -> None:
     assert process.returncode == 3, err
     assert err.startswith("ctph: error: a --jobs worker process ended without answering"), err
     assert "--jobs 1" in err and "Traceback" not in err
+
+
+def _spawned_workers() -> list[int]:
+    """This process's pool workers (spawn's children run ``spawn_main``; the resource
+    tracker, also a child, does not)."""
+    found = []
+    for pid in _children(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(pid)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_worker_lost_before_any_result_is_asked_for_is_the_same_clear_error(
+    tmp_path: Path,
+) -> None:
+    """The pool refuses new templates once it has seen a worker die (``submit`` raises, not
+    ``result``): that is a lost worker too, not an internal error."""
+    from ctph_harness.config import HarnessConfig
+    from ctph_harness.runner import WorkerDied, _parallel, _Task
+
+    folder = make_campaigns(tmp_path / "c", 3, 5)
+    paths = sorted(str(p) for p in folder.glob("*.liquid"))
+    settings = HarnessConfig(profiles=5)
+
+    def tasks():  # the first template, then the worker dies, then the rest
+        yield _Task(paths[0], settings)
+        for _ in range(600):  # a bound on waiting for the spawned worker, not a timing check
+            workers = _spawned_workers()
+            if workers:
+                break
+            time.sleep(0.05)
+        assert workers, "no worker process started"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(600):  # until the pool has reaped it, so it knows it is broken
+            if not _spawned_workers():
+                break
+            time.sleep(0.05)
+        for path in paths[1:]:
+            yield _Task(path, settings)
+
+    now = datetime.now(timezone.utc)
+    with pytest.raises(WorkerDied) as lost:
+        list(_parallel(tasks(), 1, False, now, "spawn"))
+    assert str(lost.value).startswith(
+        f"a --jobs worker process ended without answering while {paths[0]}"
+    )
+    assert lost.value.exit_code == 3

@@ -107,13 +107,24 @@ def batch(fake: FakePostHog, events: list[dict[str, Any]]) -> None:
 
 
 def copied(page: Page, button: Locator) -> str:
-    """Click a copy button and return what it put on the clipboard. The page writes it
-    asynchronously and the clipboard outlives the test's page (one browser per worker), so it
-    is emptied first and read once something new is there."""
-    page.evaluate("navigator.clipboard.writeText('')")
+    """Click a copy button and return the text the page wrote to the clipboard, recorded by
+    this page once the browser accepted the write. Reading the clipboard back races: it is
+    shared by the machine's browsers (one per xdist worker), so another worker's copy could be
+    read instead (CI once read an empty string between this test's write and read)."""
+    page.evaluate(
+        """() => {
+          const clipboard = navigator.clipboard;
+          if (!clipboard.ctphRecorded) {
+            const write = clipboard.writeText.bind(clipboard);
+            clipboard.writeText = async (text) => { await write(text); window.ctphCopied = text; };
+            clipboard.ctphRecorded = true;
+          }
+          window.ctphCopied = undefined;
+        }"""
+    )
     button.click()
-    page.wait_for_function("navigator.clipboard.readText().then(text => text !== '')")
-    return str(page.evaluate("navigator.clipboard.readText()"))
+    page.wait_for_function("() => window.ctphCopied !== undefined")
+    return str(page.evaluate("window.ctphCopied"))
 
 
 # -- live -------------------------------------------------------------------------------------

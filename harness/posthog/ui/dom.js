@@ -46,7 +46,6 @@ export async function copyText(text) {
   }
   const status = document.getElementById("announce");
   if (status) status.textContent = "Copied";
-  document.body.dataset.copied = text;
 }
 
 /** GET a JSON document; throws an Error carrying the server's text on a non-2xx answer. */

@@ -41,6 +41,10 @@ pytestmark = pytest.mark.browser
 KEY = "phc_kR3MXPC0EXAMPLEkeyEXAMPLEkeyEXAMPLEkey0"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XSS = "<img src=x onerror=alert(1)>"
+WAIT_MS = 15_000
+"""How long a step may wait for the page: a bound for a machine loaded by the rest of the suite
+(CI runs these beside it), not a speed check; a passing step waits only as long as it takes."""
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +91,7 @@ def sdk(fake: FakePostHog) -> Iterator[Any]:
 
 def open_inspector(page: Page, fake: FakePostHog, query: str = "") -> Page:
     """Load the page and wait for the first paint of the view it shows."""
-    page.set_default_timeout(5000)
+    page.set_default_timeout(WAIT_MS)
     page.goto(f"{fake.url}/_ctph/ui/{query}")
     expect(page.locator('main [role=tabpanel]:not([hidden])[data-ready="1"]')).to_have_count(1)
     return page
@@ -107,16 +111,17 @@ def batch(fake: FakePostHog, events: list[dict[str, Any]]) -> None:
 
 
 def copied(page: Page, button: Locator) -> str:
-    """Click a copy button and return the text the page wrote to the clipboard, recorded by
-    this page once the browser accepted the write. Reading the clipboard back races: it is
-    shared by the machine's browsers (one per xdist worker), so another worker's copy could be
-    read instead (CI once read an empty string between this test's write and read)."""
+    """Click a copy button and return the text the page handed to the clipboard, recorded by
+    this page. Reading the clipboard back races: it is shared by the machine's browsers (one
+    per xdist worker), so another worker's copy could be read instead (CI once read an empty
+    string between this test's write and read); and whether the write is then granted depends
+    on the page having focus, which a loaded machine's window manager decides, not the page."""
     page.evaluate(
         """() => {
           const clipboard = navigator.clipboard;
           if (!clipboard.ctphRecorded) {
             const write = clipboard.writeText.bind(clipboard);
-            clipboard.writeText = async (text) => { await write(text); window.ctphCopied = text; };
+            clipboard.writeText = (text) => { window.ctphCopied = text; return write(text); };
             clipboard.ctphRecorded = true;
           }
           window.ctphCopied = undefined;

@@ -256,6 +256,14 @@ def test_a_stopping_server_ends_a_wait() -> None:
     fake = FakePostHog()
     fake.start()
     answers: list[int] = []
+    waiting = threading.Event()
+    wait_for_change = fake.app.wait_for_change
+
+    def noticed(version: int, timeout: float) -> int:  # the real wait, once it has begun
+        waiting.set()
+        return wait_for_change(version, timeout)
+
+    fake.app.wait_for_change = noticed
 
     def waiter() -> None:
         with contextlib_suppress():
@@ -263,7 +271,8 @@ def test_a_stopping_server_ends_a_wait() -> None:
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    time.sleep(0.3)
+    # stopped while the request waits (a fixed sleep let a loaded machine stop it before)
+    assert waiting.wait(timeout=20), "the request never began to wait"
     fake.stop()
     thread.join(timeout=10)
     assert not thread.is_alive() and answers == [200]

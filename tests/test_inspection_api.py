@@ -172,6 +172,15 @@ def test_filters_combine_with_paging(app: CaptureApp, client: httpx.Client) -> N
         ("events", {"event": ""}, "event must not be empty"),
         ("events", {"kind": "capture"}, "unknown parameter 'kind'"),
         ("requests", {"person": ""}, "person must not be empty"),
+        ("persons", {"event": "x"}, "unknown parameter 'event'"),
+        ("persons", {"limit": "5"}, "unknown parameter 'limit'"),
+        ("persons", {"person": ""}, "person must not be empty"),
+        ("persons", {"q": ""}, "q must not be empty"),
+        ("persons", {"format": "csv"}, "format must be json or ndjson"),
+        ("groups", {"q": "x"}, "unknown parameter 'q'"),
+        ("groups", {"format": "NDJSON"}, "format must be json or ndjson"),
+        ("warnings", {"distinct_id": "u1"}, "unknown parameter 'distinct_id'"),
+        ("warnings", {"format": ""}, "format must be json or ndjson"),
     ],
 )
 def test_bad_parameters_are_400_saying_which(
@@ -194,7 +203,7 @@ def test_bad_parameters_are_400_saying_which(
         {"format": "x" * 5000},
     ],
 )
-@pytest.mark.parametrize("route", ["events", "requests"])
+@pytest.mark.parametrize("route", ["events", "requests", "persons", "warnings"])
 def test_a_400_echoes_no_key_and_no_long_value(
     client: httpx.Client, route: str, query: dict[str, str]
 ) -> None:
@@ -526,3 +535,107 @@ def test_free_text_search_sees_keys_as_they_are_shown(
     assert [e["event"] for e in client.get("/_ctph/events", params={"q": "phx_"}).json()] == [
         "leak"
     ]
+
+
+# -- persons, groups and warnings: filters and export (the inspector's Export per view) -------
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakePostHog]:
+    with FakePostHog() as fake:
+        yield fake
+
+
+@pytest.fixture
+def http(served: FakePostHog) -> httpx.Client:
+    """Real loopback HTTP to a fake emptied for each test."""
+    served.reset()
+    return served.client()
+
+
+def _people(http: httpx.Client) -> None:
+    """A person merged by ``$identify`` (anon-1 + user@example.com, plan Team), a second one
+    holding a personal key in a property, a group, and an ingestion warning (a merge into an
+    illegal distinct id is refused)."""
+    sent = [
+        ev("viewed", "anon-1"),
+        ev(
+            "$identify",
+            "user@example.com",
+            **{"$anon_distinct_id": "anon-1", "$set": {"plan": "Team"}},
+        ),
+        ev("leaked", "u-key", **{"$set": {"note": f"key {PERSONAL}"}}),
+        ev("$groupidentify", "u-key", **{"$group_type": "org", "$group_key": "o1"}),
+        ev("$identify", "u-odd", **{"$anon_distinct_id": "undefined"}),
+    ]
+    for event in sent:
+        assert http.post("/e/", json=event).status_code == 200
+
+
+def _ids(answer: httpx.Response) -> list[list[str]]:
+    assert answer.status_code == 200, answer.text
+    return [sorted(p["distinct_ids"]) for p in answer.json()]
+
+
+MERGED = ["anon-1", "user@example.com"]
+
+
+@pytest.mark.parametrize("route", ["persons", "groups", "warnings"])
+def test_state_lists_export_as_ndjson_and_answer_json_as_before(
+    http: httpx.Client, route: str
+) -> None:
+    _people(http)
+    plain = http.get(f"/_ctph/{route}")
+    assert plain.headers["content-type"] == "application/json"
+    as_json = http.get(f"/_ctph/{route}", params={"format": "json"})
+    assert as_json.text == plain.text  # format=json is the default, spelled out
+    listed = plain.json()
+    assert listed  # each route has something to export
+    exported = http.get(f"/_ctph/{route}", params={"format": "ndjson"})
+    assert exported.headers["content-type"] == "application/x-ndjson"
+    assert exported.text.endswith("\n")
+    assert [json.loads(line) for line in exported.text.splitlines()] == listed
+
+
+def test_state_lists_export_nothing_as_an_empty_ndjson(http: httpx.Client) -> None:
+    for route in ("persons", "groups", "warnings"):
+        exported = http.get(f"/_ctph/{route}", params={"format": "ndjson"})
+        assert (exported.status_code, exported.text) == (200, ""), route
+
+
+def test_persons_filter_by_person_after_a_merge_and_by_uuid(
+    served: FakePostHog, http: httpx.Client
+) -> None:
+    _people(http)
+    assert len(http.get("/_ctph/persons").json()) == 3
+    merged = served.person("anon-1")
+    assert merged is not None
+    for ident in ("anon-1", "user@example.com", merged.id):
+        assert _ids(http.get("/_ctph/persons", params={"person": ident})) == [MERGED], ident
+    assert _ids(http.get("/_ctph/persons", params={"person": "nobody"})) == []
+
+
+def test_persons_filter_by_distinct_id_and_text(http: httpx.Client) -> None:
+    _people(http)
+    for ident in MERGED:
+        assert _ids(http.get("/_ctph/persons", params={"distinct_id": ident})) == [MERGED]
+    assert _ids(http.get("/_ctph/persons", params={"distinct_id": "anon"})) == []  # exact
+    assert _ids(http.get("/_ctph/persons", params={"q": "tEAM"})) == [MERGED]  # any case
+    assert _ids(http.get("/_ctph/persons", params={"q": "ANON"})) == [MERGED]  # an id's text
+    both = {"q": "team", "distinct_id": "u-key"}  # filters combine: no person has both
+    assert _ids(http.get("/_ctph/persons", params=both)) == []
+    lines = http.get("/_ctph/persons", params={"q": "team", "format": "ndjson"}).text
+    assert [sorted(json.loads(line)["distinct_ids"]) for line in lines.splitlines()] == [MERGED]
+
+
+def test_persons_search_and_export_see_keys_masked(http: httpx.Client) -> None:
+    """``q`` searches the person as the API shows it: the key's hidden middle matches nothing
+    (a search cannot confirm it one character at a time), its shown prefix finds the person,
+    and neither export holds the key."""
+    _people(http)
+    hidden = PERSONAL[6:20]
+    assert _ids(http.get("/_ctph/persons", params={"q": hidden})) == []
+    assert _ids(http.get("/_ctph/persons", params={"q": "PHX_"})) == [["u-key"]]
+    for export in ("json", "ndjson"):
+        text = http.get("/_ctph/persons", params={"format": export}).text
+        assert "phx_…" in text and PERSONAL not in text and hidden not in text, export

@@ -18,6 +18,14 @@ back unchanged to get what followed it. A cursor marks a place in an append-only
 pages neither skip nor repeat while new events arrive, and the last page's cursor later
 returns only what arrived since: a client can tail the server. Filters combine with paging
 (pass the same ones with the cursor). Bad values answer 400 saying what was wrong.
+
+Export: ``format=json`` (the default) or ``format=ndjson`` (one result a line) on
+``/_ctph/events``, ``/_ctph/requests``, ``/_ctph/persons``, ``/_ctph/groups`` and
+``/_ctph/warnings``: the inspector's Export button downloads the view it shows, with its
+filters (``/_ctph/persons`` takes ``person``, ``distinct_id`` and ``q``: see
+:mod:`.inspection_filters`). Without ``format`` these three answer exactly as before; an
+unknown parameter on them is now a 400 naming it, as on the other lists (they ignored every
+parameter before, and nothing documented passed one).
 """
 
 from __future__ import annotations
@@ -35,7 +43,15 @@ from .event_links import NO_LINK, Link
 from .exchange import Incoming
 from .flag_inspection import flag_route
 from .flags import Flag
-from .inspection_filters import EVENT_PARAMS, REQUEST_PARAMS, BadFilter, Filters, parse_filters
+from .inspection_filters import (
+    EVENT_PARAMS,
+    PERSON_PARAMS,
+    REQUEST_PARAMS,
+    VIEW_PARAMS,
+    BadFilter,
+    Filters,
+    parse_filters,
+)
 from .journal import JournalEntry, JournalPage, Record
 from .project import Event, Group, IngestionWarning, Person
 from .replay import Recording
@@ -137,6 +153,8 @@ def inspect(state: State, incoming: Incoming) -> Answer:
     try:
         if route in ("events", "requests"):
             return _listed(state, route, args)
+        if route in ("persons", "groups", "warnings"):
+            return _written(_state_list(state, route, args), _format(args.get("format")))
         data = _view(state, route, args)
     except (_BadQuery, BadFilter) as exc:
         return Answer(400, f"ctph: {exc}", TEXT, kind="inspect")
@@ -382,15 +400,23 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
         return request_detail(*found)
     if route == "counts":  # the inspector's header: the numbers the stream's messages carry
         return state.counts()
-    if route == "persons":
-        return [_person_dict(p) for p in state.persons()]
-    if route == "groups":
-        return [asdict(g) for g in state.groups()]
-    if route == "warnings":
-        return [asdict(w) for w in state.warnings()]
     if route == "recordings":  # session replay (/s/), ?session_id= for one
         return [_recording_dict(r) for r in state.recordings(args.get("session_id"))]
     return None
+
+
+def _state_list(state: State, route: str, args: dict[str, str]) -> list[Any]:
+    """``/_ctph/persons`` (filtered), ``/_ctph/groups`` or ``/_ctph/warnings``, JSON-ready."""
+    allowed = PERSON_PARAMS if route == "persons" else VIEW_PARAMS
+    filters = parse_filters(args, allowed, state.person_ids)
+    if route == "persons":
+        shown = [_person_dict(p) for p in state.persons()]
+        if filters == NO_FILTERS:
+            return shown
+        return [p for p in shown if filters.person_matches(p)]
+    if route == "groups":
+        return [asdict(g) for g in state.groups()]
+    return [asdict(w) for w in state.warnings()]
 
 
 def _paging(args: dict[str, str], kind: str) -> _Paging | None:

@@ -1,5 +1,6 @@
-"""The inspection API's filters: one meaning on ``/_ctph/events``, ``/_ctph/requests`` and the
-inspector page (whose URL keeps the same parameters, so "copy API query" is the page's own).
+"""The inspection API's filters: one meaning on ``/_ctph/events``, ``/_ctph/requests``,
+``/_ctph/persons`` and the inspector page (whose URL keeps the same parameters, so "copy API
+query" is the page's own, and its Export button downloads exactly the view it shows).
 
 ==============  ====================================================================
 ``event``       the event name, exactly
@@ -21,13 +22,23 @@ inspector page (whose URL keeps the same parameters, so "copy API query" is the 
 
 On ``/_ctph/requests`` the event-level filters (``event``, ``distinct_id``, ``person``,
 ``lib``) keep a request when any event it stored matches them, so a refused request (no
-events) is never kept by them. An unknown parameter, or a value a filter cannot use, is a 400
-naming it: a typo must not silently show everything.
+events) is never kept by them.
+
+``/_ctph/persons`` takes the three that describe a person, with the same meaning: ``person``
+(the person that distinct id or uuid names, after merges), ``distinct_id`` (the person has
+it) and ``q`` (case-insensitive substring of the person's JSON as the API shows it: keys
+masked, so, as for events, a search cannot confirm a key's hidden characters one guess at a
+time). ``/_ctph/groups`` and ``/_ctph/warnings`` take no filter. All three take ``format``.
+
+An unknown parameter, or a value a filter cannot use, is a 400 naming it: a typo must not
+silently show everything. (``/_ctph/persons``, ``groups`` and ``warnings`` ignored every
+parameter until they took ``format``; nothing documented or tested passed them one, so they
+now refuse unknown ones like the other lists.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +50,9 @@ from .serialise import dumps
 
 __all__ = [
     "EVENT_PARAMS",
+    "PERSON_PARAMS",
     "REQUEST_PARAMS",
+    "VIEW_PARAMS",
     "BadFilter",
     "Filters",
     "parse_filters",
@@ -51,6 +64,11 @@ EVENT_PARAMS = frozenset((*_FILTERS, *_CONTROL))
 """What ``/_ctph/events`` takes."""
 REQUEST_PARAMS = frozenset((*_FILTERS, *_CONTROL, "kind"))
 """What ``/_ctph/requests`` takes."""
+PERSON_PARAMS = frozenset(("person", "distinct_id", "q", "format"))
+"""What ``/_ctph/persons`` takes: the filters that describe a person (no paging: persons are
+few next to events)."""
+VIEW_PARAMS = frozenset(("format",))
+"""What ``/_ctph/groups`` and ``/_ctph/warnings`` take."""
 _CLASSES = {"1xx": (100, 199), "2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499)}
 _CLASSES["5xx"] = (500, 599)
 
@@ -114,6 +132,17 @@ class Filters:
             event=self.event, distinct_id=self.distinct_id, person=self.person, lib=self.lib
         )
         return any(only_events.event_matches(event, _no_link) for event, _ in events)
+
+    def person_matches(self, shown: Mapping[str, Any]) -> bool:
+        """Whether a person passes ``person``, ``distinct_id`` and ``q``; ``shown`` is the
+        person as the API writes it (``id``, ``distinct_ids``, ``properties``...), so ``q``
+        searches exactly the text a client receives, keys masked."""
+        ids = shown["distinct_ids"]
+        if self.person is not None and self.person.isdisjoint(ids):
+            return False
+        if self.distinct_id is not None and self.distinct_id not in ids:
+            return False
+        return self.q is None or self.q in redact_text(dumps(shown)).lower()
 
     def _request_matches(self, status: int | None, route: str | None, test: str | None) -> bool:
         if self.status is not None:

@@ -6,7 +6,7 @@ import { Detail } from "./detail.js";
 import { copyText, el, getJSON } from "./dom.js";
 import { EventsView } from "./events.js";
 import { Live } from "./live.js";
-import { FILTERS, apiUrl, readFilters, readView, writeLocation, VIEWS } from "./query.js";
+import { FILTERS, apiUrl, exportOf, readFilters, readView, writeLocation, VIEWS } from "./query.js";
 import { renderGroups, renderPersons, renderRequests, renderWarnings } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
@@ -236,13 +236,10 @@ $("pause").addEventListener("click", (click) => {
 });
 $("new-marker").addEventListener("click", () => $("pause").click());
 
+// Export downloads the visible view from the API list it reads, with the filters it applies
+// (the server writes the file, keys masked by its one redaction path).
 $("export").addEventListener("click", () => {
-  const format = $("export-format").value;
-  const path = page.view === "requests" ? "/_ctph/requests" : "/_ctph/events";
-  const link = el("a", {
-    href: apiUrl(path, page.filters, { format: format === "json" ? "" : format }),
-    download: `ctph-${page.view === "requests" ? "requests" : "events"}.${format}`,
-  });
+  const link = el("a", exportOf(page.view, page.filters, $("export-format").value));
   document.body.append(link);
   link.click();
   link.remove();

@@ -5,7 +5,28 @@ export const FILTERS = ["q", "event", "distinct_id", "person", "status", "route"
 /** `/_ctph/requests` takes every filter: the event-level ones keep a request when an event it
  * stored matches (so they leave refused requests out: those stored none). */
 export const REQUEST_FILTERS = FILTERS;
+/** `/_ctph/persons` takes the filters that describe a person (the server refuses others). */
+export const PERSON_FILTERS = ["person", "distinct_id", "q"];
 export const VIEWS = ["events", "persons", "groups", "requests", "warnings"];
+
+/** The API list each view shows, and the page filters it passes on: the view, its Export and
+ * the server agree on what the view holds because the server does the filtering. */
+export const VIEW_SOURCES = {
+  events: { path: "/_ctph/events", filters: FILTERS },
+  persons: { path: "/_ctph/persons", filters: PERSON_FILTERS },
+  groups: { path: "/_ctph/groups", filters: [] },
+  requests: { path: "/_ctph/requests", filters: REQUEST_FILTERS },
+  warnings: { path: "/_ctph/warnings", filters: [] },
+};
+
+/** The download of `view` as shown, in `format` (`json` or `ndjson`): its URL and file name. */
+export function exportOf(view, filters, format) {
+  const source = VIEW_SOURCES[view];
+  return {
+    href: apiUrl(source.path, filters, { format: format === "json" ? "" : format }, source.filters),
+    download: `ctph-${view}.${format}`,
+  };
+}
 
 /** The filters set in a query string, as `{name: value}` (empty values left out). */
 export function readFilters(search) {

@@ -2,7 +2,7 @@
 // warnings, persons (merged distinct_ids; click: that person's events) and groups. Each reads
 // the JSON API once when shown, and again when the stream says something changed.
 
-import { apiUrl, REQUEST_FILTERS } from "./query.js";
+import { apiUrl, PERSON_FILTERS, REQUEST_FILTERS } from "./query.js";
 import { clock, el, fill, getJSON, pretty } from "./dom.js";
 import { shortTest } from "./events.js";
 
@@ -124,15 +124,10 @@ export async function renderWarnings(root) {
   fill(root, table("Ingestion warnings", ["Type", "Details"], rows, "No ingestion warnings."));
 }
 
+/** Persons as `/_ctph/persons` filters them (`person`, `distinct_id`, `q`: the API's meaning). */
 export async function renderPersons(root, filters, onPerson) {
-  const persons = await getJSON("/_ctph/persons");
-  const needle = (filters.q || "").toLowerCase();
-  const shown = persons.filter((p) => {
-    if (filters.person && p.id !== filters.person && !p.distinct_ids.includes(filters.person)) return false;
-    if (filters.distinct_id && !p.distinct_ids.includes(filters.distinct_id)) return false;
-    return !needle || JSON.stringify(p).toLowerCase().includes(needle);
-  });
-  const rows = shown.map((p) =>
+  const persons = await getJSON(apiUrl("/_ctph/persons", filters, {}, PERSON_FILTERS));
+  const rows = persons.map((p) =>
     el(
       "tr",
       {},
@@ -153,7 +148,16 @@ export async function renderPersons(root, filters, onPerson) {
       ),
     ),
   );
-  fill(root, table("Persons", ["Person", "distinct_ids", "Properties", "Identified", "Created", ""], rows, "No persons."));
+  const filtered = PERSON_FILTERS.some((name) => filters[name]);
+  fill(
+    root,
+    table(
+      "Persons",
+      ["Person", "distinct_ids", "Properties", "Identified", "Created", ""],
+      rows,
+      filtered ? "No persons match." : "No persons.",
+    ),
+  );
 }
 
 export async function renderGroups(root) {

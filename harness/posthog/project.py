@@ -306,6 +306,11 @@ class Project:
             and (distinct_id is None or event.distinct_id == distinct_id)
         ]
 
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        """Stored events ``start`` to ``stop`` (positions in ingestion order), without copying
+        the whole list: how the app reads one request's events (:mod:`.event_links`)."""
+        return self._events[start:stop]
+
     def event_count(self) -> int:
         """How many events are stored."""
         return len(self._events)

@@ -75,10 +75,15 @@ class Runs:
 
     def at(self, position: int) -> Link | None:
         """The link of the event stored at ``position`` (``None``: no request stored it)."""
+        return self.run_at(position)[0]
+
+    def run_at(self, position: int) -> tuple[Link | None, int, int]:
+        """The link of the event at ``position`` and ``(start, stop)`` of the events sharing
+        it (``(None, position, position + 1)``: no request stored it)."""
         run = bisect_right(self.starts, position, 0, self.size) - 1
         if run < 0 or position >= self.stops[run]:
-            return None
-        return Link(self.requests[run], *self.kinds[run])
+            return None, position, position + 1
+        return Link(self.requests[run], *self.kinds[run]), self.starts[run], self.stops[run]
 
     def span(self, request: int) -> tuple[int, int]:
         """``(start, stop)`` of the events request number ``request`` stored (an empty span:
@@ -103,16 +108,28 @@ class Locator:
     many steps as it skipped; a single lookup (``/_ctph/events/<uuid>``) scans like the search
     that found the event did."""
 
-    __slots__ = ("_events", "_last", "_runs")
+    __slots__ = ("_events", "_last", "_link", "_runs", "_start", "_stop")
 
     def __init__(self, runs: Runs, events: Sequence[Event]) -> None:
         self._runs = runs
         self._events = events
         self._last = -1
+        self._link: Link | None = None  # the last run's link, for the events it covers
+        self._start = self._stop = 0
 
     def __call__(self, event: Event) -> Link | None:
-        position = self.position(event)
-        return None if position < 0 else self._runs.at(position)
+        # the common step first: a walk over every event (a filter) asks for the next one,
+        # which shares the link found last (a run is one request's events)
+        position = self._last + 1
+        events = self._events
+        if not (position < len(events) and events[position] is event):
+            position = self._search(event)
+            if position < 0:
+                return None
+        self._last = position
+        if not self._start <= position < self._stop:
+            self._link, self._start, self._stop = self._runs.run_at(position)
+        return self._link
 
     def position(self, event: Event) -> int:
         """Where ``event`` is in the list (``-1``: not in it)."""

@@ -4,7 +4,7 @@
   client, same payload): target ratio >= 0.8;
 * in-process ``httpx.WSGITransport`` vs loopback httpx: target >= 5x;
 * batches of 100 vs single events (events/s);
-* RSS for 100,000 stored events: target <= 300 MB.
+* RSS for 100,000 stored events: target <= 150 MB (issue 13).
 
 Run: ``python bench/bench_server.py``.
 """
@@ -175,7 +175,7 @@ def main() -> None:
             f"RSS for {stored:,} events",
             f"{rss_mb():,.0f} MB",
             f"+{rss_mb() - before:,.0f} MB",
-            "<= 300 MB",
+            "<= 150 MB",
         ]
     )
     print(table(["measure", "events/s or size", "ratio", "target"], rows))

@@ -42,7 +42,7 @@ from ..contract import limit as contract_limit
 from . import memos
 from .answer import Answer
 from .capture import capture
-from .event_links import Link, Links
+from .event_links import Link, Links, Runs
 from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing, status_line
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
 from .journal import (
@@ -312,7 +312,8 @@ class CaptureApp:
         one (looked up only for the events a view shows or filters by request: with 100,000
         stored, linking them all cost a first page 200 ms)."""
         with self._lock:
-            return self._project.events(), self._links.of
+            events = self._project.events()
+            return events, self._links.view().locator(events)
 
     def person_ids(self, ident: str) -> frozenset[str]:
         """The distinct ids of the person ``ident`` names (one of its distinct ids, or its
@@ -329,17 +330,23 @@ class CaptureApp:
             record = self._journal.find(seq)
             if record is None:
                 return None
-            link = self._links.of
-            return record, [(event, link(event)) for event in self._links.events_of(seq)]
+            return record, self._stored_by(self._links.view(), seq)
 
     def journal_records(self) -> list[tuple[Record, list[tuple[Event, Link | None]]]]:
         """Every kept journal record (raw) with the events it stored, oldest first."""
         with self._lock:
-            events_of, link = self._links.events_of, self._links.of
+            runs = self._links.view()
             return [
-                (record, [(event, link(event)) for event in events_of(record.seq)])
-                for record in self._journal.records()
+                (record, self._stored_by(runs, record.seq)) for record in self._journal.records()
             ]
+
+    def _stored_by(self, runs: Runs, seq: int) -> list[tuple[Event, Link | None]]:
+        """The events request ``seq`` stored, each with its link (call under the lock)."""
+        start, stop = runs.span(seq)
+        if start == stop:
+            return []
+        link = runs.at(start)
+        return [(event, link) for event in self._project.events_between(start, stop)]
 
     def counts(self) -> dict[str, int]:
         """The inspector's header counters: events accepted (stored), capture requests
@@ -380,9 +387,9 @@ class CaptureApp:
             newest = journal.issued
             # an empty journal (reset, or all evicted) holds nothing up to the newest number
             scanned = found[-1].seq if found else (after if journal.first_seq else newest)
-            events_of, link = self._links.events_of, self._links.of
+            runs = self._links.view()
             records = [
-                (record, [(event, link(event)) for event in events_of(record.seq)])
+                (record, self._stored_by(runs, record.seq))
                 for record in found
                 if record.kind != "inspect"
             ]
@@ -619,6 +626,7 @@ class CaptureApp:
         test = self._test
         kept_events: list[Event] = []
         with self._lock, self._project.atomic():
+            first = self._project.event_count()  # where this request's events will start
             # all or nothing, journal entry included: a request answered 500 leaves no event
             if answer.kind == "recording" and answer.events and answer.token is not None:
                 agent = incoming.header("User-Agent")  # replay never becomes an analytics event
@@ -654,7 +662,8 @@ class CaptureApp:
             )
             self._journal.append(record)
             if kept_events:
-                self._links.add(Link(seq, incoming.path, answer.status, test), kept_events)
+                link = Link(seq, incoming.path, answer.status, test)
+                self._links.add(link, first, len(kept_events))
             if answer.kind in _REFUSABLE and answer.status >= 400:
                 self._refused += 1
             if answer.kind != "inspect":  # the inspector's own reads wake no one

@@ -53,6 +53,9 @@ __all__ = [
 
 _NO_PERSON_UPDATE = ("$exception", "$$heatmap")  # person-update.ts: never touch persons
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SHARED_TEXTS = 10_000
+"""How many distinct event names and distinct ids a project shares between its events (the
+first ones seen until a reset; later ones are stored as they came)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +297,7 @@ class Project:
         self._groups: dict[tuple[str, str], Group] = {}
         self._group_types: list[str] = []
         self._warnings: list[IngestionWarning] = []
+        self._texts: dict[str, str] = {}  # _share's memo
 
     # -- accessors ----------------------------------------------------------------------------
 
@@ -305,6 +309,11 @@ class Project:
             if (name is None or event.event == name)
             and (distinct_id is None or event.distinct_id == distinct_id)
         ]
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        """Stored events ``start`` to ``stop`` (positions in ingestion order), without copying
+        the whole list: how the app reads one request's events (:mod:`.event_links`)."""
+        return self._events[start:stop]
 
     def event_count(self) -> int:
         """How many events are stored."""
@@ -384,10 +393,12 @@ class Project:
         is a caller bug (``ValueError``).
         """
         now = _utc(now)
-        name = self._event_name(event_dict.get("event"))
+        name = self._share(self._event_name(event_dict.get("event")))
         if name == PERFORMANCE_EVENT:
             return None  # capture drops these before anything else
         distinct_id = resolve_distinct_id(event_dict)
+        if distinct_id is not None:
+            distinct_id = self._share(distinct_id)
         if distinct_id is None:
             raise ValueError("event has no distinct_id; capture answers 400 for it")
         raw_props = event_dict.get("properties")
@@ -493,6 +504,19 @@ class Project:
         return stored
 
     # -- steps --------------------------------------------------------------------------------
+
+    def _share(self, text: str) -> str:
+        """The one copy of ``text`` this project's events hold. JSON decoding makes a new
+        string for every value, so 100,000 events of a few names and users held 200,000
+        strings (10.6 MB; tracemalloc, bench/bench_server.py's RSS row). Bounded: a run of
+        ever-new ids stops adding after :data:`_SHARED_TEXTS` (what sharing would not save)."""
+        texts = self._texts
+        shared = texts.get(text)
+        if shared is not None:
+            return shared
+        if len(texts) < _SHARED_TEXTS:
+            texts[text] = text
+        return text
 
     @staticmethod
     def _event_name(value: Any) -> str:

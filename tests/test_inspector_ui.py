@@ -478,3 +478,117 @@ def test_screenshot_for_the_readme(page: Page, fake: FakePostHog, tmp_path: Path
     target = Path(os.environ.get("CTPH_SCREENSHOT") or tmp_path / "inspector.png")
     page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
+
+
+# -- long sessions ------------------------------------------------------------------------------
+
+
+def test_the_pages_polling_takes_no_journal_slot(
+    page: Page, fake: FakePostHog, sdk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page left open in polling mode reads ``/_ctph/requests`` every second; those reads
+    must not evict capture requests from the bounded journal. A curl-style read (no page
+    header) is journaled as before."""
+    from ctph_harness.posthog import live
+
+    monkeypatch.setattr(live, "MAX_STREAMS", 0)  # every stream answered 503: the page polls
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/_ctph/requests?" in r.url else None)
+    open_inspector(page, fake)
+    expect(page.locator("#live-state")).to_contain_text("polling")
+    sdk.capture("polled", distinct_id="user-1")
+    expect(rows(page).filter(has_text="polled")).to_have_count(1)
+    while len(polls) < 4:  # a few of the page's one-a-second polls, each answered
+        page.wait_for_timeout(100)
+    kinds = [(entry.kind, entry.path) for entry in fake.journal()]
+    assert kinds == [("capture", "/batch/")]  # posthog-python sends /batch/
+    assert fake.client().get("/_ctph/counts").status_code == 200
+    assert [(entry.kind, entry.path) for entry in fake.journal()][-1] == (
+        "inspect",
+        "/_ctph/counts",
+    )
+
+
+LIVE_IN_PAGE = """async () => {
+  // a second Live in the page, its EventSources counted while open
+  const Real = window.EventSource;
+  window.ctphSources = [];
+  window.EventSource = class extends Real {
+    constructor(...args) { super(...args); window.ctphSources.push(this); }
+  };
+  const { Live } = await import("/_ctph/ui/live.js");
+  const noop = () => {};
+  window.ctphLive = new Live({
+    request: noop, reset: noop, warning: noop, gap: noop, state: noop, poll: noop,
+  });
+}"""
+
+
+def open_streams(page: Page) -> int:
+    return int(page.evaluate("window.ctphSources.filter((s) => s.readyState !== 2).length"))
+
+
+def test_stop_and_start_leave_one_stream(
+    page: Page, fake: FakePostHog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctph_harness.posthog import live
+
+    monkeypatch.setattr(live, "HEARTBEAT", 0.2)  # the server notices a closed stream soon
+    open_inspector(page, fake)
+    page.evaluate(LIVE_IN_PAGE)
+    page.evaluate(
+        "() => { const live = window.ctphLive; live.start(); live.start(); live.start(); }"
+    )
+    assert open_streams(page) == 1
+    page.evaluate(
+        """() => {
+          const live = window.ctphLive;
+          live.stop(); live.start(); live.stop(); live.stop(); live.start(); live.start();
+        }"""
+    )
+    assert open_streams(page) == 1
+    # the server frees the slots of the closed ones: the page's own stream and this one remain
+    deadline = 200
+    while fake.app.streams.open != 2 and deadline:
+        page.wait_for_timeout(50)
+        deadline -= 1
+    assert fake.app.streams.open == 2
+    page.evaluate("window.ctphLive.stop()")
+    assert open_streams(page) == 0
+
+
+def test_a_reset_while_a_poll_is_in_flight_leaves_one_polling_loop(
+    page: Page, fake: FakePostHog
+) -> None:
+    """The poll that was in flight when polling restarted (after a reset) must not go on as a
+    second loop beside the new one. Poll requests are held here, so exactly one loop's
+    request is ever outstanding."""
+    held: list[Any] = []
+    page.route(
+        lambda url: "/_ctph/requests?limit=1000&" in url or url.endswith("limit=1000"),
+        lambda route: held.append(route),
+    )
+
+    def wait_held(count: int) -> None:
+        for _ in range(300):
+            if len(held) >= count:
+                return
+            page.wait_for_timeout(50)
+        raise AssertionError(f"{len(held)} poll requests, expected {count}")
+
+    more = json.dumps({"results": [], "cursor": "held", "has_more": True, "dropped": 0})
+    open_inspector(page, fake)
+    page.evaluate(LIVE_IN_PAGE)
+    page.evaluate("window.ctphLive.startPolling('test')")
+    wait_held(1)
+    page.evaluate("window.ctphLive.restartPolling()")  # as after a reset
+    wait_held(2)
+    # the old loop's poll answers "more follows": a live old loop would ask again at once
+    held[0].fulfill(status=200, content_type="application/json", body=more)
+    held[1].fulfill(status=200, content_type="application/json", body=more)
+    wait_held(3)
+    page.wait_for_timeout(300)  # room for a second loop's request, which must not come
+    assert len(held) == 3
+    page.evaluate("window.ctphLive.stop()")
+    for route in held[2:]:
+        route.abort()

@@ -592,3 +592,79 @@ def test_a_reset_while_a_poll_is_in_flight_leaves_one_polling_loop(
     page.evaluate("window.ctphLive.stop()")
     for route in held[2:]:
         route.abort()
+
+
+KEEP_400 = """async () => {
+  const { keepAtMost } = await import("/_ctph/ui/events.js");  // the page's own module
+  keepAtMost(400);
+}"""
+
+
+def load_all_older(page: Page) -> list[str]:
+    """Click "Load older" until every matching event is shown; the rows' uuids, top down."""
+    button = page.get_by_role("button", name="Load older")
+    while button.is_visible():
+        count = rows(page).count()
+        button.click()
+        expect(rows(page)).not_to_have_count(count)
+    expect(page.locator("#older-line")).to_have_text("All matching events shown")
+    return list(page.eval_on_selector_all("#events-body tr", "trs => trs.map(t => t.dataset.uuid)"))
+
+
+def test_the_page_keeps_a_bounded_number_of_rows_and_loads_the_rest_again(
+    page: Page, fake: FakePostHog
+) -> None:
+    """Past its cap (400 here, 2,000 in use) the page forgets the oldest rows it saw live;
+    "Load older" fetches them again from the server: no gap, no duplicate, the counts true."""
+    events_read: list[str] = []
+    page.on("request", lambda r: events_read.append(r.url) if "/_ctph/events?" in r.url else None)
+    open_inspector(page, fake)
+    page.evaluate(KEEP_400)
+    first_paint = len(events_read)
+    for start in range(0, 1000, 250):  # 1,000 events arrive live, in four requests
+        batch(fake, [{"event": f"live_{n}", "distinct_id": "u"} for n in range(start, start + 250)])
+    expect(page.locator("#older-line")).to_have_text("800 older events not shown")
+    expect(rows(page).first).to_contain_text("live_999")
+    assert len(events_read) == first_paint  # live rows came from the stream alone
+    button = page.get_by_role("button", name="Load older")
+    button.click()  # rows 200-399: still kept, no request
+    expect(page.locator("#older-line")).to_have_text("600 older events not shown")
+    assert len(events_read) == first_paint
+    button.click()  # rows 400-599 were forgotten: asked for again
+    expect(page.locator("#older-line")).to_have_text("400 older events not shown")
+    assert len(events_read) > first_paint
+    expect(rows(page).last).to_contain_text("live_400")
+    uuids = load_all_older(page)
+    stored = [event.uuid for event in reversed(fake.events())]
+    assert uuids == stored  # every event, newest first, once
+
+
+@pytest.mark.parametrize("before", [0, 50])
+def test_a_paused_page_keeps_a_bounded_queue_and_says_how_many_are_new(
+    page: Page, fake: FakePostHog, before: int
+) -> None:
+    """Paused through more arrivals than it keeps, the page counts them all as new; resumed,
+    it shows the newest, and the ones it forgot (and the older rows) load again."""
+    events_read: list[str] = []
+    page.on("request", lambda r: events_read.append(r.url) if "/_ctph/events?" in r.url else None)
+    open_inspector(page, fake)
+    page.evaluate(KEEP_400)
+    if before:
+        batch(fake, [{"event": f"before_{n}", "distinct_id": "u"} for n in range(before)])
+    expect(rows(page)).to_have_count(before)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    for start in range(0, 600, 200):
+        batch(
+            fake, [{"event": f"paused_{n}", "distinct_id": "u"} for n in range(start, start + 200)]
+        )
+    expect(page.get_by_role("button", name="600 new")).to_be_visible()  # 400 kept, 200 counted
+    expect(page.locator("#older-line")).to_have_text(
+        "All matching events shown" if before else "No events yet"
+    )
+    page.get_by_role("button", name="Resume", exact=True).click()
+    expect(rows(page).first).to_contain_text("paused_599")
+    expect(page.locator("#older-line")).to_have_text(f"{400 + before} older events not shown")
+    first_paint = len(events_read)
+    uuids = load_all_older(page)
+    assert len(events_read) > first_paint  # the forgotten ones were asked for again
+    assert uuids == [event.uuid for event in reversed(fake.events())]

@@ -483,6 +483,16 @@ def test_screenshot_for_the_readme(page: Page, fake: FakePostHog, tmp_path: Path
 # -- long sessions ------------------------------------------------------------------------------
 
 
+def wait_until(page: Page, ready: Any, what: str) -> None:
+    """Wait (at most WAIT_MS, a bound for a loaded machine) for a condition the test reads on
+    its side: what the server counts, what requests the page made."""
+    for _ in range(WAIT_MS // 50):
+        if ready():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"waited {WAIT_MS} ms for {what}")
+
+
 def test_the_pages_polling_takes_no_journal_slot(
     page: Page, fake: FakePostHog, sdk: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -498,8 +508,7 @@ def test_the_pages_polling_takes_no_journal_slot(
     expect(page.locator("#live-state")).to_contain_text("polling")
     sdk.capture("polled", distinct_id="user-1")
     expect(rows(page).filter(has_text="polled")).to_have_count(1)
-    while len(polls) < 4:  # a few of the page's one-a-second polls, each answered
-        page.wait_for_timeout(100)
+    wait_until(page, lambda: len(polls) >= 4, "a few of the page's one-a-second polls")
     kinds = [(entry.kind, entry.path) for entry in fake.journal()]
     assert kinds == [("capture", "/batch/")]  # posthog-python sends /batch/
     assert fake.client().get("/_ctph/counts").status_code == 200
@@ -548,11 +557,7 @@ def test_stop_and_start_leave_one_stream(
     )
     assert open_streams(page) == 1
     # the server frees the slots of the closed ones: the page's own stream and this one remain
-    deadline = 200
-    while fake.app.streams.open != 2 and deadline:
-        page.wait_for_timeout(50)
-        deadline -= 1
-    assert fake.app.streams.open == 2
+    wait_until(page, lambda: fake.app.streams.open == 2, "two open streams on the server")
     page.evaluate("window.ctphLive.stop()")
     assert open_streams(page) == 0
 
@@ -570,11 +575,7 @@ def test_a_reset_while_a_poll_is_in_flight_leaves_one_polling_loop(
     )
 
     def wait_held(count: int) -> None:
-        for _ in range(300):
-            if len(held) >= count:
-                return
-            page.wait_for_timeout(50)
-        raise AssertionError(f"{len(held)} poll requests, expected {count}")
+        wait_until(page, lambda: len(held) >= count, f"{count} poll requests")
 
     more = json.dumps({"results": [], "cursor": "held", "has_more": True, "dropped": 0})
     open_inspector(page, fake)

@@ -639,3 +639,42 @@ def test_persons_search_and_export_see_keys_masked(http: httpx.Client) -> None:
     for export in ("json", "ndjson"):
         text = http.get("/_ctph/persons", params={"format": export}).text
         assert "phx_…" in text and PERSONAL not in text and hidden not in text, export
+
+
+# -- the inspector page's own reads -----------------------------------------------------------
+
+PAGE_READ = {"X-Ctph-Inspector": "1"}  # what ui/dom.js getJSON sends
+
+
+def test_the_pages_own_reads_take_no_journal_slot() -> None:
+    """A page polling for hours must not evict capture requests from a bounded journal; the
+    same reads without the page's header (curl, a test) are journaled as before."""
+    app = CaptureApp(journal_size=10)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://p") as client:
+        for n in range(3):
+            assert client.post("/i/v0/e/", json=ev(f"e{n}", "u1")).status_code == 200
+        uuid = client.get("/_ctph/events", headers=PAGE_READ).json()[0]["uuid"]
+        for _ in range(20):  # a page's polling and redraws
+            for path in ("/_ctph/requests?limit=1000", "/_ctph/counts", "/_ctph/requests/1"):
+                assert client.get(path, headers=PAGE_READ).status_code == 200
+            assert client.get(f"/_ctph/events/{uuid}", headers=PAGE_READ).status_code == 200
+        journal = client.get("/_ctph/requests").json()  # a user's own read: journaled
+        assert [(r["seq"], r["kind"]) for r in journal] == [
+            (1, "capture"),
+            (2, "capture"),
+            (3, "capture"),
+        ]
+        # still journaled with the header: a problem (an unknown route), a read marked with
+        # another value, and a state change (the reset, which then leaves only itself)
+        assert client.get("/_ctph/nothing", headers=PAGE_READ).status_code == 404
+        assert client.get("/_ctph/counts", headers={"X-Ctph-Inspector": "0"}).status_code == 200
+        assert [e.path for e in app.problems()] == ["/_ctph/nothing"]
+        kept = [(r["path"], r["status"]) for r in client.get("/_ctph/requests").json()]
+        assert kept[3:] == [
+            ("/_ctph/requests", 200),
+            ("/_ctph/nothing", 404),
+            ("/_ctph/counts", 200),
+        ]
+        assert client.post("/_ctph/reset", headers=PAGE_READ).status_code == 200
+        kept = [(r["path"], r["status"]) for r in client.get("/_ctph/requests").json()]
+        assert kept == [("/_ctph/reset", 200)]

@@ -532,3 +532,194 @@ def test_export_on_warnings_downloads_the_warnings(page: Page, fake: FakePostHog
     assert name == "ctph-warnings.json"
     assert urllib.parse.urlsplit(url)[2:4] == ("/_ctph/warnings", "")
     assert [w["type"] for w in json.loads(text)] == ["cannot_merge_with_illegal_distinct_id"]
+
+
+# -- long sessions ------------------------------------------------------------------------------
+
+
+def wait_until(page: Page, ready: Any, what: str) -> None:
+    """Wait (at most WAIT_MS, a bound for a loaded machine) for a condition the test reads on
+    its side: what the server counts, what requests the page made."""
+    for _ in range(WAIT_MS // 50):
+        if ready():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"waited {WAIT_MS} ms for {what}")
+
+
+def test_the_pages_polling_takes_no_journal_slot(
+    page: Page, fake: FakePostHog, sdk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page left open in polling mode reads ``/_ctph/requests`` every second; those reads
+    must not evict capture requests from the bounded journal. A curl-style read (no page
+    header) is journaled as before."""
+    from ctph_harness.posthog import live
+
+    monkeypatch.setattr(live, "MAX_STREAMS", 0)  # every stream answered 503: the page polls
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/_ctph/requests?" in r.url else None)
+    open_inspector(page, fake)
+    expect(page.locator("#live-state")).to_contain_text("polling")
+    sdk.capture("polled", distinct_id="user-1")
+    expect(rows(page).filter(has_text="polled")).to_have_count(1)
+    wait_until(page, lambda: len(polls) >= 4, "a few of the page's one-a-second polls")
+    kinds = [(entry.kind, entry.path) for entry in fake.journal()]
+    assert kinds == [("capture", "/batch/")]  # posthog-python sends /batch/
+    assert fake.client().get("/_ctph/counts").status_code == 200
+    assert [(entry.kind, entry.path) for entry in fake.journal()][-1] == (
+        "inspect",
+        "/_ctph/counts",
+    )
+
+
+LIVE_IN_PAGE = """async () => {
+  // a second Live in the page, its EventSources counted while open
+  const Real = window.EventSource;
+  window.ctphSources = [];
+  window.EventSource = class extends Real {
+    constructor(...args) { super(...args); window.ctphSources.push(this); }
+  };
+  const { Live } = await import("/_ctph/ui/live.js");
+  const noop = () => {};
+  window.ctphLive = new Live({
+    request: noop, reset: noop, warning: noop, gap: noop, state: noop, poll: noop,
+  });
+}"""
+
+
+def open_streams(page: Page) -> int:
+    return int(page.evaluate("window.ctphSources.filter((s) => s.readyState !== 2).length"))
+
+
+def test_stop_and_start_leave_one_stream(
+    page: Page, fake: FakePostHog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctph_harness.posthog import live
+
+    monkeypatch.setattr(live, "HEARTBEAT", 0.2)  # the server notices a closed stream soon
+    open_inspector(page, fake)
+    page.evaluate(LIVE_IN_PAGE)
+    page.evaluate(
+        "() => { const live = window.ctphLive; live.start(); live.start(); live.start(); }"
+    )
+    assert open_streams(page) == 1
+    page.evaluate(
+        """() => {
+          const live = window.ctphLive;
+          live.stop(); live.start(); live.stop(); live.stop(); live.start(); live.start();
+        }"""
+    )
+    assert open_streams(page) == 1
+    # the server frees the slots of the closed ones: the page's own stream and this one remain
+    wait_until(page, lambda: fake.app.streams.open == 2, "two open streams on the server")
+    page.evaluate("window.ctphLive.stop()")
+    assert open_streams(page) == 0
+
+
+def test_a_reset_while_a_poll_is_in_flight_leaves_one_polling_loop(
+    page: Page, fake: FakePostHog
+) -> None:
+    """The poll that was in flight when polling restarted (after a reset) must not go on as a
+    second loop beside the new one. Poll requests are held here, so exactly one loop's
+    request is ever outstanding."""
+    held: list[Any] = []
+    page.route(
+        lambda url: "/_ctph/requests?limit=1000&" in url or url.endswith("limit=1000"),
+        lambda route: held.append(route),
+    )
+
+    def wait_held(count: int) -> None:
+        wait_until(page, lambda: len(held) >= count, f"{count} poll requests")
+
+    more = json.dumps({"results": [], "cursor": "held", "has_more": True, "dropped": 0})
+    open_inspector(page, fake)
+    page.evaluate(LIVE_IN_PAGE)
+    page.evaluate("window.ctphLive.startPolling('test')")
+    wait_held(1)
+    page.evaluate("window.ctphLive.restartPolling()")  # as after a reset
+    wait_held(2)
+    # the old loop's poll answers "more follows": a live old loop would ask again at once
+    held[0].fulfill(status=200, content_type="application/json", body=more)
+    held[1].fulfill(status=200, content_type="application/json", body=more)
+    wait_held(3)
+    page.wait_for_timeout(300)  # room for a second loop's request, which must not come
+    assert len(held) == 3
+    page.evaluate("window.ctphLive.stop()")
+    for route in held[2:]:
+        route.abort()
+
+
+KEEP_400 = """async () => {
+  const { keepAtMost } = await import("/_ctph/ui/events.js");  // the page's own module
+  keepAtMost(400);
+}"""
+
+
+def load_all_older(page: Page) -> list[str]:
+    """Click "Load older" until every matching event is shown; the rows' uuids, top down."""
+    button = page.get_by_role("button", name="Load older")
+    while button.is_visible():
+        count = rows(page).count()
+        button.click()
+        expect(rows(page)).not_to_have_count(count)
+    expect(page.locator("#older-line")).to_have_text("All matching events shown")
+    return list(page.eval_on_selector_all("#events-body tr", "trs => trs.map(t => t.dataset.uuid)"))
+
+
+def test_the_page_keeps_a_bounded_number_of_rows_and_loads_the_rest_again(
+    page: Page, fake: FakePostHog
+) -> None:
+    """Past its cap (400 here, 2,000 in use) the page forgets the oldest rows it saw live;
+    "Load older" fetches them again from the server: no gap, no duplicate, the counts true."""
+    events_read: list[str] = []
+    page.on("request", lambda r: events_read.append(r.url) if "/_ctph/events?" in r.url else None)
+    open_inspector(page, fake)
+    page.evaluate(KEEP_400)
+    first_paint = len(events_read)
+    for start in range(0, 1000, 250):  # 1,000 events arrive live, in four requests
+        batch(fake, [{"event": f"live_{n}", "distinct_id": "u"} for n in range(start, start + 250)])
+    expect(page.locator("#older-line")).to_have_text("800 older events not shown")
+    expect(rows(page).first).to_contain_text("live_999")
+    assert len(events_read) == first_paint  # live rows came from the stream alone
+    button = page.get_by_role("button", name="Load older")
+    button.click()  # rows 200-399: still kept, no request
+    expect(page.locator("#older-line")).to_have_text("600 older events not shown")
+    assert len(events_read) == first_paint
+    button.click()  # rows 400-599 were forgotten: asked for again
+    expect(page.locator("#older-line")).to_have_text("400 older events not shown")
+    assert len(events_read) > first_paint
+    expect(rows(page).last).to_contain_text("live_400")
+    uuids = load_all_older(page)
+    stored = [event.uuid for event in reversed(fake.events())]
+    assert uuids == stored  # every event, newest first, once
+
+
+@pytest.mark.parametrize("before", [0, 50])
+def test_a_paused_page_keeps_a_bounded_queue_and_says_how_many_are_new(
+    page: Page, fake: FakePostHog, before: int
+) -> None:
+    """Paused through more arrivals than it keeps, the page counts them all as new; resumed,
+    it shows the newest, and the ones it forgot (and the older rows) load again."""
+    events_read: list[str] = []
+    page.on("request", lambda r: events_read.append(r.url) if "/_ctph/events?" in r.url else None)
+    open_inspector(page, fake)
+    page.evaluate(KEEP_400)
+    if before:
+        batch(fake, [{"event": f"before_{n}", "distinct_id": "u"} for n in range(before)])
+    expect(rows(page)).to_have_count(before)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    for start in range(0, 600, 200):
+        batch(
+            fake, [{"event": f"paused_{n}", "distinct_id": "u"} for n in range(start, start + 200)]
+        )
+    expect(page.get_by_role("button", name="600 new")).to_be_visible()  # 400 kept, 200 counted
+    expect(page.locator("#older-line")).to_have_text(
+        "All matching events shown" if before else "No events yet"
+    )
+    page.get_by_role("button", name="Resume", exact=True).click()
+    expect(rows(page).first).to_contain_text("paused_599")
+    expect(page.locator("#older-line")).to_have_text(f"{400 + before} older events not shown")
+    first_paint = len(events_read)
+    uuids = load_all_older(page)
+    assert len(events_read) > first_paint  # the forgotten ones were asked for again
+    assert uuids == [event.uuid for event in reversed(fake.events())]

@@ -46,6 +46,7 @@ from .event_links import Link, Links, Runs
 from .exchange import Incoming, Outgoing, UnreadableBody, has_body, outgoing, status_line
 from .faults import FAULT_BODIES, Fault, FaultQueue, InjectedDrop, drop_connection
 from .journal import (
+    INSPECTOR_HEADER,
     JOURNAL_BYTES,
     RAW_KEPT,
     RESPONSE_KEPT,
@@ -53,6 +54,7 @@ from .journal import (
     JournalEntry,
     JournalPage,
     Record,
+    journaled,
     preview,
 )
 from .live import STREAM_HEADERS, LiveRead, Stream, StreamSlots, full_message, stream_since
@@ -525,7 +527,8 @@ class CaptureApp:
         now = self._clock()
         try:
             answer = self._route(incoming, now)
-            self._record(incoming, now, answer, None)
+            if journaled(answer.kind, incoming.method, incoming.header(INSPECTOR_HEADER)):
+                self._record(incoming, now, answer, None)
         except InjectedDrop:
             raise
         except Exception:

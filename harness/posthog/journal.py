@@ -43,6 +43,7 @@ from .serialise import dumps, iso
 
 __all__ = [
     "BODY_PREVIEW",
+    "INSPECTOR_HEADER",
     "JOURNAL_BYTES",
     "PROBLEMS_KEPT",
     "RAW_KEPT",
@@ -52,6 +53,7 @@ __all__ = [
     "JournalEntry",
     "JournalPage",
     "Record",
+    "journaled",
     "preview",
 ]
 
@@ -70,6 +72,30 @@ bounded journal only."""
 TOO_DEEP = f"… (nested deeper than {MAX_DEPTH} levels)"
 """What the journal shows in place of a container nested beyond serde's limit."""
 PROBLEM_KINDS = frozenset({"unexpected", "error"})
+INSPECTOR_HEADER = "X-Ctph-Inspector"
+"""The header the inspector page (``ui/dom.js`` ``getJSON``) sends with its own reads, which
+the journal then leaves out (see :func:`journaled`)."""
+
+
+def journaled(kind: str, method: str, marker: str | None) -> bool:
+    """Whether a request is journaled: all are, except the inspector page's own reads.
+
+    A page left open polls ``/_ctph/requests`` once a second and reads ``/_ctph/counts`` and
+    ``/_ctph/events`` as requests arrive; journaled, those ``inspect`` records would evict the
+    capture requests the page is there to show (10,000 records: under three hours of polling
+    alone). Only a ``GET`` that the inspection routes answered (``inspect``)
+    *and* that carries :data:`INSPECTOR_HEADER` is left out: a user's own ``curl`` or test
+    calls to ``/_ctph/...`` are journaled as before, and so are the page's reset (a ``POST``)
+    and unknown routes (problems, whoever asks).
+
+    Why a header, not a cookie or the ``Referer``: a cookie is sent with *every* request from
+    the browser to this origin, so a ``/_ctph/events`` URL the user opens in a tab (the page's
+    "copy API query") would vanish from the journal too; a ``Referer`` is also sent when the
+    user follows a link from the page, and referrer policies or proxies may strip it. A custom
+    header is sent only where the page's fetch helper adds it. (Anyone may send it on purpose:
+    all it does is keep that read out of the journal, which changes no state.)
+    """
+    return not (kind == "inspect" and method == "GET" and marker == "1")
 
 
 @dataclass(frozen=True)

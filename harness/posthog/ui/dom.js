@@ -48,9 +48,14 @@ export async function copyText(text) {
   if (status) status.textContent = "Copied";
 }
 
-/** GET a JSON document; throws an Error carrying the server's text on a non-2xx answer. */
+/** GET a JSON document; throws an Error carrying the server's text on a non-2xx answer.
+ * `X-Ctph-Inspector` marks it as the page's own read, which the journal leaves out (a page
+ * left open would otherwise evict capture requests with its polling; journal.py `journaled`
+ * says why a header rather than a cookie or the Referer). */
 export async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const response = await fetch(url, {
+    headers: { Accept: "application/json", "X-Ctph-Inspector": "1" },
+  });
   if (!response.ok) {
     const text = await response.text();
     const error = new Error(text || `${response.status} ${response.statusText}`);

@@ -1,11 +1,27 @@
 // The live events table: newest first, rows added in batches on animation frames, a cap on
 // rows in the DOM with a line saying how many older ones are not shown and "Load older" to page
 // further back. Pausing queues arrivals behind an "N new" marker; nothing is dropped silently.
+//
+// The page's memory is bounded too: it keeps at most `keep` rows (2,000; more only while the
+// user has asked to see more with "Load older"), and at most `keep` queued while paused. Rows
+// it forgets are the oldest; "Load older" fetches them again from the server, so every event
+// stays reachable and the "N older events not shown" line counts them all.
 
 import { apiUrl } from "./query.js";
 import { clock, el, getJSON } from "./dom.js";
 
 export const PAGE = 200;
+/** The largest page `/_ctph/events` answers (harness/posthog/inspection.py MAX_LIMIT). */
+const MAX_PAGE = 10_000;
+let keep = 2000;
+
+/** How many rows the page keeps in memory at most (at least a page: the newest page read by
+ * `refresh()` must meet the kept rows). A setter rather than a query parameter: tests set a
+ * small cap from the page's console, and no URL of the product changes how it behaves. */
+export function keepAtMost(rows) {
+  if (!Number.isInteger(rows) || rows < PAGE) throw new RangeError(`keep at least ${PAGE} rows`);
+  keep = rows;
+}
 
 /** A table row's fields, from a stored event (`/_ctph/events`). */
 export function rowFromEvent(event) {
@@ -52,8 +68,11 @@ export class EventsView {
     this.onTest = onTest;
     this.filters = {};
     this.rows = []; // loaded rows, newest first (the DOM shows the first `shown` of them)
-    this.seen = new Set();
+    this.seen = new Set(); // uuids of `rows` and `pending`
     this.pending = []; // arrived, not yet in the DOM (a frame away, or paused)
+    this.skipped = 0; // arrivals forgotten while queued (more than `keep` of them)
+    this.trimmed = false; // older rows were forgotten: "Load older" asks for them again
+    this.cuts = 0; // how often rows were forgotten (a page asked for before a cut is stale)
     this.shown = 0;
     this.limit = PAGE;
     this.total = 0; // matching events on the server (as far as this page knows)
@@ -80,6 +99,7 @@ export class EventsView {
     this.rows = [];
     this.seen.clear();
     this.pending = [];
+    this.skipped = 0;
     this.shown = 0;
     this.limit = PAGE;
     this.body.replaceChildren();
@@ -97,6 +117,7 @@ export class EventsView {
     }
     this.rows.push(...fresh);
     this.olderCursor = page.has_more ? page.cursor : null;
+    this.trimmed = false;
     if (typeof page.total === "number") this.total = page.total;
     else this.total = Math.max(this.total, this.rows.length);
     return fresh.length;
@@ -109,6 +130,12 @@ export class EventsView {
     if (!fresh.length) return;
     this.pending.push(...fresh);
     this.total += fresh.length;
+    const over = this.pending.length - keep;
+    if (over > 0) {
+      // paused through a burst: keep the newest `keep`; the kept rows no longer meet them
+      for (const row of this.pending.splice(0, over)) this.seen.delete(row.uuid);
+      this.skipped += over;
+    }
     this.schedule();
   }
 
@@ -164,6 +191,13 @@ export class EventsView {
     if (this.paused || !this.pending.length) return;
     const arrived = this.pending.reverse(); // newest first
     this.pending = [];
+    if (this.skipped) {
+      // arrivals were forgotten between the kept rows and these: start over from these
+      this.cut(0);
+      this.body.replaceChildren();
+      this.shown = 0;
+      this.skipped = 0;
+    }
     this.rows.unshift(...arrived);
     const fragment = document.createDocumentFragment();
     for (const row of arrived) fragment.append(this.tr(row));
@@ -171,8 +205,24 @@ export class EventsView {
     this.shown += arrived.length;
     this.limit = Math.max(this.limit, PAGE);
     this.trim();
+    this.forget(Math.max(keep, this.limit));
     this.renderMarker();
     this.renderOlder();
+  }
+
+  /** Keep the newest `count` rows (never fewer than the DOM shows), forget the rest: "Load
+   * older" then asks the server for what is older than the oldest kept row. */
+  forget(count) {
+    if (this.rows.length > count) this.cut(count);
+  }
+
+  /** Forget the rows from `count` on, and say that older events must be asked for again
+   * (even when none was kept: queued arrivals may have been forgotten). */
+  cut(count) {
+    for (const row of this.rows.splice(count)) this.seen.delete(row.uuid);
+    this.olderCursor = null;
+    this.trimmed = true;
+    this.cuts += 1;
   }
 
   trim() {
@@ -199,24 +249,53 @@ export class EventsView {
 
   async loadOlder() {
     this.limit += PAGE;
-    if (this.rows.length < this.limit && this.olderCursor) {
-      const generation = this.generation;
-      const page = await getJSON(
-        apiUrl("/_ctph/events", this.filters, {
-          limit: PAGE,
-          order: "desc",
-          cursor: this.olderCursor,
-        }),
-      );
+    const generation = this.generation;
+    while (this.rows.length < this.limit && (this.olderCursor || this.trimmed)) {
+      const cuts = this.cuts;
+      const page = this.olderCursor
+        ? await getJSON(
+            apiUrl("/_ctph/events", this.filters, {
+              limit: PAGE,
+              order: "desc",
+              cursor: this.olderCursor,
+            }),
+          )
+        : await this.olderThanKept();
       if (generation !== this.generation) return;
-      this.accept(page);
+      if (cuts !== this.cuts) continue; // rows were forgotten meanwhile: the page may not meet
+      if (page === null) {
+        // the oldest kept row is no longer listed (filters changed what matches): start over
+        await this.load(this.filters);
+        return;
+      }
+      if (!this.accept(page) && !this.olderCursor) break;
     }
     this.render();
   }
 
+  /** The events older than the oldest kept row, as a page (`null`: that row is not listed).
+   * A cursor is the server's to make (inspection.py), so the page asks for the newest events
+   * again, in one page as large as what it keeps plus what may have arrived since, and walks
+   * older until it meets that row; the answer's cursor then continues below it. */
+  async olderThanKept() {
+    const anchor = this.rows.length ? this.rows[this.rows.length - 1].uuid : null;
+    if (anchor === null) return null;
+    const limit = Math.min(MAX_PAGE, this.rows.length + this.pending.length + PAGE);
+    let cursor = "";
+    for (;;) {
+      const page = await getJSON(
+        apiUrl("/_ctph/events", this.filters, { limit, order: "desc", cursor }),
+      );
+      const at = page.results.findIndex((event) => event.uuid === anchor);
+      if (at >= 0) return { ...page, results: page.results.slice(at + 1) };
+      if (!page.has_more) return null;
+      cursor = page.cursor;
+    }
+  }
+
   renderOlder() {
-    const hidden = Math.max(0, this.total - this.shown - this.pending.length);
-    const more = hidden > 0 || this.olderCursor !== null;
+    const hidden = Math.max(0, this.total - this.shown - this.pending.length - this.skipped);
+    const more = hidden > 0 || this.olderCursor !== null || this.trimmed;
     this.olderLine.textContent = hidden
       ? `${hidden.toLocaleString("en")} older event${hidden === 1 ? "" : "s"} not shown`
       : more
@@ -228,7 +307,7 @@ export class EventsView {
   }
 
   renderMarker() {
-    const waiting = this.pending.length;
+    const waiting = this.pending.length + this.skipped;
     this.newMarker.hidden = !(this.paused && waiting);
     this.newMarker.textContent = `${waiting.toLocaleString("en")} new`;
   }
@@ -249,9 +328,11 @@ export class EventsView {
     this.rows = [];
     this.seen.clear();
     this.pending = [];
+    this.skipped = 0;
     this.shown = 0;
     this.total = 0;
     this.olderCursor = null;
+    this.trimmed = false;
     this.body.replaceChildren();
     this.render();
   }

@@ -132,6 +132,16 @@ def copied(page: Page, button: Locator) -> str:
     return str(page.evaluate("window.ctphCopied"))
 
 
+def wait_until(page: Page, ready: Any, what: str) -> None:
+    """Wait (at most WAIT_MS, a bound for a loaded machine) for a condition the test reads on
+    its side: what the server counts, what requests the page made."""
+    for _ in range(WAIT_MS // 50):
+        if ready():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"waited {WAIT_MS} ms for {what}")
+
+
 # -- live -------------------------------------------------------------------------------------
 
 
@@ -349,6 +359,32 @@ def test_copy_as_curl_leaves_out_a_query_shown_as_a_note(page: Page, fake: FakeP
     assert curl.startswith(f"curl -X GET '{fake.url}/e/' ") and "…(" not in curl, curl
 
 
+def test_copy_buttons_wait_for_the_detail_and_late_answers_are_dropped(
+    page: Page, fake: FakePostHog
+) -> None:
+    """A copy button clicked while the detail loads copied nothing, silently: the buttons are
+    disabled until what they copy is there. And an answer for a row opened before the one now
+    shown must not replace it (the first row's answers are held here until the second shows)."""
+    post(fake, "/i/v0/e/", {"api_key": KEY, "event": "first", "distinct_id": "u1"})
+    post(fake, "/i/v0/e/", {"api_key": KEY, "event": "second", "distinct_id": "u2"})
+    open_inspector(page, fake)
+    first_uuid = fake.events("first")[0].uuid
+    held: list[Any] = []
+    page.route(f"**/_ctph/events/{first_uuid}", lambda route: held.append(route))
+    detail = page.locator("#detail")
+    rows(page).filter(has_text="first").click()
+    wait_until(page, lambda: len(held) == 1, "the first row's detail request")
+    for name in ("Copy as curl", "Copy JSON", "Copy assert_event"):
+        expect(detail.get_by_role("button", name=name)).to_be_disabled()
+    rows(page).filter(has_text="second").click()
+    expect(page.locator("#detail-title")).to_have_text("second")
+    expect(detail.get_by_role("button", name="Copy JSON")).to_be_enabled()
+    held[0].continue_()  # the first row's event arrives late
+    page.wait_for_timeout(300)  # room for the stale answer to land, which it must not
+    expect(page.locator("#detail-title")).to_have_text("second")
+    assert '"second"' in copied(page, detail.get_by_role("button", name="Copy JSON"))
+
+
 def test_persons_after_identify_and_their_events(page: Page, fake: FakePostHog, sdk: Any) -> None:
     sdk.capture("anon_view", distinct_id="anon-1")
     identify = {"$anon_distinct_id": "anon-1", "$set": {"plan": "team"}}
@@ -535,16 +571,6 @@ def test_export_on_warnings_downloads_the_warnings(page: Page, fake: FakePostHog
 
 
 # -- long sessions ------------------------------------------------------------------------------
-
-
-def wait_until(page: Page, ready: Any, what: str) -> None:
-    """Wait (at most WAIT_MS, a bound for a loaded machine) for a condition the test reads on
-    its side: what the server counts, what requests the page made."""
-    for _ in range(WAIT_MS // 50):
-        if ready():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"waited {WAIT_MS} ms for {what}")
 
 
 def test_the_pages_polling_takes_no_journal_slot(

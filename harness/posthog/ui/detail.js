@@ -60,6 +60,7 @@ export class Detail {
     this.root = root;
     this.event = null;
     this.request = null;
+    this.ticket = 0;
     this.hideDollar = false;
     this.active = "Properties";
     this.title = root.querySelector("#detail-title");
@@ -88,8 +89,28 @@ export class Detail {
       if (this.event) copyText(assertLine(this.event));
     });
     root.querySelector("#copy-curl").addEventListener("click", () => {
-      if (this.request) copyText(curlLine(this.request, location.origin));
+      if (this.copyable().curl) copyText(curlLine(this.request, location.origin));
     });
+    this.copyButtons = {
+      json: root.querySelector("#copy-json"),
+      assert: root.querySelector("#copy-assert"),
+      curl: root.querySelector("#copy-curl"),
+    };
+    this.enableCopies();
+  }
+
+  /** What the copy buttons can copy now: the event once loaded; the request once loaded and
+   * found. */
+  copyable() {
+    const event = Boolean(this.event);
+    return { json: event, assert: event, curl: Boolean(this.request && !this.request.missing) };
+  }
+
+  /** Copy buttons are disabled until what they copy has loaded: a click while the detail was
+   * still loading copied nothing and said nothing. */
+  enableCopies() {
+    const can = this.copyable();
+    for (const [name, button] of Object.entries(this.copyButtons)) button.disabled = !can[name];
   }
 
   arrow(key, name) {
@@ -103,52 +124,69 @@ export class Detail {
 
   /** Open the detail of a table row: the stored event, then its request. */
   async open(row) {
-    this.root.hidden = false;
-    this.title.textContent = row.event;
-    this.event = null;
-    this.request = null;
-    fill(this.panel, el("p", { text: "Loading…" }));
+    const ticket = this.begin(row.event);
+    let event;
     try {
-      this.event = await getJSON(`/_ctph/events/${encodeURIComponent(row.uuid)}`);
+      event = await getJSON(`/_ctph/events/${encodeURIComponent(row.uuid)}`);
     } catch (error) {
+      if (ticket !== this.ticket) return;
       fill(this.panel, el("p", { class: "error", text: `Event not found: ${error.message}` }));
       return;
     }
-    const number = this.event.request ?? row.request;
+    const number = event.request ?? row.request;
+    let request = null;
     if (number !== undefined && number !== null) {
       try {
-        this.request = await getJSON(`/_ctph/requests/${encodeURIComponent(number)}`);
+        request = await getJSON(`/_ctph/requests/${encodeURIComponent(number)}`);
       } catch (error) {
-        this.request = { missing: error.message };
+        request = { missing: error.message };
       }
     }
+    if (ticket !== this.ticket) return; // another row was opened (or the detail closed) since
+    this.event = event;
+    this.request = request;
     this.show(this.active);
+  }
+
+  /** Clear the detail for a new subject; the ticket tells a late answer it is stale. */
+  begin(title) {
+    this.ticket += 1;
+    this.root.hidden = false;
+    this.title.textContent = title;
+    this.event = null;
+    this.request = null;
+    this.enableCopies();
+    fill(this.panel, el("p", { text: "Loading…" }));
+    return this.ticket;
   }
 
   /** Open one journal record (a refused request has no event: its Request tab first). */
   async openRequest(number) {
-    this.root.hidden = false;
-    this.title.textContent = `Request #${number}`;
-    this.event = null;
-    this.request = null;
-    fill(this.panel, el("p", { text: "Loading…" }));
+    const ticket = this.begin(`Request #${number}`);
+    let request;
     try {
-      this.request = await getJSON(`/_ctph/requests/${encodeURIComponent(number)}`);
+      request = await getJSON(`/_ctph/requests/${encodeURIComponent(number)}`);
     } catch (error) {
+      if (ticket !== this.ticket) return;
       fill(this.panel, el("p", { class: "error", text: `Request not found: ${error.message}` }));
       return;
     }
+    if (ticket !== this.ticket) return;
+    this.request = request;
     this.show(this.active === "Properties" ? "Request" : this.active);
   }
 
   close() {
+    this.ticket += 1;
     this.root.hidden = true;
     this.event = null;
     this.request = null;
+    this.enableCopies();
   }
 
   show(name) {
     this.active = name;
+    this.enableCopies();
     for (const [tabName, tab] of this.tabs) {
       tab.setAttribute("aria-selected", String(tabName === name));
       tab.tabIndex = tabName === name ? 0 : -1;

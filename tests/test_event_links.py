@@ -155,7 +155,10 @@ def test_runs_find_positions_and_drop_a_rolled_back_run() -> None:
     one, two = Link(1, "/batch/", 200, None), Link(3, "/e/", 200, "t")
     links.add(one, 0, 3)
     links.add(Link(2, "/batch/", 200, None), 3, 2)  # then rolled back: the list ends at 3
+    before = links.view()  # a reader that took its view before the rollback was known
     links.add(two, 3, 1)
+    # ... still reads what it took: dropping a run does not change the arrays a view holds
+    assert before.span(2) == (3, 5) and before.at(4) == Link(2, "/batch/", 200, None)
     runs = links.view()
     assert [runs.at(p) for p in range(5)] == [one, one, one, two, None]
     assert runs.span(1) == (0, 3) and runs.span(2) == (0, 0) and runs.span(3) == (3, 4)

@@ -17,8 +17,8 @@ stored once (``(route, status, test)`` is memoised), and a :class:`Link` is made
 
 Not thread-safe on its own: the app writes it under the lock that guards ingestion, and clears
 it on reset together with the events it points at. A reader takes a :meth:`Links.view` under
-that lock and may use it after releasing it: runs are only appended until a reset, which starts
-new arrays instead of emptying the ones a view holds.
+that lock and may use it after releasing it: the arrays a view holds are only ever appended
+to; a reset, or dropping runs a rollback undid, starts new arrays instead of changing those.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class Runs:
     """The runs as they were when :meth:`Links.view` was called (the first ``size`` of them).
 
     ``starts``/``stops`` are positions in the project's ingestion-ordered event list, ascending;
-    ``requests`` are journal numbers, ascending (both grow with every request)."""
+    ``requests`` are journal numbers, ascending (both grow with every request that stored
+    events)."""
 
     starts: array[int]
     stops: array[int]
@@ -176,16 +177,20 @@ class Links:
         """Remember that ``link``'s request stored ``count`` events from position ``start``.
 
         Runs at or after ``start`` are dropped first: their events were undone (a request
-        rolled back after it was linked) and ``start`` is where the list now ends."""
-        starts = self._starts
-        while starts and starts[-1] >= start:
-            starts.pop()
-            self._stops.pop()
-            self._requests.pop()
-            self._kinds.pop()
+        rolled back after it was linked) and ``start`` is where the list now ends. They are
+        dropped by starting shorter copies, never by shrinking the arrays in place, which views
+        taken earlier may be reading outside the lock (appending is safe: a view reads only its
+        first ``size``)."""
+        kept = bisect_left(self._starts, start)
+        if kept < len(self._starts):
+            self._starts = self._starts[:kept]
+            self._stops = self._stops[:kept]
+            self._requests = self._requests[:kept]
+            self._kinds = self._kinds[:kept]
         if count <= 0:
             return
         kind = (link.route, link.status, link.test)
+        starts = self._starts
         starts.append(start)
         self._stops.append(start + count)
         self._requests.append(link.request)

@@ -373,7 +373,8 @@ class FakePostHog:
         return self.app.recording_count()
 
     def journal(self) -> list[JournalEntry]:
-        """Every request still in the bounded journal, keys redacted."""
+        """Every request still in the bounded journal, keys redacted (all requests are
+        journaled but the inspector page's own reads: :func:`.journal.journaled`)."""
         return self.app.journal()
 
     def reset(self) -> None:

@@ -89,6 +89,7 @@ class PropertyStats:
         "lists",
         "max_items",
         "max_len",
+        "mixed",
         "nulls",
         "num_max",
         "num_min",
@@ -133,6 +134,10 @@ class PropertyStats:
         """Only the type and null counts still matter: a standard field (declared by
         ``always`` alone) or a property already seen with mixed types (never declared, its
         warning gives the counts). Set by :meth:`only_count` or by :meth:`absorb`."""
+        self.mixed = False
+        """Seen with mixed types: its batches are counted by type with a ``Counter`` at
+        once (a standard field first tries one ``set`` pass: usually one type, counted by
+        ``len``, 5x cheaper than the ``Counter``)."""
 
     def only_count(self) -> None:
         """From now on count types and nulls only (see :attr:`counts_only`)."""
@@ -147,6 +152,11 @@ class PropertyStats:
     def absorb(self, column: list[Any]) -> None:
         """Fold one batch of this property's values (``None`` for null) into the counters."""
         if self.counts_only:
+            if not self.mixed:  # a standard field, usually all strings: one pass, no Counter
+                types = set(map(type, column))
+                if len(types) == 1:
+                    self._count(types.pop(), len(column))
+                    return
             for kind, count in Counter(map(type, column)).items():
                 self._count(kind, count)
             return
@@ -165,6 +175,7 @@ class PropertyStats:
         for kind in types:
             self._typed(kind, list(compress(column, map(is_, kinds, repeat(kind)))))
         if len({_CATEGORY.get(kind, str) for kind in types} - {None}) > 1:
+            self.mixed = True
             self.only_count()  # mixed types for good: declare warns with the counts only
 
     def _count(self, kind: type, count: int) -> None:

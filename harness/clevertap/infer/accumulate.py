@@ -135,9 +135,9 @@ class PropertyStats:
         ``always`` alone) or a property already seen with mixed types (never declared, its
         warning gives the counts). Set by :meth:`only_count` or by :meth:`absorb`."""
         self.mixed = False
-        """Seen with mixed types: its batches are counted by type with a ``Counter`` at
-        once (a standard field first tries one ``set`` pass: usually one type, counted by
-        ``len``, 5x cheaper than the ``Counter``)."""
+        """Seen with mixed types: a batch whose types are not told is counted with a
+        ``Counter`` at once (a standard field first tries one ``set`` pass: usually one type,
+        then counted by ``len``, 5x cheaper than the ``Counter``)."""
 
     def only_count(self) -> None:
         """From now on count types and nulls only (see :attr:`counts_only`)."""
@@ -149,18 +149,21 @@ class PropertyStats:
         """Profiles with a non-null value."""
         return self.strings + self.ints + self.floats + self.bools + self.dates + self.lists
 
-    def absorb(self, column: list[Any]) -> None:
-        """Fold one batch of this property's values (``None`` for null) into the counters."""
+    def absorb(self, column: list[Any], types: set[type] | None = None) -> None:
+        """Fold one batch of this property's values (``None`` for null) into the counters;
+        ``types``: the values' types when the caller knows them (saves a pass)."""
         if self.counts_only:
-            if not self.mixed:  # a standard field, usually all strings: one pass, no Counter
+            if types is None and not self.mixed:  # a standard field: usually one type
                 types = set(map(type, column))
-                if len(types) == 1:
-                    self._count(types.pop(), len(column))
-                    return
+            if types is not None and len(types) == 1:
+                (only,) = types
+                self._count(only, len(column))
+                return
             for kind, count in Counter(map(type, column)).items():
                 self._count(kind, count)
             return
-        types = set(map(type, column))
+        if types is None:
+            types = set(map(type, column))
         if len(types) == 1:
             (only,) = types
             self._typed(only, column)
@@ -343,6 +346,10 @@ class Accumulator:
         self._stats: dict[str, PropertyStats] = {}
         self._names = dict(names)
         self._columns: defaultdict[str, list[Any]] = defaultdict(list)
+        self._kinds: dict[str, set[type] | None] = {}
+        """The pending columns' types, when :meth:`_gather` was told them."""
+        self._counting: dict[str, PropertyStats] = {}
+        """Column names whose property only counts types (:attr:`PropertyStats.counts_only`)."""
         self._pending = 0
 
     def add(self, properties: Mapping[str, Any]) -> None:
@@ -375,19 +382,35 @@ class Accumulator:
         self._gather(batch)
 
     def _gather(self, batch: RawColumns) -> None:
-        """Move ``batch``'s normalised columns to the pending ones (folded every BATCH)."""
+        """Move ``batch``'s normalised columns to the pending ones (folded every BATCH).
+
+        A column whose property only counts types (a standard field, or one seen with mixed
+        types) is counted now, while its values are still in the CPU's cache, instead of
+        being kept for the fold: its counts do not depend on how batches are cut."""
         count = batch.records
         if not count:
             return
-        columns = self._columns
-        for key, values in batch.take().items():
-            columns[key] += values
+        columns, kinds, counted = self._columns, self._kinds, self._counting
+        for key, (values, types) in batch.take().items():
+            entry = counted.get(key)
+            if entry is not None:
+                entry.absorb(values, types)
+                continue
+            pending = columns.get(key)
+            if pending is None:
+                columns[key] = values  # take() hands over new lists
+                kinds[key] = types
+            else:
+                pending += values
+                known = kinds.get(key)  # none when add() began the column
+                kinds[key] = None if known is None or types is None else known | types
         self.profiles += count
         self._pending += count
         if self._pending >= BATCH:
             self._fold()
 
     def _fold(self) -> None:
+        kinds = self._kinds
         for key, column in self._columns.items():
             name = self._names.get(key.lower(), key)
             entry = self._stats.get(name)
@@ -395,8 +418,11 @@ class Accumulator:
                 entry = self._stats[name] = PropertyStats()
                 if name in self._counted:
                     entry.only_count()
-            entry.absorb(column)
+            entry.absorb(column, kinds.get(key))
+            if entry.counts_only:
+                self._counting[key] = entry
         self._columns = defaultdict(list)
+        self._kinds = {}
         self._pending = 0
 
     @property

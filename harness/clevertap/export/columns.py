@@ -172,8 +172,11 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool, set[type] | None]
     types: set[type] | None
     types = set(map(type, values))
     dropped = False
+    # each value's type, for picking one type's values out of a mixed column: one pass
+    # shared by every pick (an int range, floats, lists, strings), made at the first
+    kinds: list[type] = []
     if int in types:
-        ints = _only(values, int, types)
+        ints = _only(values, int, types, kinds)
         if max(ints) > MAX_MAGNITUDE or min(ints) < -MAX_MAGNITUDE:
             types.add(object)  # not plain: out-of-range integers are dropped below
     if not types <= _PLAIN:
@@ -181,10 +184,15 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool, set[type] | None]
             return [], True, None
         fine = types <= _LISTED
         if fine and float in types:
-            floats = _only(values, float, types)
-            fine = all(map(math.isfinite, floats)) and all(map(in_range, floats))
+            floats = _only(values, float, types, kinds)
+            # all finite, so min and max are the extremes (a NaN would compare false)
+            fine = (
+                all(map(math.isfinite, floats))
+                and min(floats) >= -MAX_MAGNITUDE
+                and max(floats) <= MAX_MAGNITUDE
+            )
         if fine and list in types:
-            lists = _only(values, list, types)
+            lists = _only(values, list, types, kinds)
             items = set(map(type, chain.from_iterable(lists)))
             fine = items <= _TEXT
             if not fine and types == _LISTS and str not in items:  # platformInfo: lists of
@@ -195,8 +203,9 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool, set[type] | None]
             dropped = len(kept) < len(values)
             values = kept
             types = set(map(type, values))
+            kinds = []
     if str in types:
-        strings = _only(values, str, types)
+        strings = _only(values, str, types, kinds)
         # one C-level search of the joined column rules out dates in most columns
         if _DATE_PREFIX in "\n".join(strings):
             if types == _TEXT and all(map(str.startswith, values, repeat(_DATE_PREFIX))):
@@ -257,11 +266,14 @@ def _kept(value: Any) -> Any:
     return value
 
 
-def _only(values: list[Any], kind: type, types: set[type]) -> list[Any]:
-    """The values of type ``kind`` (all of them when the column has one type)."""
+def _only(values: list[Any], kind: type, types: set[type], kinds: list[type]) -> list[Any]:
+    """The values of type ``kind`` (all of them when the column has one type); ``kinds``:
+    the values' types, filled here on first use (empty until then)."""
     if len(types) == 1:
         return values
-    return list(compress(values, map(is_, map(type, values), repeat(kind))))
+    if not kinds:
+        kinds += map(type, values)
+    return list(compress(values, map(is_, kinds, repeat(kind))))
 
 
 def _dated(text: str) -> Value:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain, compress, repeat
 from operator import is_, is_not
 from typing import Any, Final
@@ -47,16 +47,16 @@ _SEEN_MAX: Final = 200_000
 """Values tracked for ``unique`` per property; past it, uniqueness is not claimed."""
 _ID_MAX_CHARS: Final = 64
 _HEX: Final = "0123456789abcdef"
-_CLASSES: Final = str.maketrans(
-    {
-        **dict.fromkeys("0123456789", "9"),
-        **dict.fromkeys("abcdefghijklmnopqrstuvwxyz", "a"),
-        **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A"),
-    }
+_CLASS_BYTES: Final = bytes.maketrans(
+    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    b"9" * 10 + b"a" * 26 + b"A" * 26,
 )
-_ID_CHARS_DELETED: Final = str.maketrans("", "", ID_CHARS + "\n")
-_FOLD_SHAPES: Final = str.maketrans("9aA", "xxx")
-"""A shape (:data:`_CLASSES`) with letters and digits folded into one class."""
+"""A shape's classes, by byte: any digit is ``9``, a lower-case letter ``a``, an upper-case
+one ``A``; the rest stays (ID_CHARS' separators are kept literally)."""
+_ID_BYTES: Final = (ID_CHARS + "\n").encode("ascii")
+_HEX_BYTES: Final = (_HEX + "\n").encode("ascii")
+_FOLD_BYTES: Final = bytes.maketrans(b"9aA", b"xxx")
+"""A shape (:data:`_CLASS_BYTES`) with letters and digits folded into one class."""
 _LEADING_LETTERS: Final = re.compile(r"[A-Za-z]*")
 _UUID4_FULL: Final = UUID4_RE.fullmatch
 _NUMERIC_START: Final = frozenset("0123456789+(")
@@ -66,6 +66,17 @@ _CATEGORY: Final[dict[type, type | None]] = {
 }  # fmt: skip
 """A value's type as declare groups them (an integer mixed with floats is a number; any other
 type is counted as text): two groups in one property is a mix, never declared."""
+
+
+def _add_shapes(update: Callable[[Iterable[str]], None], shapes: bytes, count: int) -> None:
+    """Add ``count`` shapes joined by newlines (ASCII) to a Counter or a set through its
+    ``update``. Ids usually share one shape: that case is told by comparing the batch with
+    its first shape repeated (memcmp) and added as one, not split into ``count`` strings."""
+    first = shapes.partition(b"\n")[0]
+    if shapes == b"\n".join([first] * count):
+        update(dict.fromkeys([first.decode("ascii")], count))  # Counter: adds count; set: the key
+    else:
+        update(shapes.decode("ascii").split("\n"))
 
 
 class PropertyStats:
@@ -292,37 +303,42 @@ class PropertyStats:
         # the whole batch's classes in one C-level pass: a character outside an id's (a space,
         # punctuation, a non-ASCII letter) survives deleting them; the newlines joining the
         # values are deleted too, so past this check no value holds one and the joined text
-        # splits back into the values' shapes, and counts prefixes, without a step per value
-        every = "\n".join(values).translate(_CLASSES)
-        if (
-            self.max_len > _ID_MAX_CHARS
-            or every.translate(_ID_CHARS_DELETED)
-            or every.count("\n") != len(values) - 1  # a value holds a newline
-        ):
+        # splits back into the values' shapes, and counts prefixes, without a step per value.
+        # The passes run on the ASCII bytes (bytes.translate is a 256-entry table lookup, a
+        # few times faster than str.translate's): text that is not ASCII is no id anyway.
+        joined = "\n".join(values)
+        if self.max_len > _ID_MAX_CHARS or not joined.isascii():
             self._no_id()  # free text: no id shape, and not worth remembering for `unique`
             return
-        self.classes = "".join(c for c in "9aA" if c in self.classes or c in every)
+        raw = joined.encode("ascii")
+        every = raw.translate(_CLASS_BYTES)
+        if every.translate(None, _ID_BYTES) or every.count(b"\n") != len(values) - 1:
+            self._no_id()  # a value holds another character, or a newline
+            return
+        known = self.classes
+        self.classes = "".join(c for c in "9aA" if c in known or c.encode() in every)
         if "9" not in self.classes and self.strings >= BATCH:
             self._no_id()  # no digit in thousands of values: words or codes, not ids
             return
         self._see(values)
         if self.uuid4 and not all(map(_UUID4_FULL, values)):
             self.uuid4 = False
-        if self.hex and "".join(values).strip(_HEX):  # a character that is not hex
+        if self.hex and raw.translate(None, _HEX_BYTES):  # a character that is not hex
             self.hex = False
         if self.shapes is not None:
-            self.shapes.update(every.split("\n"))
+            _add_shapes(self.shapes.update, every, len(values))
             if len(self.shapes) > _SHAPES_MAX:
                 self.shapes = None
         if self.folded is not None:
-            self.folded.update(every.translate(_FOLD_SHAPES).split("\n"))
+            _add_shapes(self.folded.update, every.translate(_FOLD_BYTES), len(values))
             if len(self.folded) > _SHAPES_MAX:
                 self.folded = None
         if self.prefix is None:  # the first batch: the most common leading letters
             heads = Counter(m.group() for m in map(_LEADING_LETTERS.match, values) if m)
             self.prefix, self.prefixed = heads.most_common(1)[0]
         elif self.prefix:  # then only how many values start with them (C-level)
-            self.prefixed += ("\n" + "\n".join(values)).count("\n" + self.prefix)
+            head = self.prefix
+            self.prefixed += joined.startswith(head) + joined.count("\n" + head)
 
     def _no_id(self) -> None:
         self.idlike = False

@@ -236,15 +236,12 @@ class PropertyStats:
         seen = self.seen
         if seen is None:
             return
-        batch = set(values)
-        if (
-            len(batch) < len(values)
-            or not seen.isdisjoint(batch)
-            or len(seen) + len(batch) > _SEEN_MAX
-        ):
+        # one pass: the set grows by one per value exactly when no value repeats, in the
+        # batch or from before (a set of the batch, a disjointness test and a union took three)
+        size = len(seen)
+        seen.update(values)
+        if len(seen) != size + len(values) or len(seen) > _SEEN_MAX:
             self._not_unique()
-        else:
-            seen |= batch
 
     def _extremes(self, values: list[Any]) -> None:
         low, high = min(values), max(values)

@@ -42,7 +42,7 @@ from .records import (
     record_from,
 )
 
-__all__ = ["Column", "RawColumns"]
+__all__ = ["Column", "Counts", "RawColumns"]
 
 _PLAIN: Final = frozenset({str, int, bool, type(None)})
 """Types kept as they are (a string only when none starts with ``$D_``)."""
@@ -52,8 +52,10 @@ _OBJECTS: Final = frozenset({dict})
 _LISTS: Final = frozenset({list})
 _TEXT: Final = frozenset({str})
 
-Column: TypeAlias = tuple[list[Value], "set[type] | None"]
-"""A normalised column, and its values' types when known (see :meth:`RawColumns.take`)."""
+Counts: TypeAlias = dict[type, int]
+"""How many values of each type a column holds."""
+Column: TypeAlias = tuple[list[Value], "Counts | None"]
+"""A normalised column, and its :data:`Counts` when known (see :meth:`RawColumns.take`)."""
 
 
 class RawColumns:
@@ -109,11 +111,11 @@ class RawColumns:
     def take(self) -> dict[str, Column]:
         """The batch's columns, normalised; problems with ``profileData`` values reported.
 
-        Each column comes with the set of its values' types when the normalising passes
-        learned it (``None`` when not): the columns are folded into inference's counters
-        thousands of records later, when their values are no longer in the CPU's cache, and
-        a pass there to learn the types again cost ~10 % of ``ctph infer``. The lists are
-        new (the caller owns them)."""
+        Each column comes with how many values of each type it holds, when the normalising
+        passes learned that (``None`` when not): the columns are folded into inference's
+        counters thousands of records later, when their values are no longer in the CPU's
+        cache, and a pass there to learn the types again cost ~10 % of ``ctph infer``. The
+        lists are new (the caller owns them)."""
         columns: dict[str, Column] = {}
         for key, values in self._top.items():
             if key == "profileData":  # kept only when it was a plain value, not an object
@@ -154,29 +156,30 @@ class RawColumns:
 
 
 def _extend(
-    columns: dict[str, Column], key: str, values: list[Value], kinds: set[type] | None
+    columns: dict[str, Column], key: str, values: list[Value], counts: Counts | None
 ) -> None:
+    """Add to a column both at the top level and in ``profileData`` (or from a record)."""
     column = columns.get(key)
     if column is None:
-        columns[key] = (values, kinds)
+        columns[key] = (values, counts)
         return
-    known = column[1]
     column[0].extend(values)
-    columns[key] = (column[0], None if known is None or kinds is None else known | kinds)
+    columns[key] = (column[0], None)  # rare: not worth adding the counts
 
 
-def _normalised(values: list[Any]) -> tuple[list[Value], bool, set[type] | None]:
+def _normalised(values: list[Any]) -> tuple[list[Value], bool, Counts | None]:
     """``values`` as CleverTap values, whether any was dropped (not one it can hold), and
-    the values' types (``None`` when a mixed column had some of its strings turned into
-    dates: not worth a pass to learn)."""
-    types: set[type] | None
+    how many of each type they hold (``None`` when that was not learned on the way: a
+    mixed column with some of its strings turned into dates, or two of its types never
+    picked out, booleans and nulls)."""
     types = set(map(type, values))
     dropped = False
     # each value's type, for picking one type's values out of a mixed column: one pass
     # shared by every pick (an int range, floats, lists, strings), made at the first
     kinds: list[type] = []
+    counts: Counts = {}  # the picks' sizes
     if int in types:
-        ints = _only(values, int, types, kinds)
+        ints = _only(values, int, types, kinds, counts)
         if max(ints) > MAX_MAGNITUDE or min(ints) < -MAX_MAGNITUDE:
             types.add(object)  # not plain: out-of-range integers are dropped below
     if not types <= _PLAIN:
@@ -184,7 +187,7 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool, set[type] | None]
             return [], True, None
         fine = types <= _LISTED
         if fine and float in types:
-            floats = _only(values, float, types, kinds)
+            floats = _only(values, float, types, kinds, counts)
             # all finite, so min and max are the extremes (a NaN would compare false)
             fine = (
                 all(map(math.isfinite, floats))
@@ -192,30 +195,37 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool, set[type] | None]
                 and max(floats) <= MAX_MAGNITUDE
             )
         if fine and list in types:
-            lists = _only(values, list, types, kinds)
+            lists = _only(values, list, types, kinds, counts)
             items = set(map(type, chain.from_iterable(lists)))
             fine = items <= _TEXT
             if not fine and types == _LISTS and str not in items:  # platformInfo: lists of
                 kept = list(filter(not_, values))  # objects, only an empty one is kept
-                return kept, len(kept) < len(values), {list}
+                return kept, len(kept) < len(values), {list: len(kept)}
         if not fine:
             kept = [v for v in map(_kept, values) if v is not _DROP]
             dropped = len(kept) < len(values)
             values = kept
             types = set(map(type, values))
             kinds = []
+            counts = {}
     if str in types:
-        strings = _only(values, str, types, kinds)
+        strings = _only(values, str, types, kinds, counts)
         # one C-level search of the joined column rules out dates in most columns
         if _DATE_PREFIX in "\n".join(strings):
             if types == _TEXT and all(map(str.startswith, values, repeat(_DATE_PREFIX))):
                 # the usual date column
                 dates = _all_dates(values)
                 if dates is not None:
-                    return dates, dropped, {Date}
+                    return dates, dropped, {Date: len(dates)}
             values = [_dated(v) if type(v) is str else v for v in values]
-            types = None
-    return values, dropped, types
+            return values, dropped, None
+    if len(types) == 1:
+        return values, dropped, {types.pop(): len(values)}
+    unpicked = types.difference(counts)
+    if len(unpicked) == 1:  # the rest of the column
+        counts[unpicked.pop()] = len(values) - sum(counts.values())
+        return values, dropped, counts
+    return values, dropped, None if unpicked else counts
 
 
 def _all_dates(values: list[str]) -> list[Any] | None:
@@ -266,14 +276,18 @@ def _kept(value: Any) -> Any:
     return value
 
 
-def _only(values: list[Any], kind: type, types: set[type], kinds: list[type]) -> list[Any]:
-    """The values of type ``kind`` (all of them when the column has one type); ``kinds``:
-    the values' types, filled here on first use (empty until then)."""
+def _only(
+    values: list[Any], kind: type, types: set[type], kinds: list[type], counts: Counts
+) -> list[Any]:
+    """The values of type ``kind`` (all of them when the column has one type), counted in
+    ``counts``; ``kinds``: the values' types, filled here on first use (empty until then)."""
     if len(types) == 1:
         return values
     if not kinds:
         kinds += map(type, values)
-    return list(compress(values, map(is_, kinds, repeat(kind))))
+    picked = list(compress(values, map(is_, kinds, repeat(kind))))
+    counts[kind] = len(picked)
+    return picked
 
 
 def _dated(text: str) -> Value:

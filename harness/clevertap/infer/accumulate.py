@@ -192,6 +192,12 @@ class PropertyStats:
             self.mixed = True
             self.only_count()  # mixed types for good: declare warns with the counts only
 
+    def add_counts(self, counts: Mapping[type, int]) -> None:
+        """For a property that only counts (:attr:`counts_only`): a batch told by the
+        number of its values of each type (a reader that learned them), not by its values."""
+        for kind, count in counts.items():
+            self._count(kind, count)
+
     def _count(self, kind: type, count: int) -> None:
         """What :meth:`_typed` adds to the type and null counts, without the rest."""
         if kind is int:
@@ -404,19 +410,22 @@ class Accumulator:
         if not count:
             return
         columns, kinds, counted = self._columns, self._kinds, self._counting
-        for key, (values, types) in batch.take().items():
+        for key, (values, counts) in batch.take().items():
             entry = counted.get(key)
             if entry is not None:
-                entry.absorb(values, types)
+                if counts is None:
+                    entry.absorb(values)
+                else:
+                    entry.add_counts(counts)
                 continue
             pending = columns.get(key)
             if pending is None:
                 columns[key] = values  # take() hands over new lists
-                kinds[key] = types
+                kinds[key] = None if counts is None else set(counts)
             else:
                 pending += values
                 known = kinds.get(key)  # none when add() began the column
-                kinds[key] = None if known is None or types is None else known | types
+                kinds[key] = None if known is None or counts is None else known.union(counts)
         self.profiles += count
         self._pending += count
         if self._pending >= BATCH:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from itertools import chain, compress, repeat
 from operator import is_, is_not
 from typing import Any, Final
@@ -68,15 +68,24 @@ _CATEGORY: Final[dict[type, type | None]] = {
 type is counted as text): two groups in one property is a mix, never declared."""
 
 
-def _add_shapes(update: Callable[[Iterable[str]], None], shapes: bytes, count: int) -> None:
-    """Add ``count`` shapes joined by newlines (ASCII) to a Counter or a set through its
-    ``update``. Ids usually share one shape: that case is told by comparing the batch with
-    its first shape repeated (memcmp) and added as one, not split into ``count`` strings."""
+def _add_shapes(known: Counter[str] | set[str], shapes: bytes, count: int) -> None:
+    """Add ``count`` shapes joined by newlines (ASCII) to a Counter or a set of at most
+    :data:`_SHAPES_MAX`. Ids usually share one shape or a few: when the shapes known so far
+    account for every value (each counted in the batch with its newlines doubled, so one
+    match is one whole value, never two overlapping), or the batch has one shape (compared
+    with its first shape repeated: memcmp), that is added, not 4096 split strings."""
+    if known and "" not in known:
+        spaced = b"\n" + shapes.replace(b"\n", b"\n\n") + b"\n"
+        found = {s: spaced.count(b"\n" + s.encode("ascii") + b"\n") for s in known}
+        if sum(found.values()) == count:
+            if isinstance(known, Counter):
+                known.update(found)  # adds the counts; no new key, so the order stays
+            return
     first = shapes.partition(b"\n")[0]
     if shapes == b"\n".join([first] * count):
-        update(dict.fromkeys([first.decode("ascii")], count))  # Counter: adds count; set: the key
+        known.update(dict.fromkeys([first.decode("ascii")], count))  # Counter: adds count
     else:
-        update(shapes.decode("ascii").split("\n"))
+        known.update(shapes.decode("ascii").split("\n"))
 
 
 class PropertyStats:
@@ -329,11 +338,11 @@ class PropertyStats:
         if self.hex and raw.translate(None, _HEX_BYTES):  # a character that is not hex
             self.hex = False
         if self.shapes is not None:
-            _add_shapes(self.shapes.update, every, len(values))
+            _add_shapes(self.shapes, every, len(values))
             if len(self.shapes) > _SHAPES_MAX:
                 self.shapes = None
         if self.folded is not None:
-            _add_shapes(self.folded.update, every.translate(_FOLD_BYTES), len(values))
+            _add_shapes(self.folded, every.translate(_FOLD_BYTES), len(values))
             if len(self.folded) > _SHAPES_MAX:
                 self.folded = None
         if self.prefix is None:  # the first batch: the most common leading letters

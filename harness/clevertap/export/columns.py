@@ -200,7 +200,7 @@ def _normalised(values: list[Any]) -> tuple[list[Value], bool, Counts | None]:
             fine = items <= _TEXT
             if not fine and types == _LISTS and str not in items:  # platformInfo: lists of
                 kept = list(filter(not_, values))  # objects, only an empty one is kept
-                return kept, len(kept) < len(values), {list: len(kept)}
+                return kept, len(kept) < len(values), ({list: len(kept)} if kept else {})
         if not fine:
             kept = [v for v in map(_kept, values) if v is not _DROP]
             dropped = len(kept) < len(values)

@@ -60,7 +60,8 @@ Column: TypeAlias = tuple[list[Value], "Counts | None"]
 
 class RawColumns:
     """One batch of records, by column: ``add`` each decoded record, then ``take`` the
-    normalised columns (property name -> values, ``None`` for null) and start again."""
+    normalised columns (property name -> values, ``None`` for null, with their counts per
+    type when known) and start again."""
 
     __slots__ = ("_custom", "_on_problem", "_rows", "_slow", "_top", "records")
 

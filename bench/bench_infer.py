@@ -3,7 +3,10 @@
 Rows, over the same 200,000-record NDJSON file in one run, as a rate relative to the bare loop:
 
 - bare: ``for line in f: json.loads(line)`` (text mode), the floor any reader pays;
-- read: ``read_records`` (open, sniff, decode, normalise each value into a ``Record``).
+- read: ``read_records`` (open, sniff, decode, normalise each value into a ``Record``);
+- decode: ``read_raw`` alone (open, sniff, decode each line; what ``ctph infer`` reads with):
+  the floor under the ``ctph infer`` row, which adds gathering by column, normalising and
+  counting.
 
 Targets: the whole ``ctph infer`` >= 0.3x bare; reading alone well above that (aim >= 0.6x).
 More rows (inference) go in ``ROWS``: each is a name and a function of the file's path.
@@ -94,6 +97,15 @@ def read(path: Path) -> int:
     return count
 
 
+def decode(path: Path) -> int:
+    from ctph_harness.clevertap.export import read_raw
+
+    count = 0
+    for _ in read_raw([path], _fail):
+        count += 1
+    return count
+
+
 def _fail(problem: object) -> None:
     raise AssertionError(f"unexpected problem: {problem}")
 
@@ -112,6 +124,7 @@ def infer_all(path: Path) -> int:
 ROWS: list[tuple[str, Callable[[Path], int]]] = [
     ("bare json.loads", bare),
     ("read_records", read),
+    ("read_raw (decode only)", decode),
     ("ctph infer (read + infer + TOML)", infer_all),
 ]
 

@@ -169,6 +169,11 @@ class Links:
     """The runs of stored events, one per request that stored any (see the module docstring)."""
 
     __slots__ = ("_kinds", "_memo", "_requests", "_starts", "_stops")
+    _starts: array[int]
+    _stops: array[int]
+    _requests: array[int]
+    _kinds: list[_Kind]
+    _memo: dict[_Kind, _Kind]
 
     def __init__(self) -> None:
         self.clear()
@@ -202,8 +207,8 @@ class Links:
 
     def clear(self) -> None:
         """Forget every link (on reset, with the events); views taken before keep theirs."""
-        self._starts: array[int] = array("q")
-        self._stops: array[int] = array("q")
-        self._requests: array[int] = array("q")
-        self._kinds: list[_Kind] = []
-        self._memo: dict[_Kind, _Kind] = {}
+        self._starts = array("q")
+        self._stops = array("q")
+        self._requests = array("q")
+        self._kinds = []
+        self._memo = {}

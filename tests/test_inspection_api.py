@@ -678,3 +678,32 @@ def test_the_pages_own_reads_take_no_journal_slot() -> None:
         assert client.post("/_ctph/reset", headers=PAGE_READ).status_code == 200
         kept = [(r["path"], r["status"]) for r in client.get("/_ctph/requests").json()]
         assert kept == [("/_ctph/reset", 200)]
+
+
+def test_request_detail_shows_a_gzip_of_text_that_is_not_json_as_text(
+    client: httpx.Client,
+) -> None:
+    """Capture refuses it; the detail shows what the gzip held (masked), not only base64."""
+    text = f"event=signed_up&api_key={KEY} not json"
+    packed = gzip.compress(text.encode())
+    sent = client.post("/i/v0/e/", content=packed, headers={"Content-Encoding": "gzip"})
+    assert sent.status_code == 400
+    detail = client.get("/_ctph/requests/1").json()
+    steps = detail["decoding"]
+    assert [step["step"] for step in steps] == ["received", "gzip", "error"]
+    assert steps[1]["bytes"] == len(text.encode())
+    assert (
+        steps[1]["text"].startswith("event=signed_up&api_key=phc_kR3…")
+        and "not json" in steps[1]["text"]
+    )
+    assert detail["body"] == HIDDEN_NOTE  # the gzip held a key: the base64 is not shown
+    assert KEY not in json.dumps(detail)
+    # bytes that are not UTF-8 stay a byte count only
+    assert (
+        client.post(
+            "/i/v0/e/", content=gzip.compress(b"\xff\xfe"), headers={"Content-Encoding": "gzip"}
+        ).status_code
+        == 400
+    )
+    binary = client.get("/_ctph/requests/3").json()["decoding"]
+    assert binary[-1]["step"] == "error" and all("text" not in step for step in binary[:-1])

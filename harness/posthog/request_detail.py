@@ -132,6 +132,14 @@ def _trace(record: Record, raw: bytes) -> tuple[list[dict[str, Any]], list[str],
             revealed += [decoded.text, *_reserialised(decoded.text)]
         steps.append(_text_step("json", decoded.text))
     else:
+        if trace:  # what the last step gave, as text where it is (gzip of text that is not
+            step, output = trace[-1]  # JSON was shown only as the received base64)
+            try:
+                text = output.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                steps[-1] = {**_text_step(step, text), "bytes": len(output)}
         steps.append({"step": "error", "bytes": 0, "text": printable(refusal)})
     return steps, revealed, "query" if trace and trace[0][0] == "query" else "body"
 

@@ -361,7 +361,7 @@ class CaptureApp:
         return {
             "accepted": project.event_count(),
             "refused": self._refused,
-            "warnings": len(project.warnings()),
+            "warnings": project.warning_count(),
         }
 
     def change_version(self) -> int:
@@ -395,13 +395,12 @@ class CaptureApp:
                 for record in found
                 if record.kind != "inspect"
             ]
-            warnings = project.warnings()
             first = journal.first_seq
             missing = (first - 1 - after) if first else (newest - after)
             return LiveRead(
                 records=records,
                 more=more,
-                warnings=warnings[warnings_seen:],
+                warnings=project.warnings_since(warnings_seen),
                 resets=self._resets,
                 missing=max(missing, 0),
                 counts=self._counts(),

@@ -340,6 +340,14 @@ class Project:
         """Ingestion warnings in the order they were raised."""
         return list(self._warnings)
 
+    def warnings_since(self, seen: int) -> list[IngestionWarning]:
+        """The warnings after the first ``seen``: what a live stream has not sent yet (it
+        reads every 50 ms; copying all of them each time grew with the run)."""
+        return self._warnings[seen:]
+
+    def warning_count(self) -> int:
+        return len(self._warnings)
+
     # -- ingestion ----------------------------------------------------------------------------
 
     def atomic(self) -> _Atomic:

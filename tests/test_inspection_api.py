@@ -181,6 +181,8 @@ def test_filters_combine_with_paging(app: CaptureApp, client: httpx.Client) -> N
         ("groups", {"format": "NDJSON"}, "format must be json or ndjson"),
         ("warnings", {"distinct_id": "u1"}, "unknown parameter 'distinct_id'"),
         ("warnings", {"format": ""}, "format must be json or ndjson"),
+        ("recordings", {"sesion_id": "s1"}, "unknown parameter 'sesion_id'; this route takes"),
+        ("counts", {"_": "1"}, "unknown parameter '_'; this route takes no parameters"),
     ],
 )
 def test_bad_parameters_are_400_saying_which(

@@ -23,9 +23,10 @@ Export: ``format=json`` (the default) or ``format=ndjson`` (one result a line) o
 ``/_ctph/events``, ``/_ctph/requests``, ``/_ctph/persons``, ``/_ctph/groups`` and
 ``/_ctph/warnings``: the inspector's Export button downloads the view it shows, with its
 filters (``/_ctph/persons`` takes ``person``, ``distinct_id`` and ``q``: see
-:mod:`.inspection_filters`). Without ``format`` these three answer exactly as before; an
-unknown parameter on them is now a 400 naming it, as on the other lists (they ignored every
-parameter before, and nothing documented passed one).
+:mod:`.inspection_filters`). Without ``format`` these three answer exactly as before. An
+unknown parameter on any of these routes, ``/_ctph/recordings`` and ``/_ctph/counts`` is a
+400 naming it (all but events and requests ignored every parameter before, and nothing
+documented passed one): a typo must not silently answer everything.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from .inspection_filters import (
     BadFilter,
     Filters,
     parse_filters,
+    refuse_unknown,
 )
 from .journal import JournalEntry, JournalPage, Record
 from .project import Event, Group, IngestionWarning, Person
@@ -70,6 +72,7 @@ MAX_WAIT = 30.0
 """The longest ``?wait=`` (seconds): a waiting request holds one of the server's threads."""
 NDJSON = "application/x-ndjson"
 NO_FILTERS = Filters()
+_RECORDING_PARAMS = frozenset({"session_id"})
 
 
 class State(Protocol):
@@ -399,8 +402,10 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
 
         return request_detail(*found)
     if route == "counts":  # the inspector's header: the numbers the stream's messages carry
+        refuse_unknown(args, frozenset())
         return state.counts()
     if route == "recordings":  # session replay (/s/), ?session_id= for one
+        refuse_unknown(args, _RECORDING_PARAMS)
         return [_recording_dict(r) for r in state.recordings(args.get("session_id"))]
     return None
 

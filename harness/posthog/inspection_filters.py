@@ -56,6 +56,7 @@ __all__ = [
     "BadFilter",
     "Filters",
     "parse_filters",
+    "refuse_unknown",
 ]
 
 _FILTERS = ("event", "distinct_id", "person", "status", "route", "lib", "test", "q")
@@ -190,12 +191,7 @@ def parse_filters(
 
     ``person_ids`` resolves a ``person`` value (a distinct id or a person uuid) to the
     person's distinct ids."""
-    unknown = sorted(set(args) - allowed)
-    if unknown:
-        raise BadFilter(
-            f"unknown parameter {clipped(unknown[0])!r}; this route takes "
-            + ", ".join(sorted(allowed))
-        )
+    refuse_unknown(args, allowed)
     values: dict[str, Any] = {}
     for name in ("event", "distinct_id", "route", "lib", "test", "kind"):
         if name in args:
@@ -207,6 +203,15 @@ def parse_filters(
     if "q" in args:
         values["q"] = _nonblank(args, "q").lower()
     return Filters(**values)
+
+
+def refuse_unknown(args: dict[str, str], allowed: frozenset[str]) -> None:
+    """:class:`BadFilter` naming the first parameter ``allowed`` lacks: on every
+    ``/_ctph/`` list and view, a typo (``sesion_id``) must not silently answer everything."""
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) if allowed else "no parameters"
+        raise BadFilter(f"unknown parameter {clipped(unknown[0])!r}; this route takes {takes}")
 
 
 def _nonblank(args: dict[str, str], name: str) -> str:

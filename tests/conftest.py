@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpcore  # noqa: F401
+import httpx
 import pytest
 
+from ctph_harness.posthog.app import CaptureApp
 from ctph_harness.posthog.server import FakePostHog
 
 CONTRACTS_URL = "https://ctph.invalid/contracts/"
@@ -97,6 +99,19 @@ def fake(server: FakePostHog) -> Iterator[FakePostHog]:
     server.reset()
     yield server
     server.reset()
+
+
+@pytest.fixture
+def app() -> CaptureApp:
+    """A fake PostHog's app in this process, for tests that read its state directly."""
+    return CaptureApp()
+
+
+@pytest.fixture
+def client(app: CaptureApp) -> Iterator[httpx.Client]:
+    """HTTP to :func:`app` without a socket (a module may define its own ``client``)."""
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://posthog") as http:
+        yield http
 
 
 SDK_PACKAGE = Path(__file__).resolve().parent / "sdk" / "package.json"

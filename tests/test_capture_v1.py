@@ -24,18 +24,6 @@ KEY = "phc_kR3MXPC0EXAMPLEkeyEXAMPLEkeyEXAMPLEkey0"
 PATH = "/i/v1/analytics/events"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakePostHog]:
-    with FakePostHog() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakePostHog) -> FakePostHog:
-    server.reset()
-    return server
-
-
 def _headers(**overrides: str | None) -> dict[str, str]:
     headers: dict[str, str | None] = {
         "Authorization": f"Bearer {KEY}",

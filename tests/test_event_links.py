@@ -5,11 +5,9 @@ reset; and the runs' own edges (a rolled-back request, a view taken before a res
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from ctph_harness.posthog.app import CaptureApp
 from ctph_harness.posthog.event_links import Link, Links
@@ -21,17 +19,6 @@ STAMP = "2026-03-19T14:29:58Z"
 
 def ev(name: str, distinct_id: str, **extra: Any) -> dict[str, Any]:
     return {"event": name, "distinct_id": distinct_id, "api_key": KEY, **extra}
-
-
-@pytest.fixture
-def app() -> CaptureApp:
-    return CaptureApp()
-
-
-@pytest.fixture
-def client(app: CaptureApp) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://p") as http:
-        yield http
 
 
 def _send(app: CaptureApp, client: httpx.Client) -> list[tuple[str, int, str, int, str | None]]:

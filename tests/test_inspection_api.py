@@ -31,17 +31,6 @@ def ev(name: str, distinct_id: str, **properties: Any) -> dict[str, Any]:
     return {"event": name, "distinct_id": distinct_id, "api_key": KEY, "properties": properties}
 
 
-@pytest.fixture
-def app() -> CaptureApp:
-    return CaptureApp()
-
-
-@pytest.fixture
-def client(app: CaptureApp) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://p") as http:
-        yield http
-
-
 def _traffic(app: CaptureApp, client: httpx.Client) -> None:
     """Three requests: a python-lib batch in test A, a refused event, a web event in test B."""
     app.set_test("tests/test_a.py::test_one")

@@ -11,7 +11,6 @@ import json
 import re
 import tracemalloc
 import urllib.parse
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,18 +35,6 @@ def ev(name: str, distinct_id: str, **properties: Any) -> dict[str, Any]:
 
 def _b64(value: Any) -> str:
     return base64.b64encode(json.dumps(value).encode()).decode()
-
-
-@pytest.fixture
-def app() -> CaptureApp:
-    return CaptureApp()
-
-
-@pytest.fixture
-def client(app: CaptureApp) -> Iterator[httpx.Client]:
-    transport = httpx.WSGITransport(app=app)
-    with httpx.Client(transport=transport, base_url="http://posthog") as http:
-        yield http
 
 
 # -- redaction: every string the journal shows ------------------------------------------------

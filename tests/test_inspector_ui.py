@@ -70,18 +70,6 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "permissions": ["clipboard-read", "clipboard-write"]}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakePostHog]:
-    with FakePostHog() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakePostHog) -> FakePostHog:
-    server.reset()
-    return server
-
-
 @pytest.fixture
 def sdk(fake: FakePostHog) -> Iterator[Any]:
     client = posthog.Posthog(KEY, host=fake.url, sync_mode=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stream import stream_messages
 from _table import table
 
 from ctph_harness.posthog.server import FakePostHog
@@ -63,16 +64,10 @@ def _timed(run: Callable[[], int]) -> tuple[float, float]:
 
 def _stream_replay(fake: FakePostHog, last: int) -> int:
     events = 0
-    with (
-        httpx.Client(timeout=60) as client,
-        client.stream("GET", fake.url + "/_ctph/stream?since=0") as answer,
-    ):
-        for line in answer.iter_lines():
-            if line.startswith("data: "):
-                message = json.loads(line[6:])
-                events += len(message.get("events", ()))
-                if message.get("number") == last:
-                    return events
+    for message in stream_messages(fake.url + "/_ctph/stream?since=0"):
+        events += len(message.get("events", ()))
+        if message.get("number") == last:
+            return events
     raise AssertionError("the stream ended early")
 
 
@@ -123,17 +118,10 @@ def _latency(spacing: float) -> list[object]:
         ready = threading.Event()
 
         def read() -> None:
-            with (
-                httpx.Client(timeout=60) as client,
-                client.stream("GET", fake.url + "/_ctph/stream") as answer,
-            ):
-                ready.set()
-                for line in answer.iter_lines():
-                    if line.startswith("data: "):
-                        message = json.loads(line[6:])
-                        got[message["number"]] = time.perf_counter()
-                        if len(got) >= 100:
-                            return
+            for message in stream_messages(fake.url + "/_ctph/stream", ready):
+                got[message["number"]] = time.perf_counter()
+                if len(got) >= 100:
+                    return
 
         reader = threading.Thread(target=read)
         reader.start()

@@ -34,6 +34,7 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stream import stream_messages
 from _table import table
 
 from ctph_harness.posthog.server import FakePostHog
@@ -156,17 +157,11 @@ def sse_throughput(fake: FakePostHog, round_: int) -> float:
 
     def read() -> None:
         nonlocal seen
-        with (
-            httpx.Client(timeout=60) as client,
-            client.stream("GET", fake.url + "/_ctph/stream") as response,
-        ):
-            opened.set()
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    seen += len(json.loads(line[6:]).get("events", []))
-                    if seen >= FLOOD:
-                        done.set()
-                        return
+        for message in stream_messages(fake.url + "/_ctph/stream", opened):
+            seen += len(message.get("events", []))
+            if seen >= FLOOD:
+                done.set()
+                return
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()

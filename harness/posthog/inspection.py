@@ -46,7 +46,9 @@ from .flag_inspection import flag_route
 from .flags import Flag
 from .inspection_filters import (
     EVENT_PARAMS,
+    NO_PARAMS,
     PERSON_PARAMS,
+    RECORDING_PARAMS,
     REQUEST_PARAMS,
     VIEW_PARAMS,
     BadFilter,
@@ -72,7 +74,6 @@ MAX_WAIT = 30.0
 """The longest ``?wait=`` (seconds): a waiting request holds one of the server's threads."""
 NDJSON = "application/x-ndjson"
 NO_FILTERS = Filters()
-_RECORDING_PARAMS = frozenset({"session_id"})
 
 
 class State(Protocol):
@@ -402,10 +403,10 @@ def _view(state: State, route: str, args: dict[str, str]) -> Any:
 
         return request_detail(*found)
     if route == "counts":  # the inspector's header: the numbers the stream's messages carry
-        refuse_unknown(args, frozenset())
+        refuse_unknown(args, NO_PARAMS)
         return state.counts()
     if route == "recordings":  # session replay (/s/), ?session_id= for one
-        refuse_unknown(args, _RECORDING_PARAMS)
+        refuse_unknown(args, RECORDING_PARAMS)
         return [_recording_dict(r) for r in state.recordings(args.get("session_id"))]
     return None
 

@@ -50,7 +50,9 @@ from .serialise import dumps
 
 __all__ = [
     "EVENT_PARAMS",
+    "NO_PARAMS",
     "PERSON_PARAMS",
+    "RECORDING_PARAMS",
     "REQUEST_PARAMS",
     "VIEW_PARAMS",
     "BadFilter",
@@ -70,6 +72,10 @@ PERSON_PARAMS = frozenset(("person", "distinct_id", "q", "format"))
 few next to events)."""
 VIEW_PARAMS = frozenset(("format",))
 """What ``/_ctph/groups`` and ``/_ctph/warnings`` take."""
+RECORDING_PARAMS = frozenset(("session_id",))
+"""What ``/_ctph/recordings`` takes."""
+NO_PARAMS: frozenset[str] = frozenset()
+"""What ``/_ctph/counts`` takes."""
 _CLASSES = {"1xx": (100, 199), "2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499)}
 _CLASSES["5xx"] = (500, 599)
 

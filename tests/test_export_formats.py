@@ -89,6 +89,19 @@ def test_invalid_utf8_in_a_document_is_replaced_and_reported_by_byte(tmp_path: P
     ]
 
 
+def test_a_csv_date_cell_is_read_by_the_rule_ndjson_uses(tmp_path: Path) -> None:
+    """``$D_`` with 13 to 18 digits is a date in every reader (the CSV reader took 12 at most)."""
+    csv_file, ndjson = tmp_path / "e.csv", tmp_path / "e.ndjson"
+    csv_file.write_text("Identity,Seen\nu1,$D_1234567890123\nu2,$D_12x\n")
+    ndjson.write_text(
+        '{"identity": "u1", "profileData": {"Seen": "$D_1234567890123"}}\n'
+        '{"identity": "u2", "profileData": {"Seen": "$D_12x"}}\n'
+    )
+    from_csv, from_ndjson = _read(csv_file)[0], _read(ndjson)[0]
+    assert [r.properties["Seen"] for r in from_csv] == [Date(1234567890123), "$D_12x"]
+    assert [r.properties["Seen"] for r in from_ndjson] == [r.properties["Seen"] for r in from_csv]
+
+
 def test_csv_cells_are_typed_by_shape_and_dated_columns_by_their_header(tmp_path: Path) -> None:
     path = tmp_path / "export.txt"
     path.write_bytes(

@@ -136,6 +136,14 @@ def test_uuid_v4_and_hex_24_are_recognised() -> None:
     assert table_of(records, "o")["pattern"] == "^[0-9a-f]{24}$"  # type: ignore[index]
 
 
+def test_upper_case_uuids_get_a_pattern_they_pass() -> None:
+    """The uuid rule that recognises them takes either case; the pattern written must too."""
+    rng = random.Random(4)
+    records = many(50, lambda i: {"u": str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper()})
+    spec = PropertySpec.from_config("u", table_of(records, "u"))
+    assert all(spec.accepts(r["u"]) for r in records)
+
+
 def test_unique_only_when_no_two_profiles_share_a_value() -> None:
     shared = many(50, lambda i: {"cid": f"ct_{i % 49:04d}"})
     assert "unique" not in table_of(shared, "cid")  # type: ignore[operator]

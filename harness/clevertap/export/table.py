@@ -19,7 +19,17 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO, Final
 
-from .records import OUT_OF_RANGE, Date, OnProblem, Problem, Record, Value, in_range
+from .records import (
+    _DATE_PREFIX,
+    OUT_OF_RANGE,
+    Date,
+    OnProblem,
+    Problem,
+    Record,
+    Value,
+    _date,
+    in_range,
+)
 
 __all__ = ["date_format", "read_csv"]
 
@@ -27,7 +37,6 @@ _MAX_LINE_BYTES: Final = 64 << 20
 _DATED: Final = re.compile(r"(.*?)\s*<([^<>]+)>\s*")
 _INT: Final = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _FLOAT: Final = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?")
-_DATE_VALUE: Final = re.compile(r"\$D_(-?[0-9]{1,12})")
 _TOKENS: Final = re.compile(r"yyyy|yy|MM|dd|HH|hh|mm|ss|SS|a|[A-Za-z]+|[^A-Za-z]+")
 _SIMPLE: Final = {
     "yyyy": "%Y",
@@ -78,9 +87,8 @@ def _cell(text: str) -> Value:
         if lowered == "false":
             return False
         return text
-    if first == "$":
-        match = _DATE_VALUE.fullmatch(text)
-        return Date(int(match.group(1))) if match else text
+    if first == "$":  # the API's date spelling, read by the one rule every reader uses
+        return (_date(text) or text) if text.startswith(_DATE_PREFIX) else text
     if first == "[" and text[-1] == "]":
         try:
             items = json.loads(text)

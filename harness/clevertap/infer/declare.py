@@ -117,12 +117,21 @@ def _run(classes: Mapping[str, str], cls: str, lo: int, hi: int) -> str:
     return f"{unit}{{{lo},{hi}}}"
 
 
+def _uuid_pattern(classes: str) -> str:
+    """A UUID v4 pattern in the letter case the values had (``shapes.UUID4_RE`` recognises
+    either, so upper-case ids must not get a lower-case pattern they fail)."""
+    letters = ("a-f" if "a" in classes else "") + ("A-F" if "A" in classes else "")
+    variant = ("ab" if "a" in classes else "") + ("AB" if "A" in classes else "")
+    hexes = f"[0-9{letters}]"
+    return f"^{hexes}{{8}}-{hexes}{{4}}-4{hexes}{{3}}-[89{variant}]{hexes}{{3}}-{hexes}{{12}}$"
+
+
 def _pattern(stats: PropertyStats, k: int) -> str | None:
     """An id pattern from the values' shapes, or None when they have no common one."""
     if not stats.idlike or stats.strings < k or "9" not in stats.classes:
         return None  # letters only: a word or a code, not an id
     if stats.uuid4:
-        return "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+        return _uuid_pattern(stats.classes)
     if stats.shapes:
         exact = _from_shapes(stats.shapes, stats, k, _CLASS_RE)
         if exact is not None:

@@ -488,11 +488,10 @@ def _write_inferred(path: Path, inference: Any, out: TextIO) -> None:
     """Merge into ``path`` (created when missing), check the result loads, then replace the
     file in one step, so a failed merge never leaves a half-written settings file."""
     from .clevertap.infer.tomlfile import merge
-    from .config import load_config
+    from .config import load_config, read_settings_text
+    from .files import write_text
 
-    text = ""
-    if path.exists():
-        text = read_bytes(path, limit=1024 * 1024, what="settings files").decode("utf-8", "replace")
+    text = read_settings_text(path) if path.exists() else ""
     try:
         merged, changes = merge(text, inference, pyproject=path.name == "pyproject.toml")
     except UsageError as exc:
@@ -504,12 +503,7 @@ def _write_inferred(path: Path, inference: Any, out: TextIO) -> None:
             load_config(checked)
         except UsageError as exc:
             raise UsageError(str(exc).replace(str(checked), str(path))) from None
-    temporary = path.with_name(f".{path.name}.ctph-infer")
-    try:
-        temporary.write_text(merged, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    write_text(path, merged)
     by_action: dict[str, list[str]] = {}
     for change in changes:
         by_action.setdefault(change.action, []).append(change.name)

@@ -45,6 +45,7 @@ __all__ = [
     "check_url",
     "find_config_file",
     "load_config",
+    "read_settings_text",
     "settings_schema",
     "webhook_findings",
 ]
@@ -517,14 +518,22 @@ MAX_CONFIG_BYTES: Final = 1024 * 1024
 """A ``ctph.toml``/``pyproject.toml`` larger than this is not a settings file."""
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_settings_text(path: Path) -> str:
+    """A settings file's text: at most :data:`MAX_CONFIG_BYTES`, UTF-8 or a clear error (what
+    loading reads, and what ``ctph infer --write`` merges into: never a lossy decode)."""
     from .files import read_bytes
 
     raw = read_bytes(path, limit=MAX_CONFIG_BYTES, what="settings files")
     try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    text = read_settings_text(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
     except RecursionError:  # tomllib recurses once per nested array or inline table

@@ -7,6 +7,8 @@ unreadable file and a file too large to be what it claims read the same everywhe
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatch
@@ -22,6 +24,7 @@ __all__ = [
     "as_path",
     "find_files",
     "read_bytes",
+    "write_text",
 ]
 
 STDIN: Final = Path("-")
@@ -99,3 +102,26 @@ def read_bytes(path: Path, *, limit: int | None = None, what: str = "templates")
 def _too_large(path: Path, size: str, limit: int, what: str) -> InputError:
     shown = "standard input" if path is STDIN else str(path)
     return InputError(f"{shown}: {size}; ctph reads {what} up to {limit:,} bytes")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8, creating missing folders, atomically (a failure
+    leaves the file as it was); a failure is an :class:`InputError` naming the file."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # /dev/stdout, a FIFO, a symlink the user keeps: write through it; replacing it
+        # atomically would put a regular file in its place (as root, even /dev/stdout's)
+        try:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(text, encoding="utf-8", newline="")
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -275,6 +275,38 @@ def test_write_refuses_a_settings_file_that_is_not_toml(
     assert settings.read_text() == "broken = = =\n"  # untouched
 
 
+def test_write_refuses_a_settings_file_that_is_not_utf8_and_leaves_it_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read as loading reads it: a Latin-1 byte was decoded with replacement and written back
+    as U+FFFD, with exit 0."""
+    export = tmp_path / "p.ndjson"
+    export.write_text('{"identity": "a", "profileData": {"x": 1}}\n')
+    settings = tmp_path / "ctph.toml"
+    original = b"# caf\xe9\nprofiles = 5\n"
+    settings.write_bytes(original)
+    code, _, err = run("infer", str(export), "--write", str(settings), capsys=capsys)
+    assert code == 2 and "not UTF-8 text (byte 5)" in err and "Traceback" not in err
+    assert settings.read_bytes() == original
+
+
+def test_write_goes_through_a_symlinked_settings_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one atomic writer writes through a link the user keeps instead of replacing it."""
+    export = tmp_path / "p.ndjson"
+    export.write_text(
+        "".join(f'{{"identity": "u{i}", "profileData": {{"x": {i}}}}}\n' for i in range(20))
+    )
+    target = tmp_path / "shared.toml"
+    target.write_text("profiles = 5\n")
+    link = tmp_path / "ctph.toml"
+    link.symlink_to(target)
+    code, _, err = run("infer", str(export), "--write", str(link), capsys=capsys)
+    assert code == 0, err
+    assert link.is_symlink() and "properties_complete = true" in target.read_text()
+
+
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["infer", "--help"])

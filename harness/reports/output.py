@@ -10,11 +10,11 @@ symlink) is written through instead of replaced.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
+from ..files import write_text
 from .formats import WRITERS, report_format
 from .model import RunReport
 
@@ -44,21 +44,4 @@ def write_report_file(path: Path, report: RunReport, fmt: str | None = None) -> 
     creating missing folders, atomically. A failure is an
     :class:`~ctph_harness.errors.InputError` naming the file."""
     text = WRITERS[fmt if fmt is not None else report_format(path)](report)
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        # /dev/stdout, a FIFO, a symlink the user keeps: write through it; replacing it
-        # atomically would put a regular file in its place (as root, even /dev/stdout's)
-        try:
-            with path.open("w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        return
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8", newline="")
-        os.replace(temp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    write_text(path, text)

@@ -503,7 +503,7 @@ def _write_inferred(path: Path, inference: Any, out: TextIO) -> None:
             load_config(checked)
         except UsageError as exc:
             raise UsageError(str(exc).replace(str(checked), str(path))) from None
-    write_text(path, merged)
+    write_text(path, merged, make_folders=False)
     by_action: dict[str, list[str]] = {}
     for change in changes:
         by_action.setdefault(change.action, []).append(change.name)

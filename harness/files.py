@@ -104,9 +104,10 @@ def _too_large(path: Path, size: str, limit: int, what: str) -> InputError:
     return InputError(f"{shown}: {size}; ctph reads {what} up to {limit:,} bytes")
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` as UTF-8, creating missing folders, atomically (a failure
-    leaves the file as it was); a failure is an :class:`InputError` naming the file."""
+def write_text(path: Path, text: str, *, make_folders: bool = True) -> None:
+    """Write ``text`` to ``path`` as UTF-8, atomically (a failure leaves the file as it was),
+    creating missing folders unless ``make_folders`` is false (a settings file belongs beside
+    a project that exists); a failure is an :class:`InputError` naming the file."""
     if path.is_symlink() or (path.exists() and not path.is_file()):
         # /dev/stdout, a FIFO, a symlink the user keeps: write through it; replacing it
         # atomically would put a regular file in its place (as root, even /dev/stdout's)
@@ -118,7 +119,8 @@ def write_text(path: Path, text: str) -> None:
         return
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if make_folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
         temp.write_text(text, encoding="utf-8", newline="")
         os.replace(temp, path)
     except OSError as exc:

@@ -31,7 +31,15 @@ from typing import BinaryIO, Final, cast
 
 from ...files import STDIN
 
-__all__ = ["HEAD_BYTES", "Format", "NotReadable", "Opened", "detect", "open_export"]
+__all__ = [
+    "HEAD_BYTES",
+    "Format",
+    "NotReadable",
+    "Opened",
+    "detect",
+    "open_export",
+    "read_failure",
+]
 
 HEAD_BYTES: Final = 1 << 20
 """How much of a file's (decompressed) start is looked at to tell its format."""
@@ -169,7 +177,7 @@ def open_export(path: str | Path) -> Iterator[Opened]:
                 content = stored
                 head = magic + _read_head(stored)
         except (OSError, EOFError) as error:
-            raise NotReadable(f"cannot be read ({_gzip_reason(error)})") from None
+            raise NotReadable(f"cannot be read ({read_failure(error)})") from None
         if head.startswith(_UTF16_BOMS):
             raise NotReadable("is UTF-16; save the export as UTF-8")
         if head.startswith(_BOM):
@@ -191,7 +199,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _gzip_reason(error: BaseException) -> str:
+def read_failure(error: BaseException) -> str:
     """Words for a failed read; gzip's and zlib's own messages quote no content, but this does
     not rely on it."""
     if isinstance(error, EOFError):

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, TypeAlias
 
-from .opening import Format, NotReadable, Opened, open_export
+from .opening import Format, NotReadable, Opened, open_export, read_failure
 from .records import OnProblem, Problem, Progress, Record
 
 __all__ = ["Raw", "read_raw", "read_records"]
@@ -99,7 +99,7 @@ def _read(
                             if limit is not None and count >= limit:
                                 return
                     except (OSError, EOFError, zlib.error) as error:
-                        on_problem(Problem(source, None, None, _broken(error, count)))
+                        on_problem(Problem(source, None, None, _stopped(error)))
                     if progress is not None:
                         done += _position(opened)
                         progress.update(count, done)
@@ -117,11 +117,6 @@ def _position(opened: Opened) -> int:
         return 0
 
 
-def _broken(error: BaseException, count: int) -> str:
-    if isinstance(error, EOFError):
-        why = "the gzip stream is cut off"
-    elif isinstance(error, zlib.error) or type(error).__name__ == "BadGzipFile":
-        why = "corrupt compressed data"
-    else:
-        why = getattr(error, "strerror", None) or "a read error"
-    return f"reading stopped early: {why}; the records before it were read"
+def _stopped(error: BaseException) -> str:
+    """A read that failed midway, in the words opening uses for one that fails at once."""
+    return f"reading stopped early: {read_failure(error)}; the records before it were read"

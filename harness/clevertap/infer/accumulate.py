@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import is_, is_not
 from typing import Any, Final
 
@@ -105,7 +105,6 @@ class PropertyStats:
         "hex",
         "idlike",
         "ints",
-        "item_chars",
         "lists",
         "max_items",
         "max_len",
@@ -128,7 +127,7 @@ class PropertyStats:
         self.strings = self.ints = self.floats = self.bools = self.dates = self.lists = 0
         self.nulls = 0
         self.emails = self.phones = self.cards = 0
-        self.max_len = self.max_items = self.item_chars = 0
+        self.max_len = self.max_items = 0
         self.num_min: float | None = None
         self.num_max: float | None = None
         # string -> profiles holding it, while at most ENUM_MAX distinct (else None)
@@ -273,11 +272,6 @@ class PropertyStats:
     def _lists(self, values: list[list[Any]]) -> None:
         self.lists += len(values)
         self.max_items = max(self.max_items, max(map(len, values)))
-        items = list(chain.from_iterable(values))
-        if not set(map(type, items)) <= _TEXT:  # only from a caller of add(): readers check
-            items = [item for item in items if type(item) is str]
-        if items:
-            self.item_chars = max(self.item_chars, max(map(len, items)))
 
     def _strings(self, values: list[str]) -> None:
         self.strings += len(values)

@@ -20,10 +20,8 @@ __all__ = [
     "is_card_number",
     "is_email",
     "is_phone",
-    "is_uuid4",
     "personal_by_name",
     "shape_of",
-    "standard_name",
 ]
 
 PersonalKind = str
@@ -86,10 +84,6 @@ def is_card_number(value: str) -> bool:
     return total % 10 == 0
 
 
-def is_uuid4(value: str) -> bool:
-    return len(value) == 36 and UUID4_RE.fullmatch(value) is not None
-
-
 def _tokens(name: str) -> tuple[str, ...]:
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
     return tuple(t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t)
@@ -126,9 +120,3 @@ def personal_by_name(name: str) -> PersonalKind | None:
     if (words & _NAME_WORDS or joined in _NAME_WORDS) and not words & _NOT_A_PERSON:
         return "name"
     return None
-
-
-def standard_name(name: str, standard: dict[str, str]) -> str:
-    """CleverTap's spelling of a system field written another way (``email`` -> ``Email``), as
-    templates address it; any other name as it is."""
-    return standard.get(name.lower(), name)

@@ -415,7 +415,7 @@ def _infer(args: argparse.Namespace, out: TextIO) -> int:
     progress = export.progress_for(sys.stderr)
     if args.from_api:
         read: Iterable[export.Record | export.Raw] = export.pull_records(
-            _pull_options(args), on_problem, limit=args.limit or 10_000, progress=progress
+            _pull_options(args), on_problem, limit=args.limit, progress=progress
         )
     else:
         if not args.sources:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO, Final
 
+from .ndjson import MAX_LINE_BYTES
 from .records import (
     _DATE_PREFIX,
     OUT_OF_RANGE,
@@ -33,7 +34,6 @@ from .records import (
 
 __all__ = ["date_format", "read_csv"]
 
-_MAX_LINE_BYTES: Final = 64 << 20
 _DATED: Final = re.compile(r"(.*?)\s*<([^<>]+)>\s*")
 _INT: Final = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _FLOAT: Final = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?")
@@ -104,7 +104,7 @@ def _lines(stream: BinaryIO, source: str, on_problem: OnProblem, row: list[int])
     being read, an overlong line is cut (the ``csv`` module then refuses the row)."""
     readline = stream.readline
     while True:
-        line = readline(_MAX_LINE_BYTES)
+        line = readline(MAX_LINE_BYTES)
         if not line:
             return
         try:

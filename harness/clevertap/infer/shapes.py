@@ -13,6 +13,8 @@ import re
 import string
 from typing import Final
 
+from ..profiles.guess import name_words
+
 __all__ = [
     "ID_CHARS",
     "UUID4_RE",
@@ -84,11 +86,6 @@ def is_card_number(value: str) -> bool:
     return total % 10 == 0
 
 
-def _tokens(name: str) -> tuple[str, ...]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
-    return tuple(t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t)
-
-
 _NAME_WORDS: Final = frozenset({"name", "firstname", "lastname", "fullname", "surname"})
 _NOT_A_PERSON: Final = frozenset(
     {"product", "company", "event", "campaign", "app", "file", "brand", "category", "item",
@@ -102,7 +99,7 @@ _TOKEN_WORDS: Final = frozenset({"fcm", "apns", "gcm"})
 
 def personal_by_name(name: str) -> PersonalKind | None:
     """The personal-data kind a property's *name* says it holds (``home_email`` -> email)."""
-    tokens = _tokens(name)
+    tokens = name_words(name)
     words = frozenset(tokens)
     joined = "".join(tokens)
     if words & {"email", "mail"} or "email" in joined:

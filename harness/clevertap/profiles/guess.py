@@ -40,7 +40,7 @@ from .kinds import (
 from .limits import MAX_VALUE_CHARS
 from .spec import Path, PropertySpec
 
-__all__ = ["CHARGED_ITEM", "STANDARD_FIELDS", "find_spec", "leaf_kind"]
+__all__ = ["CHARGED_ITEM", "STANDARD_FIELDS", "find_spec", "leaf_kind", "name_words"]
 
 
 # The reference instant for dates: a constant, never "now", so output does not drift with time.
@@ -158,14 +158,16 @@ _BOOL_PREFIXES: Final = _words("is has can opted subscribed enabled")
 _DATE_WORDS: Final = _words("date dob birthday at on time since until expiry")
 
 
-def _tokens(name: str) -> list[str]:
+def name_words(name: str) -> tuple[str, ...]:
+    """A property name's words, lower case (``lastOrder_ID`` -> ``last``, ``order``, ``id``):
+    what a name says about its values, here and in ``ctph infer``'s personal-data check."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
-    return [t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t]
+    return tuple(t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t)
 
 
 def _guess_kind(name: str, presence: Presence) -> Kind:
     """A realistic value type for an undeclared property, from its name alone."""
-    tokens = _tokens(name)
+    tokens = name_words(name)
     tset = set(tokens)
     if "email" in tset:
         return EmailKind(presence)

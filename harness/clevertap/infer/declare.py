@@ -19,7 +19,7 @@ from ...errors import UsageError
 from ..export.records import in_range
 from ..profiles.limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
 from ..profiles.regex import pattern_problem
-from ..profiles.spec import PropertySpec
+from ..profiles.spec import FORBIDDEN_KEY_CHARS, PropertySpec
 from .accumulate import Accumulator, PropertyStats
 from .shapes import personal_by_name
 
@@ -33,7 +33,6 @@ _SHAPE_SHARE: Final = 0.5
 """Personal data by value shape: at least this share of a property's strings have the shape."""
 _LENGTH_BUCKETS: Final = (8, 16, 32, 64, 128, 256, MAX_VALUE_CHARS)
 _ITEM_BUCKETS: Final = (2, 5, 10, 20, 50, MAX_LIST_ITEMS)
-_FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
 
 
 @dataclass(frozen=True)
@@ -271,7 +270,7 @@ def _name_problem(name: str) -> str | None:
         return f"a name over {MAX_KEY_CHARS} characters"
     if not _encodable(name):
         return "a name that is not valid Unicode (a lone surrogate)"
-    if set(name) & _FORBIDDEN_KEY_CHARS:
+    if set(name) & FORBIDDEN_KEY_CHARS:
         return "a name with characters CleverTap forbids in keys"
     return None
 

@@ -19,6 +19,7 @@ from .limits import MAX_KEY_CHARS, MAX_LIST_ITEMS, MAX_VALUE_CHARS
 from .regex import MatchTooSlow, fullmatch, pattern_problem
 
 __all__ = [
+    "FORBIDDEN_KEY_CHARS",
     "FORMATS",
     "NAMESPACES",
     "NO_SPECS",
@@ -45,7 +46,8 @@ PROPERTY_TYPES: Final[tuple[PropertyType, ...]] = (
     "pattern",
 )
 
-_FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
+FORBIDDEN_KEY_CHARS: Final = frozenset("%><!|&.:;$'\"\\#")
+"""Characters CleverTap forbids in a key (a declaration's or an inferred property's name)."""
 _CONFIG_KEYS: Final = (
     "type",
     "values",
@@ -324,7 +326,7 @@ def _spec_problem(spec: PropertySpec) -> str | None:
             return "the property name has an empty segment"
         if len(part) > MAX_KEY_CHARS:
             return f"CleverTap keys are at most {MAX_KEY_CHARS} characters"
-        bad = sorted(set(part) & _FORBIDDEN_KEY_CHARS)
+        bad = sorted(set(part) & FORBIDDEN_KEY_CHARS)
         if bad:
             return f"CleverTap forbids {' '.join(bad)} in key names"
     if spec.type not in PROPERTY_TYPES:

@@ -7,7 +7,7 @@ No streaming JSON parser is a dependency, so this is a small incremental scanner
 records (``[``, ``,``, a page's keys) is stepped over by hand, and each record, or each small
 value beside ``records`` in a page, is handed whole to ``raw_decode``. Only one chunk plus the
 record being read is ever held. A record that does not parse even with more text behind it, or
-that outgrows :data:`MAX_VALUE_CHARS`, ends the file's reading with a problem naming its
+that outgrows :data:`MAX_RECORD_CHARS`, ends the file's reading with a problem naming its
 number: past a broken element there is no telling where the next one starts. A page whose
 ``status`` is not ``success`` is a problem too, its records are still read.
 (Page shape: developer.clevertap.com/docs/get-user-profiles-api, "Get User Profiles Using
@@ -25,17 +25,17 @@ from typing import BinaryIO, Final
 from .records import OnProblem, Problem, Record, record_from
 from .wording import json_phrase
 
-__all__ = ["CHUNK_BYTES", "MAX_VALUE_CHARS", "read_document"]
+__all__ = ["CHUNK_BYTES", "MAX_RECORD_CHARS", "PAGE_START", "read_document"]
 
 CHUNK_BYTES: Final = 1 << 20
-MAX_VALUE_CHARS: Final = 64 << 20
+MAX_RECORD_CHARS: Final = 64 << 20
 """The largest single record (or page value) held; see ``ndjson.MAX_LINE_BYTES``."""
 _NEAR_END: Final = 16
 """An error this close to the end of the text read so far may only mean the value goes on in
 the next chunk (a ``\\u`` escape cut in two); further back it is a real error."""
 _WHITESPACE: Final = " \t\n\r"
-_PAGE_START: Final = re.compile(r'\{\s*"(status|records|next_cursor|cursor)"\s*:')
-"""A page's first key (the same test ``opening`` uses to call a file pages)."""
+PAGE_START: Final = re.compile(r'\{\s*"(status|records|next_cursor|cursor)"\s*:')
+"""A page's first key (``opening`` compiles the same pattern for bytes to call a file pages)."""
 _PEEK_CHARS: Final = 256
 
 
@@ -124,9 +124,9 @@ class _Text:
                     raise _Stop(
                         number, f"not valid JSON: {json_phrase(error)}; reading stopped"
                     ) from None
-                if pending > MAX_VALUE_CHARS:
+                if pending > MAX_RECORD_CHARS:
                     raise _Stop(
-                        number, f"a value larger than {MAX_VALUE_CHARS >> 20} MB; reading stopped"
+                        number, f"a value larger than {MAX_RECORD_CHARS >> 20} MB; reading stopped"
                     ) from None
                 if not self.more(at_least=pending):
                     if error.pos >= len(self.buf) - 1 or "Unterminated" in error.msg:
@@ -198,7 +198,7 @@ def _object(text: _Text, source: str, on_problem: OnProblem, count: list[int]) -
     else one record."""
     while len(text.buf) - text.pos < _PEEK_CHARS and text.more():
         pass
-    page = _PAGE_START.match(text.buf, text.pos)
+    page = PAGE_START.match(text.buf, text.pos)
     if page is None:
         number = count[0] + 1
         data = text.value(number, _raw)

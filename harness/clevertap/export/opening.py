@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, cast
 
 from ...files import STDIN
+from .document import PAGE_START
 
 __all__ = [
     "HEAD_BYTES",
@@ -46,7 +47,8 @@ HEAD_BYTES: Final = 1 << 20
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BOM: Final = b"\xef\xbb\xbf"
 _UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
-_PAGE_START: Final = re.compile(rb'\{\s*"(?:status|records|next_cursor|cursor)"\s*:')
+_PAGE_START: Final = re.compile(PAGE_START.pattern.encode("ascii"))
+"""The document reader's test for a page, on the file's first bytes."""
 _LINES_TRIED: Final = 5
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

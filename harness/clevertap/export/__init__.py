@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .progress import TerminalProgress, progress_for
 from .reading import Raw, read_raw, read_records
 from .records import MAX_PROPERTIES, Date, OnProblem, Problem, Progress, Record, Value
 
 if TYPE_CHECKING:
     from .api import PullOptions, pull_records
-    from .progress import TerminalProgress, progress_for
 
 __all__ = [
     "MAX_PROPERTIES",
@@ -41,8 +41,6 @@ __all__ = [
 _LAZY = {
     "PullOptions": "api",
     "pull_records": "api",
-    "TerminalProgress": "progress",
-    "progress_for": "progress",
 }
 
 

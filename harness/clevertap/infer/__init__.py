@@ -3,7 +3,7 @@
 Pure functions over records (the readers in :mod:`..export` do the I/O): ``shapes`` (what a
 value's shape says), ``accumulate`` (one pass, bounded per-property counters), ``declare`` (the
 rules of issue 17: type, always, enum under the k rule, id patterns, ranges rounded outward,
-personal data by kind) and ``toml`` (the declarations as TOML, and their merge into a settings
+personal data by kind) and ``tomlfile`` (the declarations as TOML, and their merge into a settings
 file with tomlkit, which is imported only here, so ``ctph verify`` never loads it).
 """
 
@@ -23,6 +23,8 @@ from .declare import DEFAULT_K, Declaration, Inference, declare
 __all__ = ["DEFAULT_K", "Declaration", "Inference", "infer", "infer_read"]
 
 _STANDARD = frozenset(STANDARD_FIELDS)
+_STANDARD_BY_LOWER = {name.lower(): name for name in STANDARD_FIELDS}
+"""System fields as templates spell them, by any case (``email`` is ``Email``)."""
 
 
 def infer(records: Iterable[Mapping[str, Any]], *, k: int = DEFAULT_K) -> Inference:
@@ -30,7 +32,7 @@ def infer(records: Iterable[Mapping[str, Any]], *, k: int = DEFAULT_K) -> Infere
 
     CleverTap's system fields are matched case-insensitively (``email`` is ``Email``), the way
     templates address them; every other name is kept as written."""
-    acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS}, counted=_STANDARD)
+    acc = Accumulator(_STANDARD_BY_LOWER, counted=_STANDARD)
     acc.add_all(records)
     return declare(acc, k=k, standard=_STANDARD)
 
@@ -41,7 +43,7 @@ def infer_read(
     """:func:`infer` over what :func:`~..export.read_raw` yields: the same declarations as
     ``infer(r.properties for r in read_records(...))``, faster (NDJSON values are normalised
     by column); bad values of NDJSON records go to ``on_problem`` as the batch is folded."""
-    acc = Accumulator({name.lower(): name for name in STANDARD_FIELDS}, counted=_STANDARD)
+    acc = Accumulator(_STANDARD_BY_LOWER, counted=_STANDARD)
     with _no_cycle_collection():
         acc.add_read(items, on_problem)
     return declare(acc, k=k, standard=_STANDARD)
